@@ -1,0 +1,68 @@
+/*
+ * util-error.c - the last error: a code, a one-line message and a hint.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "oauth.h"
+
+static int last_code;
+static char last_message[512];
+static char last_hint[512];
+
+int
+err_set(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (last_code != 0)
+		return code;
+	last_code = code ? code : BBS_E_ERROR;
+	va_start(ap, fmt);
+	vsnprintf(last_message, sizeof(last_message), fmt, ap);
+	va_end(ap);
+	/* One line: a message never carries a newline of its own. */
+	last_message[strcspn(last_message, "\r\n")] = '\0';
+	return code;
+}
+
+void
+err_hint(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (last_hint[0] != '\0')
+		return;
+	va_start(ap, fmt);
+	vsnprintf(last_hint, sizeof(last_hint), fmt, ap);
+	va_end(ap);
+	last_hint[strcspn(last_hint, "\r\n")] = '\0';
+}
+
+const char *
+err_message(void)
+{
+	return last_code ? last_message : NULL;
+}
+
+const char *
+err_hint_message(void)
+{
+	return last_hint[0] ? last_hint : NULL;
+}
+
+int
+err_code(void)
+{
+	return last_code;
+}
+
+void
+err_clear(void)
+{
+	last_code = 0;
+	last_message[0] = '\0';
+	last_hint[0] = '\0';
+}

@@ -1,0 +1,38 @@
+/*
+ * git-internal.h - what the libgit2-facing files share.  Included only by
+ * files that include git2.h.
+ */
+#ifndef BBS_GIT_INTERNAL_H
+#define BBS_GIT_INTERNAL_H
+
+#include <git2.h>
+#include <git2/sys/transport.h>
+
+#include "helper.h"
+
+struct transport {
+	struct conn *conn;
+	const struct helper_options *opts;
+	git_repository *repo;
+	git_config *config;
+	git_remote *remote;	/* connected for fetching, or NULL */
+	char *gitdir;
+	struct sideband sideband;	/* the server's messages */
+	struct packsink *sink;	/* owned by the repository's odb */
+	git_smart_subtransport_definition subtransport_def;
+};
+
+/* subtransport.c */
+int subtransport_new(git_smart_subtransport **out, git_transport *owner,
+    void *param);
+
+/* packsink.c */
+struct packsink;
+/* Add the index-pack backend to `odb` for one download. */
+int packsink_add(struct packsink **out, git_odb *odb, struct transport *t);
+/* After a successful download: the .keep file and connectivity verdict. */
+int packsink_result(struct packsink *s, char **lockfile, int *connected);
+/* Disable the backend (it stays registered, passive, until odb is freed). */
+void packsink_remove(struct packsink *s);
+
+#endif

@@ -1,0 +1,97 @@
+/*
+ * pktline.c - git's pkt-line framing.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "helper.h"
+
+ssize_t
+pkt_parse(const char *data, size_t len, enum pkt_type *type,
+    const char **payload, size_t *plen)
+{
+	unsigned int n = 0;
+	size_t i;
+	int v;
+
+	*payload = NULL;
+	*plen = 0;
+	if (len < 4)
+		return 0;
+	for (i = 0; i < 4; i++) {
+		char c = data[i];
+
+		if (c >= '0' && c <= '9')
+			v = c - '0';
+		else if (c >= 'a' && c <= 'f')
+			v = c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			v = c - 'A' + 10;
+		else
+			return err_set(BBS_E_PROTOCOL,
+			    "malformed pkt-line length from the server");
+		n = n * 16 + (unsigned int)v;
+	}
+	switch (n) {
+	case 0:
+		*type = PKT_FLUSH;
+		return 4;
+	case 1:
+		*type = PKT_DELIM;
+		return 4;
+	case 2:
+		*type = PKT_END;
+		return 4;
+	case 3:
+		return err_set(BBS_E_PROTOCOL,
+		    "malformed pkt-line length from the server");
+	default:
+		break;
+	}
+	if (n > PKT_MAX + 4)
+		return err_set(BBS_E_PROTOCOL,
+		    "oversized pkt-line from the server");
+	if (len < n)
+		return 0;
+	*type = PKT_DATA;
+	*payload = data + 4;
+	*plen = n - 4;
+	return (ssize_t)n;
+}
+
+int
+pkt_add(struct buf *b, const char *payload, size_t len)
+{
+	char hdr[5];
+	int r;
+
+	if (len > PKT_MAX)
+		return err_set(BBS_E_INVALID, "pkt-line too long");
+	snprintf(hdr, sizeof(hdr), "%04zx", len + 4);
+	if ((r = buf_add(b, hdr, 4)) != 0)
+		return r;
+	return buf_add(b, payload, len);
+}
+
+int
+pkt_addf(struct buf *b, const char *fmt, ...)
+{
+	char line[PKT_MAX + 1];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(line))
+		return err_set(BBS_E_INVALID, "pkt-line too long");
+	return pkt_add(b, line, (size_t)n);
+}
+
+int
+pkt_flush(struct buf *b)
+{
+	return buf_add(b, "0000", 4);
+}

@@ -1,0 +1,284 @@
+/*
+ * smart-http.c - git's smart HTTP protocol, the HTTP side: URLs, the
+ * credential header, redirects and the meaning of status codes.
+ *
+ * The credential goes only to the origin of the remote URL.  A redirect to
+ * the same origin is followed for the ref advertisement (and later
+ * requests use the new location, as git does); a redirect anywhere else is
+ * refused, so the token never reaches another host.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/evp.h>
+
+#include "helper.h"
+
+#define MAX_REDIRECTS 5
+
+static const char *const service_name[] = {
+	[SERVICE_UPLOAD_PACK] = "git-upload-pack",
+	[SERVICE_RECEIVE_PACK] = "git-receive-pack",
+};
+
+/* "Authorization: Basic base64(user:token)", or NULL if too long. */
+static char *
+basic_header(const char *user, const char *token)
+{
+	static const char prefix[] = "Authorization: Basic ";
+	size_t plen = strlen(user) + 1 + strlen(token), enclen;
+	char *plain, *hdr;
+
+	if (plen > 64 * 1024)
+		return NULL;
+	enclen = 4 * ((plen + 2) / 3);
+	plain = xmalloc(plen + 1);
+	snprintf(plain, plen + 1, "%s:%s", user, token);
+	hdr = xmalloc(sizeof(prefix) + enclen);
+	memcpy(hdr, prefix, sizeof(prefix) - 1);
+	EVP_EncodeBlock((unsigned char *)hdr + sizeof(prefix) - 1,
+	    (const unsigned char *)plain, (int)plen);
+	secret_free(plain);
+	return hdr;
+}
+
+int
+conn_init(struct conn *c, const struct remote_url *u,
+    const struct helper_config *cfg)
+{
+	struct http_settings hs;
+	size_t len;
+
+	memset(c, 0, sizeof(*c));
+	memset(&hs, 0, sizeof(hs));
+	c->url = u;
+	len = strlen(u->url);
+	while (len > 0 && u->url[len - 1] == '/')
+		len--;
+	c->base = xstrndup(u->url, len);
+	if (cfg->token != NULL) {
+		c->have_token = 1;
+		if (cfg->git_auth == GIT_AUTH_BASIC)
+			c->auth_header = basic_header(cfg->git_username,
+			    cfg->token);
+		else
+			c->auth_header = xasprintf("Authorization: Bearer %s",
+			    cfg->token);
+		if (c->auth_header == NULL)
+			return err_set(BBS_E_INVALID, "access token too long");
+	}
+	hs.user_agent = "git/2.0 (" PACKAGE_NAME "/" PACKAGE_VERSION ")";
+	hs.ca_file = cfg->ca_file;
+	hs.ca_path = cfg->ca_path;
+	hs.ssl_verify = cfg->ssl_verify;
+	hs.proxy = cfg->proxy;
+	hs.connect_timeout = 30;
+	hs.low_speed_time = cfg->low_speed_time;
+	if (!cfg->ssl_verify)
+		fprintf(stderr, "warning: TLS certificate verification is "
+		    "turned off (http.sslVerify=false or GIT_SSL_NO_VERIFY): "
+		    "the server's identity is not checked\n");
+	return http_client_new(&c->http, &hs);
+}
+
+void
+conn_release(struct conn *c)
+{
+	if (c == NULL)
+		return;
+	http_client_free(c->http);
+	free(c->base);
+	secret_free(c->auth_header);
+	memset(c, 0, sizeof(*c));
+}
+
+/* Turn a non-2xx answer into an error with a message and a hint. */
+static int
+conn_status_error(struct conn *c, enum smart_service svc, long status)
+{
+	const char *what = svc == SERVICE_RECEIVE_PACK ? "push to" :
+	    "read from";
+
+	switch (status) {
+	case 401:
+		if (c->have_token) {
+			err_set(BBS_E_AUTH, "the server rejected the access "
+			    "token for '%s' (HTTP 401)", c->url->url);
+			err_hint("the token may be expired or revoked; set a "
+			    "valid one in BBS_ACCESS_TOKEN");
+		} else {
+			err_set(BBS_E_AUTH, "'%s' requires authentication "
+			    "(HTTP 401) and no access token is available",
+			    c->url->url);
+			err_hint("set BBS_ACCESS_TOKEN to an access token for "
+			    "%s", c->url->host);
+		}
+		return BBS_E_AUTH;
+	case 403:
+		err_set(BBS_E_FORBIDDEN, "permission denied: the access token "
+		    "may not %s '%s' (HTTP 403)", what, c->url->url);
+		if (svc == SERVICE_RECEIVE_PACK)
+			err_hint("a token with write permission is needed to "
+			    "push");
+		return BBS_E_FORBIDDEN;
+	case 404:
+		err_set(BBS_E_NOT_FOUND, "repository '%s' not found "
+		    "(HTTP 404)", c->url->url);
+		err_hint("check the URL, and that the token may see the "
+		    "repository");
+		return BBS_E_NOT_FOUND;
+	default:
+		return err_set(BBS_E_HTTP, "unexpected HTTP status %ld from "
+		    "'%s'", status, c->url->host);
+	}
+}
+
+/* Whether `location` is on the same origin as the remote. */
+static int
+conn_same_origin(struct conn *c, const char *location, char **base_out,
+    const char *suffix)
+{
+	struct remote_url u;
+	size_t llen, slen;
+	int same;
+
+	*base_out = NULL;
+	if (url_parse_pattern(&u, location) != 0) {
+		err_clear();
+		return 0;
+	}
+	same = strcmp(u.origin, c->url->origin) == 0;
+	llen = strlen(u.url);
+	slen = strlen(suffix);
+	if (same && llen >= slen && strcmp(u.url + llen - slen, suffix) == 0)
+		*base_out = xstrndup(u.url, llen - slen);
+	url_release(&u);
+	return same;
+}
+
+static int
+conn_request(struct conn *c, enum smart_service svc, int ls,
+    const void *mem, int fd, off_t len, struct http_stream **out)
+{
+	struct http_response resp;
+	struct http_request req;
+	const char *hdrs[3];
+	char *url = NULL, *ctype = NULL, *accept = NULL, *suffix = NULL;
+	char *newbase;
+	int r, hops;
+
+	*out = NULL;
+	memset(&req, 0, sizeof(req));
+	req.allow_http = http_host_is_loopback(c->url->host);
+	req.auth_header = c->auth_header;
+	req.body_fd = -1;
+	if (ls) {
+		suffix = xasprintf("/info/refs?service=%s", service_name[svc]);
+		req.method = "GET";
+		hdrs[0] = "Pragma: no-cache";
+		hdrs[1] = NULL;
+	} else {
+		suffix = xasprintf("/%s", service_name[svc]);
+		ctype = xasprintf("Content-Type: application/x-%s-request",
+		    service_name[svc]);
+		accept = xasprintf("Accept: application/x-%s-result",
+		    service_name[svc]);
+		req.method = "POST";
+		req.body = mem;
+		req.body_fd = fd;
+		req.body_len = len;
+		hdrs[0] = ctype;
+		hdrs[1] = accept;
+		hdrs[2] = NULL;
+	}
+	req.headers = hdrs;
+
+	for (hops = 0;; hops++) {
+		free(url);
+		url = xasprintf("%s%s", c->base, suffix);
+		req.url = url;
+		if ((r = http_open(out, &resp, c->http, &req)) != 0)
+			goto done;
+		if (resp.status >= 200 && resp.status < 300)
+			break;
+		if (resp.status >= 300 && resp.status < 400 && ls &&
+		    resp.location != NULL) {
+			if (!conn_same_origin(c, resp.location, &newbase,
+			    suffix)) {
+				struct remote_url t;
+
+				if (url_parse_pattern(&t, resp.location) == 0) {
+					err_set(BBS_E_REDIRECT, "the server "
+					    "redirected to another host '%s'; "
+					    "the access token is not sent there",
+					    t.host);
+					url_release(&t);
+				} else
+					err_set(BBS_E_REDIRECT, "the server "
+					    "sent a malformed redirect");
+				err_hint("if the repository moved, update the "
+				    "remote URL");
+				r = BBS_E_REDIRECT;
+			} else if (newbase == NULL || hops >= MAX_REDIRECTS) {
+				free(newbase);
+				r = err_set(BBS_E_REDIRECT, "too many or "
+				    "unusable redirects from '%s'",
+				    c->url->host);
+			} else {
+				trace_printf("http: following redirect on "
+				    "the same origin");
+				free(c->base);
+				c->base = newbase;
+				http_stream_free(*out);
+				*out = NULL;
+				http_response_release(&resp);
+				continue;
+			}
+		} else if (resp.status >= 300 && resp.status < 400)
+			r = err_set(BBS_E_REDIRECT, "the server answered with "
+			    "an unexpected redirect (HTTP %ld)", resp.status);
+		else
+			r = conn_status_error(c, svc, resp.status);
+		goto done;
+	}
+	if (ls) {
+		char *want = xasprintf("application/x-%s-advertisement",
+		    service_name[svc]);
+
+		if (resp.content_type == NULL ||
+		    strncasecmp(resp.content_type, want, strlen(want)) != 0) {
+			err_set(BBS_E_PROTOCOL, "'%s' is not a git repository "
+			    "the server offers over smart HTTP", c->url->url);
+			r = BBS_E_PROTOCOL;
+		}
+		free(want);
+	}
+done:
+	if (r != 0) {
+		http_stream_free(*out);
+		*out = NULL;
+	}
+	http_response_release(&resp);
+	free(url);
+	free(suffix);
+	free(ctype);
+	free(accept);
+	return r;
+}
+
+int
+conn_get_refs(struct conn *c, enum smart_service svc,
+    struct http_stream **out)
+{
+	return conn_request(c, svc, 1, NULL, -1, 0, out);
+}
+
+int
+conn_post(struct conn *c, enum smart_service svc, const void *mem, int fd,
+    off_t len, struct http_stream **out)
+{
+	return conn_request(c, svc, 0, mem, fd, len, out);
+}

@@ -1,0 +1,332 @@
+/*
+ * transport.c - libgit2: the repository, ref listing and fetch negotiation.
+ *
+ * libgit2 drives git's smart protocol, but not its network or its indexer:
+ *
+ *  - HTTP goes through our own smart subtransport (subtransport.c) on
+ *    libcurl, so the token, redirects, TLS, proxies and tracing are ours;
+ *  - the pack libgit2 downloads is handed, as it streams in, to
+ *    `git index-pack` through an object-database backend that implements
+ *    only `writepack` (packsink.c).  index-pack resolves deltas on all
+ *    cores, keeps the pack with a .keep file until git has updated its refs,
+ *    and vouches for connectivity, exactly as for git's own fetch.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <git2.h>
+#include <git2/sys/odb_backend.h>
+#include <git2/sys/transport.h>
+
+#include "helper.h"
+#include "git-internal.h"
+
+static int libgit2_ready;
+
+static int
+git_fail(const char *what)
+{
+	const git_error *e = git_error_last();
+	const char *msg = e && e->message ? e->message : "unknown error";
+
+	if (err_code() != 0)
+		return err_code();
+	if (strstr(msg, "objectformat") != NULL)
+		return err_set(BBS_E_UNSUPPORTED, "SHA-256 repositories are "
+		    "not supported (libgit2 1.5 handles SHA-1 only)");
+	if (strstr(msg, "unsupported extension") != NULL)
+		return err_set(BBS_E_UNSUPPORTED, "%s: %s", what, msg);
+	return err_set(BBS_E_ERROR, "%s: %s", what, msg);
+}
+
+/* Forward the server's progress messages ("remote: ...") to stderr. */
+static int
+sideband_cb(const char *str, int len, void *payload)
+{
+	struct transport *t = payload;
+
+	if (len > 0)
+		sideband_write(&t->sideband, str, (size_t)len);
+	return 0;
+}
+
+static int
+transport_cb(git_transport **out, git_remote *owner, void *payload)
+{
+	struct transport *t = payload;
+
+	return git_transport_smart(out, owner, &t->subtransport_def);
+}
+
+static void
+transport_callbacks(struct transport *t, git_remote_callbacks *cb)
+{
+	git_remote_init_callbacks(cb, GIT_REMOTE_CALLBACKS_VERSION);
+	cb->sideband_progress = sideband_cb;
+	cb->transport = transport_cb;
+	cb->payload = t;
+}
+
+int
+transport_new(struct transport **out, struct conn *conn,
+    const struct helper_options *opts)
+{
+	struct transport *t;
+	const char *gitdir = getenv("GIT_DIR");
+	int r;
+
+	*out = NULL;
+	if (!libgit2_ready) {
+		if (git_libgit2_init() < 0)
+			return err_set(BBS_E_ERROR, "cannot initialise libgit2");
+		/*
+		 * Objects that git itself wrote are trusted as git trusts
+		 * them; re-hashing each one read costs a third of the CPU.
+		 */
+		git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 0);
+		libgit2_ready = 1;
+	}
+	t = xcalloc(1, sizeof(*t));
+	t->conn = conn;
+	t->opts = opts;
+	sideband_init(&t->sideband, 0);
+	t->subtransport_def.callback = subtransport_new;
+	t->subtransport_def.rpc = 1;
+	t->subtransport_def.param = t;
+	if (gitdir != NULL && *gitdir != '\0') {
+		if (git_repository_open_ext(&t->repo, gitdir,
+		    GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) < 0) {
+			r = git_fail("cannot open the repository");
+			transport_free(t);
+			return r;
+		}
+		if (git_repository_config_snapshot(&t->config, t->repo) < 0) {
+			r = git_fail("cannot read the repository's config");
+			transport_free(t);
+			return r;
+		}
+		t->gitdir = xstrdup(git_repository_path(t->repo));
+		if (strlen(t->gitdir) > 1 &&
+		    t->gitdir[strlen(t->gitdir) - 1] == '/')
+			t->gitdir[strlen(t->gitdir) - 1] = '\0';
+	} else if (git_config_open_default(&t->config) < 0) {
+		git_error_clear();
+		t->config = NULL;
+	}
+	*out = t;
+	return 0;
+}
+
+void
+transport_free(struct transport *t)
+{
+	if (t == NULL)
+		return;
+	if (t->remote != NULL) {
+		git_remote_disconnect(t->remote);
+		git_remote_free(t->remote);
+	}
+	git_config_free(t->config);
+	git_repository_free(t->repo);
+	sideband_release(&t->sideband);
+	free(t->gitdir);
+	free(t);
+}
+
+struct git_config *
+transport_config(struct transport *t)
+{
+	return t->config;
+}
+
+const char *
+transport_gitdir(struct transport *t)
+{
+	return t->gitdir;
+}
+
+/* Connect for fetching (once): one GET of the ref advertisement. */
+static int
+transport_connect(struct transport *t)
+{
+	git_remote_create_options ro;
+	git_remote_connect_options co;
+
+	if (t->remote != NULL)
+		return 0;
+	git_remote_create_options_init(&ro, GIT_REMOTE_CREATE_OPTIONS_VERSION);
+	git_remote_connect_options_init(&co,
+	    GIT_REMOTE_CONNECT_OPTIONS_VERSION);
+	if (t->repo != NULL) {
+		ro.repository = t->repo;
+		ro.name = NULL;
+		ro.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF |
+		    GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
+		if (git_remote_create_with_opts(&t->remote, t->conn->url->url,
+		    &ro) < 0)
+			return git_fail("cannot set up the remote");
+	} else if (git_remote_create_detached(&t->remote,
+	    t->conn->url->url) < 0)
+		return git_fail("cannot set up the remote");
+	transport_callbacks(t, &co.callbacks);
+	co.follow_redirects = GIT_REMOTE_REDIRECT_NONE;
+	t->sideband.show = t->opts->progress;
+	if (git_remote_connect_ext(t->remote, GIT_DIRECTION_FETCH, &co) < 0) {
+		int r = git_fail("cannot read the remote's refs");
+
+		git_remote_free(t->remote);
+		t->remote = NULL;
+		return r;
+	}
+	return 0;
+}
+
+int
+transport_list(struct transport *t, FILE *out)
+{
+	const git_remote_head **heads;
+	char hex[GIT_OID_HEXSZ + 1];
+	size_t i, n;
+	int r;
+
+	if ((r = transport_connect(t)) != 0)
+		return r;
+	if (git_remote_ls(&heads, &n, t->remote) < 0)
+		return git_fail("cannot list the remote's refs");
+	for (i = 0; i < n; i++) {
+		if (strcmp(heads[i]->name, "capabilities^{}") == 0)
+			continue;
+		if (heads[i]->symref_target != NULL) {
+			fprintf(out, "@%s %s\n", heads[i]->symref_target,
+			    heads[i]->name);
+			continue;
+		}
+		git_oid_tostr(hex, sizeof(hex), &heads[i]->oid);
+		fprintf(out, "%s %s\n", hex, heads[i]->name);
+	}
+	return 0;
+}
+
+int
+transport_has_object(struct transport *t, const char *hex)
+{
+	git_odb *odb;
+	git_oid oid;
+	int found;
+
+	if (t->repo == NULL || git_oid_fromstr(&oid, hex) < 0 ||
+	    git_repository_odb(&odb, t->repo) < 0) {
+		git_error_clear();
+		return 0;
+	}
+	found = git_odb_exists(odb, &oid);
+	git_odb_free(odb);
+	return found;
+}
+
+int
+transport_fetch(struct transport *t, char **names, char **oids, size_t nr,
+    char **lockfile, int *connected)
+{
+	git_fetch_options fo;
+	git_strarray specs;
+	git_odb *odb = NULL;
+	struct packsink *sink = NULL;
+	size_t i, missing = 0;
+	int r = 0;
+
+	*lockfile = NULL;
+	*connected = 0;
+	if (t->repo == NULL)
+		return err_set(BBS_E_INVALID, "fetch needs a repository "
+		    "(GIT_DIR is not set)");
+	for (i = 0; i < nr; i++)
+		if (!transport_has_object(t, oids[i]))
+			missing++;
+	if (missing == 0)
+		return 0;
+	if ((r = transport_connect(t)) != 0)
+		return r;
+	if (git_repository_odb(&odb, t->repo) < 0)
+		return git_fail("cannot open the object database");
+	if ((r = packsink_add(&sink, odb, t)) != 0)
+		goto out;
+
+	git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
+	specs.strings = names;
+	specs.count = nr;
+	transport_callbacks(t, &fo.callbacks);
+	fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
+	fo.update_fetchhead = 0;
+	fo.follow_redirects = GIT_REMOTE_REDIRECT_NONE;
+	t->sideband.show = t->opts->progress;
+	if (git_remote_download(t->remote, &specs, &fo) < 0) {
+		r = git_fail("fetch failed");
+		goto out;
+	}
+	if ((r = packsink_result(sink, lockfile, connected)) != 0)
+		goto out;
+	git_odb_refresh(odb);
+	for (i = 0; i < nr; i++) {
+		if (!transport_has_object(t, oids[i])) {
+			r = err_set(BBS_E_PROTOCOL, "the server did not send "
+			    "the objects for '%s'", names[i]);
+			goto out;
+		}
+	}
+out:
+	packsink_remove(sink);
+	git_odb_free(odb);
+	if (r != 0 && *lockfile != NULL) {
+		unlink(*lockfile);
+		free(*lockfile);
+		*lockfile = NULL;
+	}
+	return r;
+}
+
+int
+transport_resolve(struct transport *t, const char *spec,
+    char hex[OID_HEX_LEN + 1])
+{
+	git_object *obj = NULL;
+	git_oid oid;
+
+	if (t->repo == NULL)
+		return err_set(BBS_E_INVALID, "push needs a repository "
+		    "(GIT_DIR is not set)");
+	if (strlen(spec) == OID_HEX_LEN && git_oid_fromstr(&oid, spec) == 0) {
+		git_oid_tostr(hex, OID_HEX_LEN + 1, &oid);
+		return 0;
+	}
+	if (git_revparse_single(&obj, t->repo, spec) < 0) {
+		git_error_clear();
+		return err_set(BBS_E_INVALID, "cannot resolve '%s'", spec);
+	}
+	git_oid_tostr(hex, OID_HEX_LEN + 1, git_object_id(obj));
+	git_object_free(obj);
+	return 0;
+}
+
+int
+transport_is_ancestor(struct transport *t, const char *ancestor,
+    const char *tip)
+{
+	git_oid a, b;
+	int r;
+
+	if (git_oid_fromstr(&a, ancestor) < 0 ||
+	    git_oid_fromstr(&b, tip) < 0) {
+		git_error_clear();
+		return 0;
+	}
+	if (git_oid_equal(&a, &b))
+		return 1;
+	r = git_graph_descendant_of(t->repo, &b, &a);
+	if (r < 0)
+		git_error_clear();
+	return r == 1;
+}

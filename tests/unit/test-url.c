@@ -1,0 +1,136 @@
+/* Unit tests for url.c: URL forms, the loopback rule and URL matching. */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "helper.h"
+
+static void
+parse_ok(const char *in, const char *url, const char *origin,
+    const char *user)
+{
+	struct remote_url u;
+
+	err_clear();
+	assert_int_equal(url_parse(&u, in), 0);
+	assert_string_equal(u.url, url);
+	assert_string_equal(u.origin, origin);
+	if (user == NULL)
+		assert_null(u.user);
+	else
+		assert_string_equal(u.user, user);
+	url_release(&u);
+}
+
+static void
+parse_fails(const char *in, int code)
+{
+	struct remote_url u;
+
+	err_clear();
+	assert_int_equal(url_parse(&u, in), code);
+	assert_non_null(err_message());
+	assert_null(strchr(err_message(), '\n'));
+	err_clear();
+}
+
+static void
+test_forms(void **state)
+{
+	parse_ok("bbs::https://bitbucket.org/team/repo.git",
+	    "https://bitbucket.org/team/repo.git", "https://bitbucket.org:443",
+	    NULL);
+	parse_ok("bbs://bitbucket.org/team/repo",
+	    "https://bitbucket.org/team/repo", "https://bitbucket.org:443",
+	    NULL);
+	parse_ok("https://Alice@Bitbucket.ORG/team/repo.git",
+	    "https://bitbucket.org/team/repo.git", "https://bitbucket.org:443",
+	    "Alice");
+	parse_ok("https://a%40b@example.com:8443/x", "https://example.com:8443/x",
+	    "https://example.com:8443", "a@b");
+	parse_ok("https://example.com", "https://example.com/",
+	    "https://example.com:443", NULL);
+	parse_ok("https://[::1]:9/r", "https://[::1]:9/r", "https://[::1]:9",
+	    NULL);
+}
+
+static void
+test_loopback_http(void **state)
+{
+	parse_ok("bbs::http://127.0.0.1:8080/team/repo.git",
+	    "http://127.0.0.1:8080/team/repo.git", "http://127.0.0.1:8080",
+	    NULL);
+	parse_ok("http://127.1.2.3/r", "http://127.1.2.3/r",
+	    "http://127.1.2.3:80", NULL);
+	parse_ok("http://localhost:1/r", "http://localhost:1/r",
+	    "http://localhost:1", NULL);
+	parse_ok("http://[::1]:1/r", "http://[::1]:1/r", "http://[::1]:1",
+	    NULL);
+	parse_fails("http://example.com/r", BBS_E_INSECURE_URL);
+	parse_fails("http://127.0.0.1.evil.com/r", BBS_E_INSECURE_URL);
+	parse_fails("http://127.0.0.1@evil.com/r", BBS_E_INSECURE_URL);
+	parse_fails("http://10.0.0.1/r", BBS_E_INSECURE_URL);
+	parse_fails("http://[::2]/r", BBS_E_INSECURE_URL);
+	parse_fails("http://0x7f000001/r", BBS_E_INSECURE_URL);
+}
+
+static void
+test_malformed(void **state)
+{
+	parse_fails("https://user:secret@example.com/r", BBS_E_INVALID);
+	parse_fails("ftp://example.com/r", BBS_E_INVALID);
+	parse_fails("example.com/r", BBS_E_INVALID);
+	parse_fails("https:///r", BBS_E_INVALID);
+	parse_fails("https://exa mple.com/r", BBS_E_INVALID);
+	parse_fails("https://example.com:0/r", BBS_E_INVALID);
+	parse_fails("https://example.com:65536/r", BBS_E_INVALID);
+	parse_fails("https://example.com:12ab/r", BBS_E_INVALID);
+	parse_fails("https://[::1/r", BBS_E_INVALID);
+	parse_fails("https://ex\x01.com/r", BBS_E_INVALID);
+	parse_fails("https://*.example.com/r", BBS_E_INVALID);
+	parse_fails("https://%zz@example.com/r", BBS_E_INVALID);
+}
+
+static void
+test_urlmatch(void **state)
+{
+	struct remote_url u;
+
+	assert_int_equal(url_parse(&u,
+	    "https://alice@bitbucket.org/team/repo.git"), 0);
+	assert_int_equal(url_match_score("https://bitbucket.org", &u), 0);
+	assert_int_equal(url_match_score("https://bitbucket.org/", &u), 0);
+	assert_true(url_match_score("https://bitbucket.org/team", &u) > 0);
+	assert_true(url_match_score("https://bitbucket.org/team/", &u) > 0);
+	assert_true(url_match_score("https://bitbucket.org/team/repo.git",
+	    &u) > url_match_score("https://bitbucket.org/team", &u));
+	assert_true(url_match_score("https://alice@bitbucket.org", &u) >
+	    url_match_score("https://bitbucket.org", &u));
+	assert_int_equal(url_match_score("https://bob@bitbucket.org", &u), -1);
+	assert_int_equal(url_match_score("https://bitbucket.org/tea", &u), -1);
+	assert_int_equal(url_match_score("http://bitbucket.org", &u), -1);
+	assert_int_equal(url_match_score("https://bitbucket.org:8443", &u),
+	    -1);
+	assert_int_equal(url_match_score("https://*.org", &u), 0);
+	assert_int_equal(url_match_score("https://*.bitbucket.org", &u), -1);
+	assert_int_equal(url_match_score("not a url", &u), -1);
+	url_release(&u);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_forms),
+		cmocka_unit_test(test_loopback_http),
+		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_urlmatch),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
