@@ -38,7 +38,8 @@ enum bbs_error {
 	BBS_E_UNSUPPORTED = -12,	/* a feature we do not offer */
 	BBS_E_REDIRECT = -13,	/* a redirect we refuse to follow */
 	BBS_E_TOO_BIG = -14,	/* a bounded buffer would overflow */
-	BBS_E_CANCELLED = -15
+	BBS_E_CANCELLED = -15,
+	BBS_E_REPORTED = -16	/* failed, and the user has been told why */
 };
 
 /*

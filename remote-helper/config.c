@@ -82,13 +82,153 @@ cfg_collect_cb(const git_config_entry *e, void *payload)
 	return 0;
 }
 
+/* Feed one "name=value" setting from the command line to the collector. */
+static void
+cfg_collect_one(struct cfg_collect *cc, const char *name, const char *value)
+{
+	git_config_entry e;
+
+	memset(&e, 0, sizeof(e));
+	e.name = name;
+	e.value = value;
+	cfg_collect_cb(&e, cc);
+}
+
+/*
+ * Settings given with `git -c` reach us in GIT_CONFIG_PARAMETERS (and
+ * GIT_CONFIG_COUNT/KEY_n/VALUE_n), which libgit2 does not read.  The
+ * format is a list of single-quoted words, 'name'='value' or the older
+ * 'name=value', with ' written as '\''.
+ */
+int
+config_parse_parameters(const char *s,
+    void (*fn)(const char *name, const char *value, void *payload),
+    void *payload)
+{
+	struct buf word, name;
+	int have_name = 0, r = 0;
+
+	buf_init(&word, 64 * 1024);
+	buf_init(&name, 64 * 1024);
+	while (*s != '\0') {
+		while (*s == ' ')
+			s++;
+		if (*s == '\0')
+			break;
+		if (*s != '\'') {
+			r = err_set(BBS_E_INVALID, "malformed "
+			    "GIT_CONFIG_PARAMETERS");
+			goto out;
+		}
+		buf_reset(&word);
+		for (;;) {
+			if (*s != '\'') {
+				r = err_set(BBS_E_INVALID, "malformed "
+				    "GIT_CONFIG_PARAMETERS");
+				goto out;
+			}
+			s++;
+			while (*s != '\0' && *s != '\'')
+				if ((r = buf_add(&word, s++, 1)) != 0)
+					goto out;
+			if (*s != '\'') {
+				r = err_set(BBS_E_INVALID, "malformed "
+				    "GIT_CONFIG_PARAMETERS");
+				goto out;
+			}
+			s++;
+			if (*s == '\\' && s[1] == '\'') {	/* '\'' */
+				if ((r = buf_add(&word, "'", 1)) != 0)
+					goto out;
+				s += 2;
+				continue;
+			}
+			break;
+		}
+		if (have_name) {
+			fn(name.ptr, word.ptr ? word.ptr : "", payload);
+			have_name = 0;
+		} else if (*s == '=') {
+			buf_reset(&name);
+			if ((r = buf_add(&name, word.ptr ? word.ptr : "",
+			    word.len)) != 0)
+				goto out;
+			have_name = 1;
+			s++;
+		} else if (word.ptr != NULL && strchr(word.ptr, '=') != NULL) {
+			char *eq = strchr(word.ptr, '=');
+
+			*eq = '\0';
+			fn(word.ptr, eq + 1, payload);
+		} else
+			fn(word.ptr ? word.ptr : "", NULL, payload);
+	}
+out:
+	buf_release(&word);
+	buf_release(&name);
+	return r;
+}
+
+static void
+cfg_param_cb(const char *name, const char *value, void *payload)
+{
+	if (value != NULL)
+		cfg_collect_one(payload, name, value);
+}
+
+/* Apply `git -c` settings, which take precedence over the files. */
+static int
+cfg_collect_env(struct cfg_collect *cc)
+{
+	const char *env;
+	char key[64], *end;
+	long i, n;
+	int r;
+
+	if ((env = getenv("GIT_CONFIG_PARAMETERS")) != NULL &&
+	    (r = config_parse_parameters(env, cfg_param_cb, cc)) != 0)
+		return r;
+	if ((env = getenv("GIT_CONFIG_COUNT")) == NULL || *env == '\0')
+		return 0;
+	n = strtol(env, &end, 10);
+	if (*end != '\0' || n < 0 || n > 100000)
+		return err_set(BBS_E_INVALID, "bad GIT_CONFIG_COUNT");
+	for (i = 0; i < n; i++) {
+		const char *k, *v;
+
+		snprintf(key, sizeof(key), "GIT_CONFIG_KEY_%ld", i);
+		k = getenv(key);
+		snprintf(key, sizeof(key), "GIT_CONFIG_VALUE_%ld", i);
+		v = getenv(key);
+		if (k == NULL || v == NULL)
+			return err_set(BBS_E_INVALID, "missing config "
+			    "entry %ld of GIT_CONFIG_COUNT", i);
+		cfg_collect_one(cc, k, v);
+	}
+	return 0;
+}
+
 static int
 parse_bool(const char *key, const char *v, int *out)
 {
-	if (git_config_parse_bool(out, v) != 0)
-		return err_set(BBS_E_INVALID, "bad boolean value '%s' for '%s'",
-		    v, key);
-	return 0;
+	static const char *const yes[] = { "true", "yes", "on", "1" };
+	static const char *const no[] = { "false", "no", "off", "0", "" };
+	size_t i;
+
+	for (i = 0; i < BBS_ARRAY_SIZE(yes); i++) {
+		if (strcasecmp(v, yes[i]) == 0) {
+			*out = 1;
+			return 0;
+		}
+	}
+	for (i = 0; i < BBS_ARRAY_SIZE(no); i++) {
+		if (strcasecmp(v, no[i]) == 0) {
+			*out = 0;
+			return 0;
+		}
+	}
+	return err_set(BBS_E_INVALID, "bad boolean value '%s' for '%s'", v,
+	    key);
 }
 
 int
@@ -115,6 +255,8 @@ config_load(struct helper_config *out, struct git_config *cfg,
 		    ge ? ge->message : "unknown error");
 		goto out;
 	}
+	if ((r = cfg_collect_env(&cc)) != 0)
+		goto out;
 
 	out->git_auth = strcmp(u->host, "bitbucket.org") == 0 ?
 	    GIT_AUTH_BASIC : GIT_AUTH_BEARER;

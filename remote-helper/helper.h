@@ -107,6 +107,13 @@ struct git_config;
 int config_load(struct helper_config *out, struct git_config *cfg,
     const struct remote_url *u);
 void config_release(struct helper_config *c);
+/*
+ * Parse GIT_CONFIG_PARAMETERS (what `git -c` passes down); `fn` gets each
+ * name and value (NULL for a bare name).
+ */
+int config_parse_parameters(const char *s,
+    void (*fn)(const char *name, const char *value, void *payload),
+    void *payload);
 
 /* smart-http.c: git's smart HTTP protocol, the HTTP side */
 

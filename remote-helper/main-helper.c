@@ -64,7 +64,7 @@ main(int argc, char **argv)
 	config_release(&cfg);
 	r = proto_run(stdin, stdout, t, &conn, &opts);
 out:
-	if (r != 0)
+	if (r != 0 && err_code() != BBS_E_REPORTED)
 		report_error();
 	transport_free(t);
 	conn_release(&conn);

@@ -266,9 +266,8 @@ do_fetch(FILE *in, FILE *out, struct buf *line, struct transport *t,
 	if ((r = read_batch(in, line, "fetch ", &b, NULL)) != 0)
 		goto out;
 	if (o->unsupported_shallow) {
-		r = err_set(BBS_E_UNSUPPORTED, "shallow and partial fetches "
-		    "are not supported");
-		err_hint("clone or fetch without --depth/--filter");
+		/* the option's answer already said why, in one line */
+		r = err_set(BBS_E_REPORTED, "shallow fetch refused");
 		goto out;
 	}
 	if ((r = transport_fetch(t, b.b, b.a, b.nr, &lockfile,

@@ -28,7 +28,6 @@ struct sub_stream {
 	struct buf request;
 	struct http_stream *http;
 	int sent;
-	int first;
 };
 
 static int
@@ -59,9 +58,8 @@ stream_read(git_smart_subtransport_stream *gs, char *buffer, size_t size,
 	}
 	if (http_stream_read(s->http, buffer, size, nread) != 0)
 		return stream_fail();
-	if (s->ls && s->first && *nread > 0) {
+	if (s->ls && *nread > 0) {
 		/* libgit2 1.5 parses SHA-1 ids only: say so, not "bad pkt" */
-		s->first = 0;
 		if (memmem(buffer, *nread, "object-format=sha256", 20)) {
 			err_set(BBS_E_UNSUPPORTED, "the remote is a SHA-256 "
 			    "repository, which is not supported (libgit2 1.5 "
@@ -112,7 +110,6 @@ sub_action(git_smart_subtransport_stream **out, git_smart_subtransport *gst,
 	s->parent.write = stream_write;
 	s->parent.free = stream_free;
 	s->t = st->t;
-	s->first = 1;
 	buf_init(&s->request, REQUEST_MAX);
 	switch (action) {
 	case GIT_SERVICE_UPLOADPACK_LS:

@@ -126,7 +126,7 @@ test_shallow_refused(void **state)
 	memset(&o, 0, sizeof(o));
 	assert_int_equal(run("option depth 1\n"
 	    "fetch " ZERO_OID " refs/heads/main\n\n", &out, &o),
-	    BBS_E_UNSUPPORTED);
+	    BBS_E_REPORTED);
 	assert_non_null(strstr(out, "error shallow"));
 	assert_null(strstr(out, "\n\n"));	/* no fetch answer */
 	err_clear();

@@ -1,0 +1,53 @@
+# lib-bbs.sh - shared set-up for the git-remote-bbs integration tests.
+# Sourced after test-lib.sh and lib-forge.sh.
+# shellcheck shell=bash
+
+# bbs_setup: start the forge, grant a write token ($TOKEN) and a read-only
+# token ($RO_TOKEN), and export the write token as BBS_ACCESS_TOKEN.
+bbs_setup() {
+	forge_start || return 1
+	TOKEN=$(new_token) && RO_TOKEN=$(new_token) || return 1
+	forge_grant "$TOKEN" write && forge_grant "$RO_TOKEN" read || return 1
+	BBS_ACCESS_TOKEN=$TOKEN
+	export TOKEN RO_TOKEN BBS_ACCESS_TOKEN
+}
+
+# upstream_push REPO [git push args...]: push from ./upstream straight into
+# the served repository REPO (e.g. team/repo.git), as another user of the
+# forge would, then hand the files back to the web server.
+upstream_push() {
+	local repo=$1
+	shift
+	git -C upstream push -q "$(forge_repo_dir "$repo")" "$@" &&
+		forge_fix_perms
+}
+
+# server_git REPO ARGS...: run git in a served repository.
+server_git() {
+	local repo=$1
+	shift
+	git -C "$(forge_repo_dir "$repo")" "$@"
+}
+
+# commit_file DIR FILE CONTENT: commit one file in a work tree.
+commit_file() {
+	printf '%s\n' "$3" >"$1/$2" &&
+		git -C "$1" add "$2" &&
+		test_tick &&
+		git -C "$1" commit -q -m "$2: $3"
+}
+
+# no_leftover_packs DIR: no temporary or partial pack files in a repository.
+no_leftover_packs() {
+	! find "$1/.git/objects" -name 'tmp_*' -o -name 'pack_git2_*' \
+		-o -name 'bbs-push-*' | grep .
+}
+
+# test_must_be_empty FILE
+test_must_be_empty() {
+	if [ -s "$1" ]; then
+		printf "'%s' is not empty, it contains:\n" "$1"
+		cat "$1"
+		return 1
+	fi
+}
