@@ -49,7 +49,7 @@ main(int argc, char **argv)
 		    "git runs this helper for bbs::<url> and bbs:// remotes, "
 		    "for example:\n"
 		    "  git clone bbs::https://bitbucket.org/team/repo.git\n");
-		return argc == 2 ? 0 : 129;
+		return argc == 2 ? 0 : 2;
 	}
 	arg = argc == 3 ? argv[2] : argv[1];
 	if ((r = url_parse(&url, arg)) != 0)

@@ -9,7 +9,7 @@ bbs_setup() {
 	TOKEN=$(new_token) && RO_TOKEN=$(new_token) || return 1
 	forge_grant "$TOKEN" write && forge_grant "$RO_TOKEN" read || return 1
 	BBS_ACCESS_TOKEN=$TOKEN
-	export TOKEN RO_TOKEN BBS_ACCESS_TOKEN
+	export BBS_ACCESS_TOKEN
 }
 
 # upstream_push REPO [git push args...]: push from ./upstream straight into
