@@ -43,11 +43,3 @@ no_leftover_packs() {
 		-o -name 'bbs-push-*' | grep .
 }
 
-# test_must_be_empty FILE
-test_must_be_empty() {
-	if [ -s "$1" ]; then
-		printf "'%s' is not empty, it contains:\n" "$1"
-		cat "$1"
-		return 1
-	fi
-}
