@@ -246,9 +246,8 @@ config_load(struct helper_config *out, struct git_config *cfg,
 	for (i = 0; i < K_NR; i++)
 		cc.score[i] = -1;
 	out->ssl_verify = 1;
-	if (cfg != NULL &&
-	    git_config_foreach_match(cfg,
-	    "^(bbs|http|transfer|fetch)\\.", cfg_collect_cb, &cc) < 0) {
+	/* no regex match: libgit2 1.5's pcre2 path leaks its match data */
+	if (cfg != NULL && git_config_foreach(cfg, cfg_collect_cb, &cc) < 0) {
 		const git_error *ge = git_error_last();
 
 		r = err_set(BBS_E_INVALID, "cannot read git config: %s",
