@@ -39,7 +39,10 @@ enum bbs_error {
 	BBS_E_REDIRECT = -13,	/* a redirect we refuse to follow */
 	BBS_E_TOO_BIG = -14,	/* a bounded buffer would overflow */
 	BBS_E_CANCELLED = -15,
-	BBS_E_REPORTED = -16	/* failed, and the user has been told why */
+	BBS_E_REPORTED = -16,	/* failed, and the user has been told why */
+	BBS_E_OAUTH = -17,	/* the authorization server answered error= */
+	BBS_E_AUTH_REQUIRED = -18,	/* nobody is signed in: run git bbs login */
+	BBS_E_TIMEOUT = -19
 };
 
 /*
@@ -175,5 +178,212 @@ void http_response_release(struct http_response *r);
 
 /* Whether `host` (no brackets, no port) is a loopback name or address. */
 int http_host_is_loopback(const char *host);
+
+/* pkce.c: randomness, PKCE (RFC 7636), state */
+
+#define PKCE_VERIFIER_LEN 43	/* 32 random bytes, base64url */
+#define PKCE_CHALLENGE_LEN 43	/* SHA-256, base64url */
+
+/* Base64url without padding of `len` bytes into `out` (room for 4/3+1). */
+void base64url_encode(char *out, const unsigned char *in, size_t len);
+/* `nbytes` random bytes as base64url text in `out`; 0 or an error. */
+int random_token(char *out, size_t outlen, size_t nbytes);
+/* A new verifier and its S256 challenge. */
+int pkce_new(char verifier[PKCE_VERIFIER_LEN + 1],
+    char challenge[PKCE_CHALLENGE_LEN + 1]);
+/* The S256 challenge of `verifier`. */
+int pkce_challenge(const char *verifier, char challenge[PKCE_CHALLENGE_LEN + 1]);
+
+/* form.c: application/x-www-form-urlencoded */
+
+/* Append "&key=value" (no '&' first) with both parts percent-encoded. */
+int form_add(struct buf *b, const char *key, const char *value);
+/* Percent-encode `s` into `b`. */
+int url_encode(struct buf *b, const char *s);
+/*
+ * Find parameter `key` in a query string (no leading '?'); returns a new
+ * decoded string or NULL.  *dup is set when the key appears more than once.
+ */
+char *query_get(const char *query, const char *key, int *dup);
+
+/* token.c: the OAuth token and its JSON (the only file with jansson) */
+
+struct oauth_token {
+	char *access_token;	/* secret */
+	char *refresh_token;	/* secret, or NULL */
+	char *token_type;
+	char *scope;
+	int64_t expires_at;	/* Unix time, 0 when unknown */
+};
+
+void oauth_token_release(struct oauth_token *t);
+/* Install a zeroing allocator in jansson; call once at start-up. */
+void oauth_json_init(void);
+/*
+ * Parse a token endpoint answer.  On an RFC 6749 §5.2 error returns
+ * BBS_E_OAUTH with the message set; `*oauth_error` (optional) receives the
+ * error code string (caller frees).
+ */
+int oauth_token_parse(struct oauth_token *out, long status, const char *body,
+    size_t len, int64_t now, char **oauth_error);
+
+/* Authorization server metadata (RFC 8414), by discovery or by hand. */
+struct oauth_endpoints {
+	char *issuer;
+	char *authorize_url;
+	char *token_url;
+	char *device_url;
+	char *revocation_url;
+	char *userinfo_url;
+	int iss_supported;	/* authorization_response_iss_parameter_supported */
+};
+
+void oauth_endpoints_release(struct oauth_endpoints *e);
+/* Parse metadata JSON; fields already set in `e` are kept. */
+int oauth_metadata_parse(struct oauth_endpoints *e, const char *issuer,
+    const char *body, size_t len);
+
+/* Device authorization response (RFC 8628 §3.2). */
+struct oauth_device {
+	char *device_code;	/* secret */
+	char *user_code;
+	char *verification_uri;
+	char *verification_uri_complete;
+	long expires_in;
+	long interval;
+};
+
+void oauth_device_release(struct oauth_device *d);
+int oauth_device_parse(struct oauth_device *out, long status, const char *body,
+    size_t len);
+/* The "username" (or "nickname", "name", "sub") of a user-info answer. */
+char *oauth_userinfo_name(const char *body, size_t len);
+
+/* store-file.c: the token store */
+
+struct store_entry {
+	char *key;		/* which server and client: "<token-url> <client-id>" */
+	char *account;		/* "default" when the server did not say */
+	char *provider;
+	struct oauth_token tok;
+};
+
+struct store {
+	char *dir;
+	char *path;
+	struct store_entry *e;
+	size_t nr;
+};
+
+/* Load the store in `dir` (created 0700 if missing; a missing file is empty). */
+int store_open(struct store *s, const char *dir);
+/* Write the store atomically. */
+int store_save(struct store *s);
+void store_release(struct store *s);
+/* First entry for key (and account, if not NULL); *nmatch counts them. */
+struct store_entry *store_find(struct store *s, const char *key,
+    const char *account, size_t *nmatch);
+/* Add or replace; takes ownership of *tok's contents. */
+void store_put(struct store *s, const char *key, const char *account,
+    const char *provider, struct oauth_token *tok);
+/* Remove the first matching entry; 1 if one was removed. */
+int store_remove(struct store *s, const char *key, const char *account);
+/* Take the per-grant refresh lock, waiting up to `timeout_sec`. */
+int store_lock(const char *dir, const char *key, int timeout_sec, int *fd_out);
+void store_unlock(int fd);
+
+/* util-mem.c */
+int write_fd_all(int fd, const void *data, size_t len);
+
+/* client.c: talking to the authorization server */
+
+enum oauth_client_auth { OAUTH_AUTH_BASIC, OAUTH_AUTH_POST };
+
+struct oauth_client {
+	struct http_client *http;	/* borrowed */
+	struct oauth_endpoints ep;
+	char *provider;
+	char *client_id;
+	char *client_secret;	/* secret, or NULL for a public client */
+	enum oauth_client_auth auth;
+	char *scopes;
+	char *redirect_uri;	/* fixed by configuration, or NULL */
+	int redirect_on_refresh;	/* Data Center wants redirect_uri there */
+	int64_t (*now)(void);
+};
+
+void oauth_client_release(struct oauth_client *c);
+/* RFC 8414 / OpenID discovery from c->ep.issuer; fills unset endpoints. */
+int oauth_discover(struct oauth_client *c);
+/* The authorization URL for a code flow (caller frees). */
+char *oauth_authorize_url(struct oauth_client *c, const char *redirect_uri,
+    const char *state, const char *challenge);
+int oauth_exchange_code(struct oauth_client *c, const char *code,
+    const char *verifier, const char *redirect_uri, struct oauth_token *out);
+/*
+ * Refresh.  Any refusal means the grant is gone (Bitbucket answers a dead
+ * refresh token with invalid_request): BBS_E_AUTH_REQUIRED.
+ */
+int oauth_refresh(struct oauth_client *c, const char *refresh_token,
+    struct oauth_token *out);
+int oauth_client_credentials(struct oauth_client *c, struct oauth_token *out);
+int oauth_device_start(struct oauth_client *c, struct oauth_device *out);
+/*
+ * Poll the token endpoint for a device grant until it is approved, denied
+ * or expired (RFC 8628 §3.4-3.5).
+ */
+int oauth_device_poll(struct oauth_client *c, struct oauth_device *d,
+    struct oauth_token *out);
+/* RFC 7009 revocation; BBS_E_UNSUPPORTED if the server offers none. */
+int oauth_revoke(struct oauth_client *c, const char *token, const char *hint);
+/* Ask the user-info endpoint who the token belongs to (NULL if unknown). */
+char *oauth_whoami(struct oauth_client *c, const char *access_token);
+
+/* loopback.c: the RFC 8252 §7.3 redirect listener */
+
+struct loopback {
+	int fd;
+	int port;
+};
+
+/* Listen on 127.0.0.1:port (0 for an ephemeral port). */
+int loopback_listen(struct loopback *l, int port);
+void loopback_close(struct loopback *l);
+
+/* What a valid authorization response must carry. */
+struct authz_expect {
+	const char *state;
+	const char *issuer;	/* NULL: no iss check */
+	int iss_required;	/* the server advertised RFC 9207 support */
+};
+
+/*
+ * Check one authorization response (the query of the redirect URI).
+ * Returns 0 with *code set, BBS_E_INVALID for a response to ignore (wrong
+ * state), or another error that ends the sign-in (denied, wrong issuer).
+ */
+int authz_response_check(const char *query, const struct authz_expect *x,
+    char **code);
+/*
+ * Serve the listener until a valid response arrives or `timeout_ms`
+ * passes; responses with a wrong state are refused and the wait goes on.
+ */
+int loopback_wait(struct loopback *l, const struct authz_expect *x,
+    int timeout_ms, char **code);
+
+/* callback.c: private-use URI scheme hand-off (RFC 8252 §7.1) */
+
+/* The per-user 0700 directory for hand-off sockets (caller frees). */
+char *callback_dir(void);
+struct callback_listener {
+	int fd;
+	char *path;
+};
+int callback_listen(struct callback_listener *cl, const char *state);
+void callback_close(struct callback_listener *cl);
+int callback_wait(struct callback_listener *cl, const struct authz_expect *x,
+    int timeout_ms, char **code);
+/* `git bbs callback <uri>`: deliver `uri` to the sign-in waiting for it. */
+int callback_deliver(const char *uri);
 
 #endif

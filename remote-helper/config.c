@@ -8,6 +8,8 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -18,7 +20,10 @@
 
 enum cfg_key {
 	K_GITAUTH, K_GITUSERNAME, K_SSLVERIFY, K_SSLCAINFO, K_SSLCAPATH,
-	K_PROXY, K_LOWSPEEDTIME, K_TRANSFER_FSCK, K_FETCH_FSCK, K_NR
+	K_PROXY, K_LOWSPEEDTIME, K_TRANSFER_FSCK, K_FETCH_FSCK,
+	K_PROVIDER, K_ISSUER, K_AUTHORIZE, K_TOKEN, K_DEVICE, K_REVOCATION,
+	K_USERINFO, K_CLIENTID, K_CLIENTSECRET, K_CLIENTSECRETFILE, K_SCOPES,
+	K_FLOW, K_REDIRECT, K_TOKENSTORE, K_LOGINTIMEOUT, K_NR
 };
 
 static const struct {
@@ -35,6 +40,21 @@ static const struct {
 	[K_LOWSPEEDTIME] = { "http", "lowspeedtime", 1 },
 	[K_TRANSFER_FSCK] = { "transfer", "fsckobjects", 0 },
 	[K_FETCH_FSCK] = { "fetch", "fsckobjects", 0 },
+	[K_PROVIDER] = { "bbs", "provider", 1 },
+	[K_ISSUER] = { "bbs", "issuer", 1 },
+	[K_AUTHORIZE] = { "bbs", "authorizeurl", 1 },
+	[K_TOKEN] = { "bbs", "tokenurl", 1 },
+	[K_DEVICE] = { "bbs", "deviceauthorizationurl", 1 },
+	[K_REVOCATION] = { "bbs", "revocationurl", 1 },
+	[K_USERINFO] = { "bbs", "userinfourl", 1 },
+	[K_CLIENTID] = { "bbs", "clientid", 1 },
+	[K_CLIENTSECRET] = { "bbs", "clientsecret", 1 },
+	[K_CLIENTSECRETFILE] = { "bbs", "clientsecretfile", 1 },
+	[K_SCOPES] = { "bbs", "scopes", 1 },
+	[K_FLOW] = { "bbs", "flow", 1 },
+	[K_REDIRECT] = { "bbs", "redirecturi", 1 },
+	[K_TOKENSTORE] = { "bbs", "tokenstore", 0 },
+	[K_LOGINTIMEOUT] = { "bbs", "logintimeout", 1 },
 };
 
 struct cfg_collect {
@@ -42,6 +62,117 @@ struct cfg_collect {
 	char *value[K_NR];
 	int score[K_NR];
 };
+
+/* Take value `k` (moving it out of the collector). */
+static char *
+take(struct cfg_collect *cc, enum cfg_key k)
+{
+	char *v = cc->value[k];
+
+	cc->value[k] = NULL;
+	return v;
+}
+
+/* The environment variable if set and not empty, else config value `k`. */
+static char *
+env_or(struct cfg_collect *cc, const char *env, enum cfg_key k)
+{
+	const char *v = getenv(env);
+
+	if (v != NULL && *v != '\0')
+		return xstrdup(v);
+	return take(cc, k);
+}
+
+/* Read a secret from a file: first line, at most 4 KiB, private file. */
+static int
+read_secret_file(const char *path, char **out)
+{
+	char buf[4097];
+	FILE *f;
+	size_t n;
+
+	*out = NULL;
+	if ((f = fopen(path, "re")) == NULL)
+		return err_set(BBS_E_IO, "cannot read the client secret file "
+		    "'%s': %s", path, strerror(errno));
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	buf[strcspn(buf, "\r\n")] = '\0';
+	if (buf[0] == '\0') {
+		secret_wipe(buf, sizeof(buf));
+		return err_set(BBS_E_INVALID, "the client secret file '%s' is "
+		    "empty", path);
+	}
+	*out = xstrdup(buf);
+	secret_wipe(buf, sizeof(buf));
+	return 0;
+}
+
+/* Fill the OAuth part of `out` from the collected settings. */
+static int
+config_oauth(struct helper_config *out, struct cfg_collect *cc,
+    const struct remote_url *u)
+{
+	struct oauth_settings *o = &out->oauth;
+	const char *env;
+	char *file;
+	int r;
+
+	o->provider = take(cc, K_PROVIDER);
+	o->issuer = take(cc, K_ISSUER);
+	o->authorize_url = take(cc, K_AUTHORIZE);
+	o->token_url = take(cc, K_TOKEN);
+	o->device_url = take(cc, K_DEVICE);
+	o->revocation_url = take(cc, K_REVOCATION);
+	o->userinfo_url = take(cc, K_USERINFO);
+	o->client_id = env_or(cc, "BBS_CLIENT_ID", K_CLIENTID);
+	o->scopes = take(cc, K_SCOPES);
+	o->flow = env_or(cc, "BBS_FLOW", K_FLOW);
+	o->redirect_uri = take(cc, K_REDIRECT);
+	o->token_store = env_or(cc, "BBS_TOKEN_STORE", K_TOKENSTORE);
+	o->login_timeout = cc->value[K_LOGINTIMEOUT] ?
+	    strtol(cc->value[K_LOGINTIMEOUT], NULL, 10) : 300;
+	if (o->login_timeout <= 0)
+		o->login_timeout = 300;
+	if ((env = getenv("BBS_CLIENT_SECRET")) != NULL && *env != '\0') {
+		o->client_secret = xstrdup(env);
+		secret_wipe((char *)env, strlen(env));
+		unsetenv("BBS_CLIENT_SECRET");
+	} else if ((file = take(cc, K_CLIENTSECRETFILE)) != NULL) {
+		r = read_secret_file(file, &o->client_secret);
+		free(file);
+		if (r != 0)
+			return r;
+	} else
+		o->client_secret = take(cc, K_CLIENTSECRET);
+	if ((env = getenv("BBS_REFRESH_TOKEN")) != NULL) {
+		if (*env != '\0')
+			o->refresh_seed = xstrdup(env);
+		secret_wipe((char *)env, strlen(env));
+		unsetenv("BBS_REFRESH_TOKEN");
+	}
+	if (o->provider == NULL) {
+		if (strcmp(u->host, "bitbucket.org") == 0)
+			o->provider = xstrdup("bitbucket-cloud");
+		else if (o->issuer != NULL || o->token_url != NULL)
+			o->provider = xstrdup("generic");
+	}
+	if (o->provider != NULL &&
+	    strcmp(o->provider, "bitbucket-cloud") != 0 &&
+	    strcmp(o->provider, "bitbucket-datacenter") != 0 &&
+	    strcmp(o->provider, "generic") != 0)
+		return err_set(BBS_E_INVALID, "unknown provider '%s' (use "
+		    "bitbucket-cloud, bitbucket-datacenter or generic)",
+		    o->provider);
+	if (o->token_store != NULL && strcmp(o->token_store, "file") != 0 &&
+	    strcmp(o->token_store, "credential-helper") != 0)
+		return err_set(BBS_E_INVALID, "unknown token store '%s' (use "
+		    "file or credential-helper)", o->token_store);
+	return 0;
+}
+
 
 static int
 cfg_collect_cb(const git_config_entry *e, void *payload)
@@ -310,6 +441,8 @@ config_load(struct helper_config *out, struct git_config *cfg,
 	if (r != 0)
 		goto out;
 
+	if ((r = config_oauth(out, &cc, u)) != 0)
+		goto out;
 	if ((env = getenv("BBS_ACCESS_TOKEN")) != NULL) {
 		if (*env != '\0')
 			out->token = xstrdup(env);
@@ -333,5 +466,26 @@ config_release(struct helper_config *c)
 	free(c->ca_file);
 	free(c->ca_path);
 	free(c->proxy);
+	oauth_settings_release(&c->oauth);
 	memset(c, 0, sizeof(*c));
+}
+
+void
+oauth_settings_release(struct oauth_settings *o)
+{
+	free(o->provider);
+	free(o->issuer);
+	free(o->authorize_url);
+	free(o->token_url);
+	free(o->device_url);
+	free(o->revocation_url);
+	free(o->userinfo_url);
+	free(o->client_id);
+	secret_free(o->client_secret);
+	free(o->scopes);
+	free(o->flow);
+	free(o->redirect_uri);
+	free(o->token_store);
+	secret_free(o->refresh_seed);
+	memset(o, 0, sizeof(*o));
 }

@@ -78,12 +78,31 @@ int child_start(struct child *c, const char *const argv[], int pipe_in,
 int child_finish(struct child *c);
 /* Kill the child (if running) and wait for it. */
 void child_kill(struct child *c);
-/* Write all of `data` to `fd`. */
-int write_all(int fd, const void *data, size_t len);
 
 /* config.c */
 
 enum git_auth { GIT_AUTH_BEARER, GIT_AUTH_BASIC };
+
+/* bbs.<url>.* OAuth settings, as configured (NULL when not set). */
+struct oauth_settings {
+	char *provider;		/* resolved: NULL when nothing is configured */
+	char *issuer;
+	char *authorize_url;
+	char *token_url;
+	char *device_url;
+	char *revocation_url;
+	char *userinfo_url;
+	char *client_id;
+	char *client_secret;	/* secret */
+	char *scopes;
+	char *flow;
+	char *redirect_uri;
+	char *token_store;
+	long login_timeout;	/* seconds */
+	char *refresh_seed;	/* secret: BBS_REFRESH_TOKEN */
+};
+
+void oauth_settings_release(struct oauth_settings *o);
 
 struct helper_config {
 	enum git_auth git_auth;
@@ -95,6 +114,7 @@ struct helper_config {
 	char *proxy;
 	long low_speed_time;
 	int fsck_objects;
+	struct oauth_settings oauth;
 };
 
 struct git_config;
@@ -125,11 +145,15 @@ struct conn {
 	char *base;		/* repository URL; a same-origin redirect moves it */
 	char *auth_header;	/* secret */
 	int have_token;
+	char *login_hint;	/* what to run when the token is refused */
 };
 
 int conn_init(struct conn *c, const struct remote_url *u,
     const struct helper_config *cfg);
 void conn_release(struct conn *c);
+/* Use `token` for the git requests, as cfg->git_auth says. */
+int conn_set_token(struct conn *c, const struct helper_config *cfg,
+    const char *token);
 /* GET info/refs for `svc`, check the answer; body left to read. */
 int conn_get_refs(struct conn *c, enum smart_service svc,
     struct http_stream **out);
@@ -179,6 +203,10 @@ int transport_has_object(struct transport *t, const char *hex);
 /* 1 if `ancestor` is an ancestor of (or equal to) `tip`. */
 int transport_is_ancestor(struct transport *t, const char *ancestor,
     const char *tip);
+/* git config for a command run by a person: the current repository's,
+ * or the user's; *out may be NULL when there is none. */
+int transport_cli_config(struct git_config **out);
+void transport_config_free(struct git_config *cfg);
 /* The repository's git directory, or NULL. */
 const char *transport_gitdir(struct transport *t);
 
@@ -214,6 +242,45 @@ void sideband_init(struct sideband *sb, int show);
 void sideband_write(struct sideband *sb, const char *data, size_t len);
 /* Print what is left of an unfinished line and free the buffer. */
 void sideband_release(struct sideband *sb);
+
+/* session.c: OAuth for one remote */
+
+struct session {
+	const struct remote_url *url;
+	const struct oauth_settings *settings;
+	struct oauth_client oc;
+	char *key;		/* the store key of this server and client */
+	char *store_dir;
+	char *base;		/* Data Center base URL */
+	int discovered;
+};
+
+/* Resolve provider, endpoints and client; no network. */
+int session_init(struct session *s, const struct helper_config *cfg,
+    const struct remote_url *u, struct http_client *http);
+void session_release(struct session *s);
+/* Discover endpoints from the issuer if needed (network). */
+int session_endpoints(struct session *s);
+/*
+ * A usable access token for the remote (caller frees with secret_free):
+ * from the store, refreshed under the per-grant lock when expired, the
+ * rotated refresh token saved before the new access token is returned.
+ */
+int session_token(struct session *s, char **access_token);
+/* Store a fresh grant; *account_out names the account it was filed as. */
+int session_store_new(struct session *s, struct oauth_token *tok,
+    char **account_out);
+char *session_login_url(struct session *s);
+void session_login_hint(struct session *s);
+void session_protect_process(void);
+
+/* login.c: sign-in flows */
+
+/* Sign in with `flow` ("auto", "browser", "device", "paste",
+ * "client-credentials"); stores the grant. */
+int login_run(struct session *s, const char *flow, char **account_out);
+/* Whether a browser can be opened here. */
+int login_browser_available(void);
 
 /* proto.c: the remote-helper protocol */
 

@@ -23,6 +23,31 @@ report_error(void)
 		fprintf(stderr, "hint: %s\n", hint);
 }
 
+/*
+ * No static token: use the signed-in grant for this remote, refreshed if
+ * it expired.
+ */
+static int
+oauth_token_for(struct conn *conn, struct helper_config *cfg,
+    const struct remote_url *url)
+{
+	struct session s;
+	char *tok = NULL, *u;
+	int r;
+
+	if ((r = session_init(&s, cfg, url, conn->http)) == 0 &&
+	    (r = session_token(&s, &tok)) == 0 &&
+	    (r = conn_set_token(conn, cfg, tok)) == 0) {
+		u = session_login_url(&s);
+		conn->login_hint = xasprintf("sign in again with: git bbs "
+		    "login %s", u);
+		free(u);
+	}
+	secret_free(tok);
+	session_release(&s);
+	return r;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -35,6 +60,7 @@ main(int argc, char **argv)
 	int r;
 
 	signal(SIGPIPE, SIG_IGN);
+	oauth_json_init();
 	memset(&opts, 0, sizeof(opts));
 	memset(&cfg, 0, sizeof(cfg));
 	memset(&conn, 0, sizeof(conn));
@@ -60,6 +86,9 @@ main(int argc, char **argv)
 		goto out;
 	opts.fsck_objects = cfg.fsck_objects;
 	if ((r = conn_init(&conn, &url, &cfg)) != 0)
+		goto out;
+	if (cfg.token == NULL && cfg.oauth.provider != NULL &&
+	    (r = oauth_token_for(&conn, &cfg, &url)) != 0)
 		goto out;
 	config_release(&cfg);
 	r = proto_run(stdin, stdout, t, &conn, &opts);

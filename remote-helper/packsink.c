@@ -126,7 +126,7 @@ writer_append(git_odb_writepack *w, const void *data, size_t size,
 		git_error_set_str(GIT_ERROR_NET, err_message());
 		return -1;
 	}
-	if (write_all(s->child.in, data, size) != 0) {
+	if (write_fd_all(s->child.in, data, size) != 0) {
 		err_set(BBS_E_IO, "git index-pack stopped reading the pack: %s",
 		    strerror(errno));
 		git_error_set_str(GIT_ERROR_NET, err_message());

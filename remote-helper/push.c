@@ -319,7 +319,7 @@ push_pack(struct push_state *p, struct push_ref *refs, size_t nr, int fd,
 			goto out;
 	if ((r = child_start(&c, argv, 1, 0, -1, fd)) != 0)
 		goto out;
-	if (write_all(c.in, in.ptr, in.len) != 0) {
+	if (write_fd_all(c.in, in.ptr, in.len) != 0) {
 		child_kill(&c);
 		r = err_set(BBS_E_IO, "git pack-objects failed");
 		goto out;
@@ -521,7 +521,7 @@ push_send(struct push_state *p, struct push_ref *refs, size_t nr, int *sent)
 			r = BBS_E_IO;
 			goto out;
 		}
-		if (write_all(fd, cmd.ptr, cmd.len) != 0) {
+		if (write_fd_all(fd, cmd.ptr, cmd.len) != 0) {
 			r = err_set(BBS_E_IO, "cannot write a temporary file: "
 			    "%s", strerror(errno));
 			goto out;

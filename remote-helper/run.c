@@ -19,25 +19,6 @@
 extern char **environ;
 
 int
-write_all(int fd, const void *data, size_t len)
-{
-	const char *p = data;
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-int
 child_start(struct child *c, const char *const argv[], int pipe_in,
     int pipe_out, int stdin_fd, int stdout_fd)
 {

@@ -46,6 +46,21 @@ basic_header(const char *user, const char *token)
 }
 
 int
+conn_set_token(struct conn *c, const struct helper_config *cfg,
+    const char *token)
+{
+	secret_free(c->auth_header);
+	if (cfg->git_auth == GIT_AUTH_BASIC)
+		c->auth_header = basic_header(cfg->git_username, token);
+	else
+		c->auth_header = xasprintf("Authorization: Bearer %s", token);
+	if (c->auth_header == NULL)
+		return err_set(BBS_E_INVALID, "access token too long");
+	c->have_token = 1;
+	return 0;
+}
+
+int
 conn_init(struct conn *c, const struct remote_url *u,
     const struct helper_config *cfg)
 {
@@ -59,17 +74,8 @@ conn_init(struct conn *c, const struct remote_url *u,
 	while (len > 0 && u->url[len - 1] == '/')
 		len--;
 	c->base = xstrndup(u->url, len);
-	if (cfg->token != NULL) {
-		c->have_token = 1;
-		if (cfg->git_auth == GIT_AUTH_BASIC)
-			c->auth_header = basic_header(cfg->git_username,
-			    cfg->token);
-		else
-			c->auth_header = xasprintf("Authorization: Bearer %s",
-			    cfg->token);
-		if (c->auth_header == NULL)
-			return err_set(BBS_E_INVALID, "access token too long");
-	}
+	if (cfg->token != NULL && conn_set_token(c, cfg, cfg->token) != 0)
+		return err_code();
 	hs.user_agent = "git/2.0 (" PACKAGE_NAME "/" PACKAGE_VERSION ")";
 	hs.ca_file = cfg->ca_file;
 	hs.ca_path = cfg->ca_path;
@@ -91,6 +97,7 @@ conn_release(struct conn *c)
 		return;
 	http_client_free(c->http);
 	free(c->base);
+	free(c->login_hint);
 	secret_free(c->auth_header);
 	memset(c, 0, sizeof(*c));
 }
@@ -104,7 +111,11 @@ conn_status_error(struct conn *c, enum smart_service svc, long status)
 
 	switch (status) {
 	case 401:
-		if (c->have_token) {
+		if (c->have_token && c->login_hint != NULL) {
+			err_set(BBS_E_AUTH, "the server rejected the access "
+			    "token for '%s' (HTTP 401)", c->url->url);
+			err_hint("%s", c->login_hint);
+		} else if (c->have_token) {
 			err_set(BBS_E_AUTH, "the server rejected the access "
 			    "token for '%s' (HTTP 401)", c->url->url);
 			err_hint("the token may be expired or revoked; set a "

@@ -330,3 +330,40 @@ transport_is_ancestor(struct transport *t, const char *ancestor,
 		git_error_clear();
 	return r == 1;
 }
+
+int
+transport_cli_config(struct git_config **out)
+{
+	git_repository *repo = NULL;
+	git_config *cfg = NULL;
+
+	*out = NULL;
+	if (!libgit2_ready) {
+		if (git_libgit2_init() < 0)
+			return err_set(BBS_E_ERROR, "cannot initialise libgit2");
+		libgit2_ready = 1;
+	}
+	if (git_repository_open_ext(&repo, ".", 0, NULL) == 0) {
+		if (git_repository_config_snapshot(&cfg, repo) < 0)
+			cfg = NULL;
+		git_repository_free(repo);
+	}
+	if (cfg == NULL) {
+		git_config *live = NULL;
+
+		if (git_config_open_default(&live) == 0) {
+			if (git_config_snapshot(&cfg, live) < 0)
+				cfg = NULL;
+			git_config_free(live);
+		}
+	}
+	git_error_clear();
+	*out = cfg;
+	return 0;
+}
+
+void
+transport_config_free(struct git_config *cfg)
+{
+	git_config_free(cfg);
+}

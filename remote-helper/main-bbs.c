@@ -1,0 +1,342 @@
+/*
+ * main-bbs.c - git-bbs: `git bbs login|logout|status|token|import|callback`.
+ */
+#include "config.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "helper.h"
+
+static const char usage_text[] =
+    "usage: git bbs login [--flow F] [--scopes S] <url>\n"
+    "       git bbs logout [<url>]\n"
+    "       git bbs status [<url>]\n"
+    "       git bbs token <url>\n"
+    "       git bbs import <url>      (reads a refresh token on stdin)\n"
+    "       git bbs callback <uri>\n";
+
+/* What every command that names a URL needs. */
+struct ctx {
+	struct remote_url url;
+	struct helper_config cfg;
+	struct conn conn;
+	struct session s;
+	struct git_config *gitcfg;
+};
+
+static void
+ctx_release(struct ctx *c)
+{
+	session_release(&c->s);
+	conn_release(&c->conn);
+	config_release(&c->cfg);
+	url_release(&c->url);
+	transport_config_free(c->gitcfg);
+}
+
+static int
+ctx_init(struct ctx *c, const char *url)
+{
+	int r;
+
+	memset(c, 0, sizeof(*c));
+	if ((r = url_parse(&c->url, url)) != 0 ||
+	    (r = transport_cli_config(&c->gitcfg)) != 0 ||
+	    (r = config_load(&c->cfg, c->gitcfg, &c->url)) != 0)
+		return r;
+	/* a static BBS_ACCESS_TOKEN plays no part in OAuth commands */
+	secret_free(c->cfg.token);
+	c->cfg.token = NULL;
+	if ((r = conn_init(&c->conn, &c->url, &c->cfg)) != 0)
+		return r;
+	return session_init(&c->s, &c->cfg, &c->url, c->conn.http);
+}
+
+static int
+cmd_login(int argc, char **argv)
+{
+	const char *flow = NULL, *scopes = NULL, *url = NULL;
+	char *account = NULL;
+	struct ctx c;
+	int i, r;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--flow") == 0 && i + 1 < argc)
+			flow = argv[++i];
+		else if (strncmp(argv[i], "--flow=", 7) == 0)
+			flow = argv[i] + 7;
+		else if (strcmp(argv[i], "--scopes") == 0 && i + 1 < argc)
+			scopes = argv[++i];
+		else if (strncmp(argv[i], "--scopes=", 9) == 0)
+			scopes = argv[i] + 9;
+		else if (argv[i][0] == '-' || url != NULL)
+			return err_set(BBS_E_INVALID, "usage: git bbs login "
+			    "[--flow F] [--scopes S] <url>");
+		else
+			url = argv[i];
+	}
+	if (url == NULL)
+		return err_set(BBS_E_INVALID, "usage: git bbs login [--flow F] "
+		    "[--scopes S] <url>");
+	if ((r = ctx_init(&c, url)) == 0) {
+		if (scopes != NULL) {
+			free(c.s.oc.scopes);
+			c.s.oc.scopes = xstrdup(scopes);
+		}
+		if (flow == NULL)
+			flow = c.cfg.oauth.flow;
+		r = login_run(&c.s, flow, &account);
+		if (r == 0)
+			fprintf(stderr, "Signed in to %s as %s.\n", c.url.host,
+			    account);
+	}
+	free(account);
+	ctx_release(&c);
+	return r;
+}
+
+static int
+cmd_logout(int argc, char **argv)
+{
+	struct store st;
+	struct store_entry *e;
+	struct ctx c;
+	int r, lock = -1;
+	char *account = NULL;
+
+	if (argc != 2)
+		return err_set(BBS_E_INVALID, "usage: git bbs logout <url>");
+	if ((r = ctx_init(&c, argv[1])) != 0) {
+		ctx_release(&c);
+		return r;
+	}
+	if ((r = store_lock(c.s.store_dir, c.s.key, 120, &lock)) != 0 ||
+	    (r = store_open(&st, c.s.store_dir)) != 0)
+		goto out;
+	e = store_find(&st, c.s.key, c.url.user, NULL);
+	if (e == NULL) {
+		fprintf(stderr, "Not signed in to %s.\n", c.url.host);
+		store_release(&st);
+		goto out;
+	}
+	account = xstrdup(e->account);
+	/* revoke at the server; an unreachable server does not stop us */
+	if (session_endpoints(&c.s) != 0 ||
+	    (e->tok.refresh_token != NULL && (r = oauth_revoke(&c.s.oc,
+	    e->tok.refresh_token, "refresh_token")) != 0) ||
+	    (r = oauth_revoke(&c.s.oc, e->tok.access_token,
+	    "access_token")) != 0) {
+		fprintf(stderr, "warning: the server did not revoke the "
+		    "tokens: %s\n", err_message() ? err_message() : "unknown");
+		err_clear();
+		r = 0;
+	} else
+		fprintf(stderr, "Revoked the tokens at the server.\n");
+	store_remove(&st, c.s.key, account);
+	if ((r = store_save(&st)) == 0)
+		fprintf(stderr, "Signed out of %s (%s).\n", c.url.host,
+		    account);
+	store_release(&st);
+out:
+	free(account);
+	store_unlock(lock);
+	ctx_release(&c);
+	return r;
+}
+
+static void
+print_expiry(int64_t at)
+{
+	time_t t = (time_t)at;
+	struct tm tm;
+	char when[64];
+	long left = (long)(at - time(NULL));
+
+	if (at == 0) {
+		printf("  access token: expiry unknown\n");
+		return;
+	}
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	if (left > 0)
+		printf("  access token: valid until %s (%ld min)\n", when,
+		    left / 60);
+	else
+		printf("  access token: expired at %s\n", when);
+}
+
+static int
+cmd_status(int argc, char **argv)
+{
+	struct store st;
+	struct ctx c;
+	const char *key = NULL;
+	char *dir = NULL;
+	size_t i, shown = 0;
+	int r;
+
+	memset(&c, 0, sizeof(c));
+	if (argc > 2)
+		return err_set(BBS_E_INVALID, "usage: git bbs status [<url>]");
+	if (argc == 2) {
+		if ((r = ctx_init(&c, argv[1])) != 0) {
+			ctx_release(&c);
+			return r;
+		}
+		key = c.s.key;
+		dir = xstrdup(c.s.store_dir);
+	} else {
+		const char *xs = getenv("XDG_STATE_HOME"), *h = getenv("HOME");
+
+		dir = xs && *xs == '/' ? xasprintf("%s/git-remote-bbs", xs) :
+		    xasprintf("%s/.local/state/git-remote-bbs", h ? h : ".");
+	}
+	if ((r = store_open(&st, dir)) == 0) {
+		for (i = 0; i < st.nr; i++) {
+			struct store_entry *e = &st.e[i];
+
+			if (key != NULL && strcmp(e->key, key) != 0)
+				continue;
+			if (c.url.user != NULL &&
+			    strcmp(e->account, c.url.user) != 0)
+				continue;
+			printf("%s\n  account: %s\n  provider: %s\n"
+			    "  scopes: %s\n", e->key, e->account,
+			    e->provider ? e->provider : "unknown",
+			    e->tok.scope ? e->tok.scope : "(not reported)");
+			print_expiry(e->tok.expires_at);
+			printf("  refresh token: %s\n", e->tok.refresh_token ?
+			    "kept" : "none");
+			shown++;
+		}
+		if (shown == 0)
+			printf("Not signed in%s%s.\n", key ? " to " : "",
+			    key ? c.url.host : "");
+	}
+	store_release(&st);
+	free(dir);
+	ctx_release(&c);
+	return r;
+}
+
+static int
+cmd_token(int argc, char **argv)
+{
+	struct ctx c;
+	char *tok = NULL;
+	int r;
+
+	if (argc != 2)
+		return err_set(BBS_E_INVALID, "usage: git bbs token <url>");
+	if ((r = ctx_init(&c, argv[1])) == 0 &&
+	    (r = session_token(&c.s, &tok)) == 0) {
+		fputs(tok, stdout);
+		fputc('\n', stdout);
+		if (fflush(stdout) != 0)
+			r = err_set(BBS_E_IO, "cannot write the token");
+	}
+	secret_free(tok);
+	ctx_release(&c);
+	return r;
+}
+
+static int
+cmd_import(int argc, char **argv)
+{
+	struct oauth_token tok;
+	struct ctx c;
+	char line[8192], *account = NULL;
+	int r;
+
+	if (argc != 2)
+		return err_set(BBS_E_INVALID, "usage: git bbs import <url> "
+		    "(refresh token on stdin)");
+	if (fgets(line, sizeof(line), stdin) == NULL)
+		return err_set(BBS_E_INVALID, "no refresh token on stdin");
+	line[strcspn(line, "\r\n")] = '\0';
+	if ((r = ctx_init(&c, argv[1])) == 0 &&
+	    (r = session_endpoints(&c.s)) == 0 &&
+	    (r = oauth_refresh(&c.s.oc, line, &tok)) == 0) {
+		if (tok.refresh_token == NULL)
+			tok.refresh_token = xstrdup(line);
+		r = session_store_new(&c.s, &tok, &account);
+		oauth_token_release(&tok);
+		if (r == 0)
+			fprintf(stderr, "Imported: signed in to %s as %s.\n",
+			    c.url.host, account);
+	} else if (r == BBS_E_AUTH_REQUIRED) {
+		err_clear();
+		r = err_set(BBS_E_INVALID, "the server refused that refresh "
+		    "token");
+	}
+	secret_wipe(line, sizeof(line));
+	free(account);
+	ctx_release(&c);
+	return r;
+}
+
+static int
+cmd_callback(int argc, char **argv)
+{
+	int r;
+
+	if (argc != 2)
+		return err_set(BBS_E_INVALID, "usage: git bbs callback <uri>");
+	r = callback_deliver(argv[1]);
+	if (r == 0)
+		fprintf(stderr, "Handed the sign-in response to the waiting "
+		    "git bbs.\n");
+	return r;
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(int, char **);
+} commands[] = {
+	{ "login", cmd_login },
+	{ "logout", cmd_logout },
+	{ "status", cmd_status },
+	{ "token", cmd_token },
+	{ "import", cmd_import },
+	{ "callback", cmd_callback },
+};
+
+int
+main(int argc, char **argv)
+{
+	size_t i;
+	int r = -1;
+
+	signal(SIGPIPE, SIG_IGN);
+	oauth_json_init();
+	trace_init(getenv("GIT_TRACE_BBS"));
+	if (argc < 2 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
+		fputs(usage_text, argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	for (i = 0; i < BBS_ARRAY_SIZE(commands); i++) {
+		if (strcmp(argv[1], commands[i].name) == 0) {
+			r = commands[i].fn(argc - 1, argv + 1);
+			break;
+		}
+	}
+	if (i == BBS_ARRAY_SIZE(commands)) {
+		fprintf(stderr, "git bbs: '%s' is not a command\n%s", argv[1],
+		    usage_text);
+		return 2;
+	}
+	if (r != 0) {
+		fprintf(stderr, "fatal: %s\n", err_message() ? err_message() :
+		    "unknown error");
+		if (err_hint_message() != NULL)
+			fprintf(stderr, "hint: %s\n", err_hint_message());
+	}
+	trace_close();
+	return r == 0 ? 0 : 1;
+}

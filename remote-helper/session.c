@@ -1,0 +1,321 @@
+/*
+ * session.c - OAuth for one remote: which server and client, the stored
+ * grant, refresh under the per-grant lock, and sign-in.
+ *
+ * A grant is stored under "<issuer-or-token-url> <client-id>" and an
+ * account name; the user part of the remote URL picks the account.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
+
+#include "helper.h"
+
+#define EXPIRY_MARGIN 60	/* refresh this many seconds early */
+#define LOCK_TIMEOUT 120
+
+static const char bb_cloud_authorize[] =
+    "https://bitbucket.org/site/oauth2/authorize";
+static const char bb_cloud_token[] =
+    "https://bitbucket.org/site/oauth2/access_token";
+
+void
+session_release(struct session *s)
+{
+	if (s == NULL)
+		return;
+	oauth_client_release(&s->oc);
+	free(s->key);
+	free(s->store_dir);
+	free(s->base);
+	memset(s, 0, sizeof(*s));
+}
+
+/* The Data Center base URL: the remote URL up to "/scm/", or its origin. */
+static char *
+datacenter_base(const struct remote_url *u)
+{
+	const char *scm = strstr(u->url, "/scm/");
+
+	if (scm != NULL)
+		return xstrndup(u->url, (size_t)(scm - u->url));
+	return xstrndup(u->url, strlen(u->url) - strlen(u->path));
+}
+
+static char *
+store_dir(void)
+{
+	const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+
+	if (state != NULL && state[0] == '/')
+		return xasprintf("%s/git-remote-bbs", state);
+	if (home != NULL && home[0] == '/')
+		return xasprintf("%s/.local/state/git-remote-bbs", home);
+	return NULL;
+}
+
+static void
+dup_or(char **dst, const char *v, const char *def)
+{
+	free(*dst);
+	*dst = v ? xstrdup(v) : def ? xstrdup(def) : NULL;
+}
+
+int
+session_init(struct session *s, const struct helper_config *cfg,
+    const struct remote_url *u, struct http_client *http)
+{
+	const struct oauth_settings *o = &cfg->oauth;
+	struct oauth_client *c = &s->oc;
+
+	memset(s, 0, sizeof(*s));
+	s->url = u;
+	s->settings = o;
+	c->http = http;
+	if (o->provider == NULL)
+		return err_set(BBS_E_AUTH_REQUIRED, "no OAuth provider is "
+		    "configured for '%s'", u->host);
+	c->provider = xstrdup(o->provider);
+	if (strcmp(o->provider, "bitbucket-cloud") == 0) {
+		dup_or(&c->ep.authorize_url, o->authorize_url,
+		    bb_cloud_authorize);
+		dup_or(&c->ep.token_url, o->token_url, bb_cloud_token);
+		dup_or(&c->scopes, o->scopes, "repository:write account");
+		dup_or(&c->ep.userinfo_url, o->userinfo_url,
+		    "https://api.bitbucket.org/2.0/user");
+	} else if (strcmp(o->provider, "bitbucket-datacenter") == 0) {
+		s->base = o->issuer ? xstrdup(o->issuer) : datacenter_base(u);
+		c->ep.authorize_url = o->authorize_url ?
+		    xstrdup(o->authorize_url) :
+		    xasprintf("%s/rest/oauth2/latest/authorize", s->base);
+		c->ep.token_url = o->token_url ? xstrdup(o->token_url) :
+		    xasprintf("%s/rest/oauth2/latest/token", s->base);
+		dup_or(&c->scopes, o->scopes, "REPO_WRITE");
+		dup_or(&c->ep.userinfo_url, o->userinfo_url, NULL);
+		c->redirect_on_refresh = 1;
+	} else {
+		dup_or(&c->ep.issuer, o->issuer, NULL);
+		dup_or(&c->ep.authorize_url, o->authorize_url, NULL);
+		dup_or(&c->ep.token_url, o->token_url, NULL);
+		dup_or(&c->ep.userinfo_url, o->userinfo_url, NULL);
+		dup_or(&c->scopes, o->scopes, NULL);
+	}
+	dup_or(&c->ep.device_url, o->device_url, NULL);
+	dup_or(&c->ep.revocation_url, o->revocation_url, NULL);
+	dup_or(&c->redirect_uri, o->redirect_uri, NULL);
+	c->auth = OAUTH_AUTH_BASIC;
+	if (o->client_secret != NULL)
+		c->client_secret = xstrdup(o->client_secret);
+	if (o->client_id == NULL) {
+		err_set(BBS_E_AUTH_REQUIRED, "no OAuth client is configured "
+		    "for '%s'", u->host);
+		err_hint("set bbs.%s.clientId (or BBS_CLIENT_ID) to the "
+		    "OAuth consumer key", u->origin);
+		return BBS_E_AUTH_REQUIRED;
+	}
+	c->client_id = xstrdup(o->client_id);
+	if (c->ep.issuer == NULL && c->ep.token_url == NULL)
+		return err_set(BBS_E_INVALID, "set bbs.<url>.issuer or "
+		    "bbs.<url>.tokenUrl for the generic provider");
+	s->key = xasprintf("%s %s", c->ep.issuer ? c->ep.issuer :
+	    c->ep.token_url, c->client_id);
+	if ((s->store_dir = store_dir()) == NULL)
+		return err_set(BBS_E_INVALID, "neither XDG_STATE_HOME nor HOME "
+		    "is set: nowhere to keep tokens");
+	return 0;
+}
+
+/* Endpoints: discover them when only an issuer is known. */
+int
+session_endpoints(struct session *s)
+{
+	if (s->discovered || s->oc.ep.issuer == NULL ||
+	    (s->oc.ep.token_url != NULL && s->oc.ep.authorize_url != NULL &&
+	    s->oc.ep.revocation_url != NULL))
+		return 0;
+	s->discovered = 1;
+	return oauth_discover(&s->oc);
+}
+
+/* The URL to give `git bbs login` for this remote (with its account). */
+char *
+session_login_url(struct session *s)
+{
+	const char *rest = s->url->url + strlen(s->url->scheme) + 3;
+
+	if (s->url->user != NULL)
+		return xasprintf("%s://%s@%s", s->url->scheme, s->url->user,
+		    rest);
+	return xstrdup(s->url->url);
+}
+
+/* Hint at the login command that fixes a missing or dead grant. */
+void
+session_login_hint(struct session *s)
+{
+	char *u = session_login_url(s);
+
+	err_hint("sign in with: git bbs login %s", u);
+	free(u);
+}
+
+/* Pick the account: the URL's user, or the only one stored. */
+static int
+session_pick(struct session *s, struct store *st, struct store_entry **out)
+{
+	size_t n, i;
+	struct buf names;
+
+	*out = store_find(st, s->key, s->url->user, &n);
+	if (n <= 1 || s->url->user != NULL) {
+		if (*out == NULL) {
+			err_set(BBS_E_AUTH_REQUIRED, "not signed in to '%s'%s%s",
+			    s->url->host, s->url->user ? " as " : "",
+			    s->url->user ? s->url->user : "");
+			session_login_hint(s);
+			return BBS_E_AUTH_REQUIRED;
+		}
+		return 0;
+	}
+	buf_init(&names, 4096);
+	for (i = 0; i < st->nr; i++)
+		if (strcmp(st->e[i].key, s->key) == 0)
+			buf_addf(&names, "%s%s", names.len ? ", " : "",
+			    st->e[i].account);
+	err_set(BBS_E_INVALID, "several accounts are signed in to '%s' (%s)",
+	    s->url->host, names.ptr);
+	err_hint("choose one in the URL, e.g. %s://ACCOUNT@%s",
+	    s->url->scheme, s->url->url + strlen(s->url->scheme) + 3);
+	buf_release(&names);
+	*out = NULL;
+	return BBS_E_INVALID;
+}
+
+static int
+token_fresh(const struct oauth_token *t, int64_t now)
+{
+	return t->expires_at == 0 || now + EXPIRY_MARGIN < t->expires_at;
+}
+
+/* Refresh `e` (already re-read under the lock) and save before use. */
+static int
+session_refresh_locked(struct session *s, struct store *st,
+    struct store_entry *e)
+{
+	struct oauth_token nt;
+	char *account;
+	int r;
+
+	if (e->tok.refresh_token == NULL) {
+		err_set(BBS_E_AUTH_REQUIRED, "the access token for '%s' has "
+		    "expired and no refresh token is kept", s->url->host);
+		session_login_hint(s);
+		return BBS_E_AUTH_REQUIRED;
+	}
+	if ((r = session_endpoints(s)) != 0)
+		return r;
+	trace_printf("oauth: refreshing the access token");
+	r = oauth_refresh(&s->oc, e->tok.refresh_token, &nt);
+	if (r == BBS_E_AUTH_REQUIRED) {
+		session_login_hint(s);
+		return r;
+	}
+	if (r != 0)
+		return r;
+	/* a server that does not rotate keeps the old refresh token */
+	if (nt.refresh_token == NULL)
+		nt.refresh_token = xstrdup(e->tok.refresh_token);
+	if (nt.scope == NULL && e->tok.scope != NULL)
+		nt.scope = xstrdup(e->tok.scope);
+	account = xstrdup(e->account);
+	store_put(st, s->key, account, s->oc.provider, &nt);
+	free(account);
+	return store_save(st);
+}
+
+int
+session_token(struct session *s, char **access_token)
+{
+	struct store st;
+	struct store_entry *e;
+	int r, lock = -1;
+
+	*access_token = NULL;
+	if ((r = store_open(&st, s->store_dir)) != 0)
+		return r;
+	if ((r = session_pick(s, &st, &e)) != 0)
+		goto out;
+	if (token_fresh(&e->tok, time(NULL)))
+		goto done;
+	/*
+	 * Expired: one process refreshes, the others wait on the lock and
+	 * then find the new token in the store.
+	 */
+	store_release(&st);
+	if ((r = store_lock(s->store_dir, s->key, LOCK_TIMEOUT, &lock)) != 0)
+		return r;
+	if ((r = store_open(&st, s->store_dir)) != 0 ||
+	    (r = session_pick(s, &st, &e)) != 0)
+		goto out;
+	if (!token_fresh(&e->tok, time(NULL))) {
+		if ((r = session_refresh_locked(s, &st, e)) != 0)
+			goto out;
+		e = store_find(&st, s->key, e->account, NULL);
+	}
+done:
+	*access_token = xstrdup(e->tok.access_token);
+out:
+	store_unlock(lock);
+	store_release(&st);
+	return r;
+}
+
+/* Turn off core dumps and ptrace while a sign-in holds secrets. */
+void
+session_protect_process(void)
+{
+	struct rlimit rl = { 0, 0 };
+
+	setrlimit(RLIMIT_CORE, &rl);
+#ifdef __linux__
+	prctl(PR_SET_DUMPABLE, 0);
+#endif
+}
+
+/* Store a new grant, naming the account after the server's answer. */
+int
+session_store_new(struct session *s, struct oauth_token *tok,
+    char **account_out)
+{
+	struct store st;
+	char *who;
+	const char *account;
+	int r, lock = -1;
+
+	who = oauth_whoami(&s->oc, tok->access_token);
+	account = s->url->user ? s->url->user : who ? who : "default";
+	if ((r = store_lock(s->store_dir, s->key, LOCK_TIMEOUT, &lock)) != 0)
+		goto out;
+	if ((r = store_open(&st, s->store_dir)) == 0) {
+		store_put(&st, s->key, account, s->oc.provider, tok);
+		r = store_save(&st);
+	}
+	store_release(&st);
+	store_unlock(lock);
+	if (r == 0 && account_out != NULL)
+		*account_out = xstrdup(account);
+out:
+	free(who);
+	return r;
+}
