@@ -218,11 +218,20 @@ store_save(struct store *s)
 	}
 	json_object_set_new(root, "version", json_integer(1));
 	json_object_set_new(root, "grants", grants);
-	text = json_dumps(root, JSON_INDENT(1) | JSON_SORT_KEYS);
+	/* dump into our own buffer: jansson's allocator is not free() */
+	len = json_dumpb(root, NULL, 0, JSON_INDENT(1) | JSON_SORT_KEYS);
+	if (len > 0) {
+		text = xmalloc(len + 1);
+		if (json_dumpb(root, text, len, JSON_INDENT(1) |
+		    JSON_SORT_KEYS) != len)
+			len = 0;
+		text[len] = '\0';
+	}
 	json_decref(root);
-	if (text == NULL)
+	if (len == 0) {
+		free(text);
 		return err_set(BBS_E_ERROR, "cannot encode the token store");
-	len = strlen(text);
+	}
 
 	tmp = xasprintf("%s/.tokens.json.XXXXXX", s->dir);
 	if ((fd = mkstemp(tmp)) < 0) {
