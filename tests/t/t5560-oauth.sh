@@ -1,0 +1,214 @@
+#!/bin/bash
+# shellcheck disable=SC2016,SC2034
+test_description='sign in with OAuth 2.0, then clone and push with the stored tokens'
+
+. "$(dirname "$0")/test-lib.sh"
+. "$TEST_DIRECTORY/lib-forge.sh"
+. "$TEST_DIRECTORY/lib-oauth.sh"
+. "$TEST_DIRECTORY/lib-bbs.sh"
+
+forge_start
+oauth_start --redirect-uri-prefix org.git-remote-bbs:
+REPO=bbs::$FORGE_URL/team/repo.git
+STORE=$XDG_STATE_HOME/git-remote-bbs/tokens.json
+export BROWSER=$BROWSER_STANDIN
+
+# stored FIELD: a field of the (single) stored grant
+stored() {
+	python3 -c 'import json,sys; g=json.load(open(sys.argv[1]))["grants"]; print(g[0].get(sys.argv[2], ""))' "$STORE" "$1"
+}
+
+test_expect_success 'set up the provider configuration' '
+	forge_create_repo team/repo.git &&
+	git config --global "bbs.$FORGE_URL.issuer" "$OAUTH_URL" &&
+	git config --global "bbs.$FORGE_URL.clientId" bbs-test-client &&
+	git config --global "bbs.$FORGE_URL.scopes" "git:write"
+'
+
+test_expect_success 'without a sign-in the helper says which login to run' '
+	test_must_fail git clone "$REPO" c0 2>err &&
+	grep "not signed in" err &&
+	grep "hint: sign in with: git bbs login $FORGE_URL/team/repo.git" err &&
+	test_path_is_missing c0
+'
+
+test_expect_success 'browser sign-in through the loopback listener' '
+	BBS_TEST_BROWSER_LOG=$PWD/browser.log git bbs login "$REPO" 2>err &&
+	grep "Signed in to 127.0.0.1 as alice" err &&
+	grep "^opened http://127.0.0.1:$OAUTH_PORT/authorize$" browser.log &&
+	grep "$OAUTH_URL/authorize?response_type=code" err &&
+	test "$(stat -c %a "$STORE")" = 600 &&
+	test "$(stat -c %a "$(dirname "$STORE")")" = 700 &&
+	test "$(stored account)" = alice &&
+	grep "code_challenge_method=S256" err
+'
+
+test_expect_success 'clone and push with the stored token' '
+	git clone -q "$REPO" work &&
+	commit_file work a.txt one &&
+	git -C work push -q origin main &&
+	test "$(server_git team/repo.git rev-parse main)" = "$(git -C work rev-parse main)"
+'
+
+test_expect_success 'status shows the grant and no secret' '
+	git bbs status "$REPO" >out &&
+	grep "account: alice" out &&
+	grep "scopes: git:write" out &&
+	grep "refresh token: kept" out &&
+	grep "access token: valid until" out &&
+	! grep -F "$(stored access_token)" out &&
+	! grep -F "$(stored refresh_token)" out
+'
+
+test_expect_success 'token prints a valid access token' '
+	git bbs token "$REPO" >tok &&
+	test "$(cat tok)" = "$(stored access_token)"
+'
+
+test_expect_success 'an expired access token is refreshed once, rotated and saved' '
+	python3 -c "import json,sys; p=sys.argv[1]; d=json.load(open(p)); d[\"grants\"][0][\"expires_at\"]=1; json.dump(d,open(p,\"w\"))" "$STORE" &&
+	old_rt=$(stored refresh_token) &&
+	before=$(oauth_count refresh_token) &&
+	git -C work fetch -q origin &&
+	test $(($(oauth_count refresh_token) - before)) = 1 &&
+	test "$(stored refresh_token)" != "$old_rt" &&
+	test "$(stored expires_at)" -gt "$(date +%s)" &&
+	commit_file work b.txt two &&
+	git -C work push -q origin main &&
+	git -C work fetch -q origin &&
+	test $(($(oauth_count refresh_token) - before)) = 1
+'
+
+test_expect_success 'a faulty token endpoint leaves the stored tokens intact' '
+	python3 -c "import json,sys; p=sys.argv[1]; d=json.load(open(p)); d[\"grants\"][0][\"expires_at\"]=1; json.dump(d,open(p,\"w\"))" "$STORE" &&
+	chmod 600 "$STORE" &&
+	cp "$STORE" store.before &&
+	for fault in "status 500" truncated malformed oversized; do
+		oauth_fault $fault &&
+		test_must_fail git -C work fetch origin 2>err &&
+		test_line_count -le 3 err &&
+		cmp "$STORE" store.before || return 1
+	done &&
+	grep -i "malformed\|oversized\|HTTP 500" err &&
+	oauth_fault clear &&
+	git -C work fetch -q origin
+'
+
+test_expect_success 'reusing a rotated-away refresh token revokes the grant: sign in again' '
+	cp "$STORE" store.current &&
+	python3 -c "import json,sys; p=sys.argv[1]; d=json.load(open(p)); d[\"grants\"][0][\"expires_at\"]=1; json.dump(d,open(p,\"w\"))" "$STORE" &&
+	git -C work fetch -q origin &&
+	cp store.current "$STORE" &&
+	python3 -c "import json,sys; p=sys.argv[1]; d=json.load(open(p)); d[\"grants\"][0][\"expires_at\"]=1; json.dump(d,open(p,\"w\"))" "$STORE" &&
+	chmod 600 "$STORE" &&
+	test_must_fail git -C work fetch origin 2>err &&
+	grep "sign-in has expired or was revoked" err &&
+	grep "hint: sign in with: git bbs login" err
+'
+
+test_expect_success 'sign in again, then log out: revoked at the server and forgotten' '
+	git bbs login "$REPO" 2>err &&
+	at=$(stored access_token) &&
+	git bbs logout "$REPO" 2>err &&
+	grep "Revoked the tokens at the server" err &&
+	grep "Signed out of 127.0.0.1 (alice)" err &&
+	grep "POST /revoke" "$(oauth_log)" &&
+	test_must_fail git -c http.extraHeader="Authorization: Bearer $at" \
+		ls-remote "$FORGE_URL/team/repo.git" 2>/dev/null &&
+	git bbs status "$REPO" >out &&
+	grep "Not signed in" out
+'
+
+test_expect_success 'logout with the server down still forgets, and says so' '
+	git bbs login "$REPO" 2>err &&
+	oauth_stop &&
+	git bbs logout "$REPO" 2>err &&
+	grep "warning: the server did not revoke" err &&
+	git bbs status "$REPO" >out &&
+	grep "Not signed in" out &&
+	oauth_start --redirect-uri-prefix org.git-remote-bbs: &&
+	git config --global "bbs.$FORGE_URL.issuer" "$OAUTH_URL"
+'
+
+test_expect_success 'a response with the wrong state is refused; the wait is bounded' '
+	oauth_fault wrong-state &&
+	test_when_finished "oauth_fault clear" &&
+	start=$(date +%s) &&
+	test_must_fail git -c bbs.loginTimeout=3 bbs login "$REPO" 2>err &&
+	grep "no sign-in response arrived in time" err &&
+	test $(($(date +%s) - start)) -lt 20 &&
+	test_path_is_missing "$STORE" || ! grep access_token "$STORE"
+'
+
+test_expect_success 'a response from the wrong issuer ends the sign-in' '
+	oauth_fault wrong-iss &&
+	test_when_finished "oauth_fault clear" &&
+	test_must_fail git bbs login "$REPO" 2>err &&
+	grep "another issuer" err
+'
+
+test_expect_success 'private-use URI scheme: the callback hands the response over' '
+	git config --global "bbs.$FORGE_URL.redirectUri" "org.git-remote-bbs:/callback" &&
+	test_when_finished "git config --global --unset bbs.$FORGE_URL.redirectUri" &&
+	git bbs login "$REPO" 2>err &&
+	grep "Signed in to 127.0.0.1 as alice" err &&
+	grep "redirect_uri=org.git-remote-bbs%3A%2Fcallback" err &&
+	git -C work fetch -q origin
+'
+
+test_expect_success 'git bbs callback with nobody waiting fails clearly' '
+	test_must_fail git bbs callback "org.git-remote-bbs:/callback?code=x&state=nobody" 2>err &&
+	grep "no sign-in is waiting" err
+'
+
+test_expect_success 'device flow: code on stderr, approved elsewhere' '
+	git bbs logout "$REPO" 2>/dev/null &&
+	(env -u BROWSER git bbs login --flow device "$REPO" 2>device.err &
+	 echo $! >device.pid) &&
+	for i in $(seq 1 50); do
+		grep -q "user_code=" device.err && break
+		sleep 0.2
+	done &&
+	url=$(grep -o "http://[^ ]*user_code=[^ ]*" device.err) &&
+	"$BROWSER_STANDIN" "$url" &&
+	for i in $(seq 1 100); do
+		kill -0 $(cat device.pid) 2>/dev/null || break
+		sleep 0.2
+	done &&
+	grep "Signed in to 127.0.0.1 as alice" device.err &&
+	git -C work fetch -q origin
+'
+
+test_expect_success 'client credentials with the secret from the environment' '
+	git bbs logout "$REPO" 2>/dev/null &&
+	secret=$(new_token) &&
+	oauth_secret "$secret" &&
+	test_when_finished "oauth_secret clear" &&
+	BBS_CLIENT_SECRET=$secret git bbs login --flow client-credentials "$REPO" 2>err &&
+	grep "Signed in to 127.0.0.1" err &&
+	test -z "$(stored refresh_token)" &&
+	git -C work fetch -q origin
+'
+
+test_expect_success 'import a refresh token from stdin' '
+	git bbs logout "$REPO" 2>/dev/null &&
+	git bbs login "$REPO" 2>/dev/null &&
+	rt=$(stored refresh_token) &&
+	rm -f "$STORE" &&
+	printf "%s\n" "$rt" | git bbs import "$REPO" 2>err &&
+	grep "Imported: signed in" err &&
+	git -C work fetch -q origin &&
+	echo bogus | test_must_fail git bbs import "$REPO" 2>err &&
+	grep "refused that refresh token" err
+'
+
+test_expect_success 'no token, code or verifier in traces, config or argv' '
+	GIT_TRACE_BBS=$PWD/trace git -C work fetch -q origin &&
+	at=$(stored access_token) && rt=$(stored refresh_token) &&
+	test -s trace &&
+	! grep -F -e "$at" -e "$rt" trace work/.git/config "$HOME/.gitconfig" \
+		"$FORGE_DIR/logs/gate.log" "$(oauth_log)" err &&
+	! grep -r -F -e "$at" -e "$rt" "$XDG_STATE_HOME" --exclude=tokens.json
+'
+
+test_done
