@@ -10,7 +10,7 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd -P)
 packages=(build-essential autoconf automake pkg-config git ca-certificates
 	libgit2-dev libcurl4-openssl-dev libjansson-dev libssl-dev
-	libcmocka-dev apache2 openssl curl python3)
+	libcmocka-dev apache2 openssl curl python3 xdg-utils)
 
 missing=()
 for p in "${packages[@]}"; do

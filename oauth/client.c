@@ -203,7 +203,7 @@ oauth_exchange_code(struct oauth_client *c, const char *code,
 
 int
 oauth_refresh(struct oauth_client *c, const char *refresh_token,
-    struct oauth_token *out)
+    const char *redirect_uri, struct oauth_token *out)
 {
 	struct buf form;
 	char *oerr = NULL;
@@ -212,8 +212,10 @@ oauth_refresh(struct oauth_client *c, const char *refresh_token,
 	buf_init_secret(&form, 64 * 1024);
 	form_add(&form, "grant_type", "refresh_token");
 	form_add(&form, "refresh_token", refresh_token);
-	if (c->redirect_on_refresh && c->redirect_uri != NULL)
-		form_add(&form, "redirect_uri", c->redirect_uri);
+	if (redirect_uri == NULL)
+		redirect_uri = c->redirect_uri;
+	if (c->redirect_on_refresh && redirect_uri != NULL)
+		form_add(&form, "redirect_uri", redirect_uri);
 	r = token_request(c, &form, out, &oerr);
 	if (r == BBS_E_OAUTH) {
 		/* invalid_grant, or Bitbucket's invalid_request: sign in */

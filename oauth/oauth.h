@@ -214,6 +214,7 @@ struct oauth_token {
 	char *token_type;
 	char *scope;
 	int64_t expires_at;	/* Unix time, 0 when unknown */
+	char *redirect_uri;	/* of the sign-in; Data Center wants it back */
 };
 
 void oauth_token_release(struct oauth_token *t);
@@ -325,7 +326,7 @@ int oauth_exchange_code(struct oauth_client *c, const char *code,
  * refresh token with invalid_request): BBS_E_AUTH_REQUIRED.
  */
 int oauth_refresh(struct oauth_client *c, const char *refresh_token,
-    struct oauth_token *out);
+    const char *redirect_uri, struct oauth_token *out);
 int oauth_client_credentials(struct oauth_client *c, struct oauth_token *out);
 int oauth_device_start(struct oauth_client *c, struct oauth_device *out);
 /*

@@ -120,6 +120,7 @@ store_parse(struct store *s, const char *data, size_t len)
 		e->tok.refresh_token = jstr(g, "refresh_token");
 		e->tok.token_type = jstr(g, "token_type");
 		e->tok.scope = jstr(g, "scope");
+		e->tok.redirect_uri = jstr(g, "redirect_uri");
 		if (json_is_integer(json_object_get(g, "expires_at")))
 			e->tok.expires_at = json_integer_value(
 			    json_object_get(g, "expires_at"));
@@ -212,6 +213,7 @@ store_save(struct store *s)
 		jset(g, "refresh_token", s->e[i].tok.refresh_token);
 		jset(g, "token_type", s->e[i].tok.token_type);
 		jset(g, "scope", s->e[i].tok.scope);
+		jset(g, "redirect_uri", s->e[i].tok.redirect_uri);
 		json_object_set_new(g, "expires_at",
 		    json_integer(s->e[i].tok.expires_at));
 		json_array_append_new(grants, g);

@@ -54,6 +54,7 @@ oauth_token_release(struct oauth_token *t)
 	secret_free(t->refresh_token);
 	free(t->token_type);
 	free(t->scope);
+	free(t->redirect_uri);
 	memset(t, 0, sizeof(*t));
 }
 

@@ -246,6 +246,8 @@ flow_authcode(struct session *s, int paste, struct oauth_token *tok)
 	if (r != 0)
 		goto out;
 	r = oauth_exchange_code(c, code, verifier, redirect, tok);
+	if (r == 0)
+		tok->redirect_uri = xstrdup(redirect);
 out:
 	loopback_close(&lb);
 	callback_close(&cl);

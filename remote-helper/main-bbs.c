@@ -261,7 +261,7 @@ cmd_import(int argc, char **argv)
 	line[strcspn(line, "\r\n")] = '\0';
 	if ((r = ctx_init(&c, argv[1])) == 0 &&
 	    (r = session_endpoints(&c.s)) == 0 &&
-	    (r = oauth_refresh(&c.s.oc, line, &tok)) == 0) {
+	    (r = oauth_refresh(&c.s.oc, line, NULL, &tok)) == 0) {
 		if (tok.refresh_token == NULL)
 			tok.refresh_token = xstrdup(line);
 		r = session_store_new(&c.s, &tok, &account);

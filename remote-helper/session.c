@@ -226,7 +226,8 @@ session_refresh_locked(struct session *s, struct store *st,
 	if ((r = session_endpoints(s)) != 0)
 		return r;
 	trace_printf("oauth: refreshing the access token");
-	r = oauth_refresh(&s->oc, e->tok.refresh_token, &nt);
+	r = oauth_refresh(&s->oc, e->tok.refresh_token, e->tok.redirect_uri,
+	    &nt);
 	if (r == BBS_E_AUTH_REQUIRED) {
 		session_login_hint(s);
 		return r;
@@ -238,6 +239,8 @@ session_refresh_locked(struct session *s, struct store *st,
 		nt.refresh_token = xstrdup(e->tok.refresh_token);
 	if (nt.scope == NULL && e->tok.scope != NULL)
 		nt.scope = xstrdup(e->tok.scope);
+	if (e->tok.redirect_uri != NULL)
+		nt.redirect_uri = xstrdup(e->tok.redirect_uri);
 	account = xstrdup(e->account);
 	store_put(st, s->key, account, s->oc.provider, &nt);
 	free(account);

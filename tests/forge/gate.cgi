@@ -4,9 +4,9 @@
 #
 # Apache runs this CGI program for every request below the repositories.
 # It applies injected faults and redirects, checks the token against
-# FORGE/tokens, enforces read/write permission, logs one line to
-# FORGE/logs/gate.log and then hands the request to "git http-backend",
-# streaming its answer.
+# FORGE/tokens (lines "TOKEN PERM [EXPIRES]"), enforces read/write
+# permission, logs one line to FORGE/logs/gate.log and then hands the
+# request to "git http-backend", streaming its answer.
 #
 # The forge directory comes from FORGE_GATE_HOME (Apache SetEnv).
 #
@@ -114,9 +114,15 @@ if [ "$scheme" != none ]; then
 	tokstate=bad
 fi
 if { [ -n "$cred" ] || [ "$user" != - ]; } && [ -f "$home/tokens" ]; then
-	while read -r t p _; do
+	now=${EPOCHSECONDS:-$(date +%s)}
+	# Lines are "TOKEN PERM [EXPIRES]".  EXPIRES is a Unix time: from then
+	# on the token is unknown.  A malformed EXPIRES counts as expired.
+	while read -r t p e _; do
 		if [ -n "$cred" ] && [ "$t" = "$cred" ]; then
-			perm=$p
+			if [ -z "$e" ] ||
+				{ [[ $e =~ ^[0-9]{1,18}$ ]] && [ "$now" -lt "$e" ]; }; then
+				perm=$p
+			fi
 		fi
 		# A token sent as the user name is never logged.
 		if [ "$t" = "$user" ]; then
@@ -124,6 +130,7 @@ if { [ -n "$cred" ] || [ "$user" != - ]; } && [ -f "$home/tokens" ]; then
 		fi
 	done <"$home/tokens"
 	t=
+	e=
 fi
 cred=
 case $perm in

@@ -1,0 +1,106 @@
+# shellcheck shell=bash
+# Variables of test-lib.sh and lib-forge.sh are used here; variables set
+# here are used by the test scripts.
+# shellcheck disable=SC2034,SC2154
+
+# lib-oauth.sh - drive the tests' OAuth 2.0 authorization server
+# (tests/forge/oauth-server.py, through tests/forge/oauth.sh).  Source it
+# after test-lib.sh and lib-forge.sh:
+#
+#	. "$(dirname "$0")/test-lib.sh"
+#	. "$TEST_DIRECTORY/lib-forge.sh"
+#	. "$TEST_DIRECTORY/lib-oauth.sh"
+#	forge_start
+#	oauth_start			# or e.g. oauth_start --mode datacenter
+#
+# oauth_start runs the server in $TRASH_DIRECTORY/oauth and shares its
+# access tokens with the forge in $FORGE_DIR (if one was started).  It
+# sets and exports OAUTH_DIR, OAUTH_PORT and OAUTH_URL (the base URL: the
+# issuer in standards mode, with the context path in datacenter mode).
+# Calling it again restarts the server (new port, empty state; oauth.log
+# is kept).  The other functions act on the server in $OAUTH_DIR, so a
+# second one is driven with OAUTH_DIR=$dir oauth_fault ...
+#
+# BROWSER_STANDIN is the browser stand-in: BROWSER=$BROWSER_STANDIN makes a
+# program that opens the browser approve (or deny) the consent page.
+
+OAUTH=$SRCDIR/tests/forge/oauth.sh
+BROWSER_STANDIN=$SRCDIR/tests/forge/browser.py
+export OAUTH BROWSER_STANDIN
+
+oauth_check_() {
+	if ! command -v "${OAUTH_PYTHON:-python3}" >/dev/null 2>&1; then
+		forge_skip_or_die_ "python3 is not installed"
+		return 1
+	fi
+}
+
+# oauth_start_dir DIR [SERVER-FLAGS...]: start a server in DIR (stopping
+# whatever ran there), stop it at exit; set oauth_port_.
+oauth_start_dir() {
+	local dir=$1
+	shift
+	oauth_check_ || return 1
+	"$OAUTH" stop "$dir" 2>/dev/null
+	test_atexit "\"\$OAUTH\" stop '$dir'"
+	oauth_port_=$("$OAUTH" start "$dir" "${FORGE_DIR:-}" "$@")
+}
+
+# oauth_start [SERVER-FLAGS...]: the server of this script, in
+# $TRASH_DIRECTORY/oauth.  Flags: --mode standards|bitbucket-cloud|datacenter,
+# --context-path PATH, --access-ttl S, --refresh-ttl S, --code-ttl S,
+# --client-id ID, --redirect-uri-prefix P, --device-ttl S,
+# --device-interval S, --default-scope S, --username U (see README.md).
+oauth_start() {
+	oauth_check_ || return 1
+	OAUTH_DIR=$TRASH_DIRECTORY/oauth
+	if ! oauth_start_dir "$OAUTH_DIR" "$@"; then
+		[ -n "$test_running_" ] && return 1
+		error "cannot start the OAuth server in $OAUTH_DIR"
+	fi
+	OAUTH_PORT=$oauth_port_
+	OAUTH_URL=$(cat "$OAUTH_DIR/url")
+	export OAUTH_DIR OAUTH_PORT OAUTH_URL
+}
+
+# oauth_stop: stop the server in $OAUTH_DIR (idempotent).
+oauth_stop() {
+	[ -n "${OAUTH_DIR:-}" ] || return 0
+	"$OAUTH" stop "$OAUTH_DIR"
+}
+
+# oauth_fault NAME [ARG] | oauth_fault clear
+#   status CODE [ERROR] | slow SECONDS | truncated [close] | malformed |
+#   oversized (token endpoint); wrong-state | wrong-iss | no-iss (the
+#   redirect of the consent decision).
+oauth_fault() {
+	"$OAUTH" fault "$OAUTH_DIR" "$@"
+}
+
+# oauth_count [GRANT]: how many token-endpoint requests the server got
+# (with grant_type=GRANT; "device_code" stands for the device grant URN).
+oauth_count() {
+	"$OAUTH" count "$OAUTH_DIR" "$@"
+}
+
+# oauth_log: print the path of the server's request log.
+oauth_log() {
+	printf '%s\n' "$OAUTH_DIR/oauth.log"
+}
+
+# oauth_secret SECRET: configure a client secret (kept out of argv of the
+# server; goes through stdin).  oauth_secret clear: a public client again.
+oauth_secret() {
+	if [ "$1" = clear ]; then
+		"$OAUTH" secret "$OAUTH_DIR" clear
+	else
+		printf '%s\n' "$1" | "$OAUTH" secret "$OAUTH_DIR"
+	fi
+}
+
+# oauth_endpoint NAME: print an endpoint URL of the running server:
+# issuer, authorization_endpoint, token_endpoint, revocation_endpoint,
+# device_authorization_endpoint, userinfo_endpoint.
+oauth_endpoint() {
+	sed -n "s/^$1 //p" "$OAUTH_DIR/endpoints"
+}

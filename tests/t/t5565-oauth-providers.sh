@@ -1,0 +1,112 @@
+#!/bin/bash
+# shellcheck disable=SC2016,SC2034
+test_description='Bitbucket Cloud and Data Center behaviour, and paste-back sign-in'
+
+. "$(dirname "$0")/test-lib.sh"
+. "$TEST_DIRECTORY/lib-forge.sh"
+. "$TEST_DIRECTORY/lib-oauth.sh"
+. "$TEST_DIRECTORY/lib-bbs.sh"
+
+forge_start
+command -v script >/dev/null && test_set_prereq TTY
+REPO=bbs::$FORGE_URL/team/repo.git
+STORE=$XDG_STATE_HOME/git-remote-bbs/tokens.json
+export BROWSER=$BROWSER_STANDIN
+
+stored() {
+	python3 -c 'import json,sys; g=json.load(open(sys.argv[1]))["grants"]; print(g[0].get(sys.argv[2], ""))' "$STORE" "$1"
+}
+
+expire() {
+	python3 -c "import json,sys; p=sys.argv[1]; d=json.load(open(p)); d[\"grants\"][0][\"expires_at\"]=1; json.dump(d,open(p,\"w\"))" "$STORE" &&
+	chmod 600 "$STORE"
+}
+
+test_expect_success 'Bitbucket Cloud: consumer secret required, scopes field, dead refresh' '
+	forge_create_repo team/repo.git &&
+	oauth_start --mode bitbucket-cloud &&
+	secret=$(new_token) &&
+	oauth_secret "$secret" &&
+	git config --global "bbs.$FORGE_URL.provider" bitbucket-cloud &&
+	git config --global "bbs.$FORGE_URL.authorizeUrl" "$(oauth_endpoint authorization_endpoint)" &&
+	git config --global "bbs.$FORGE_URL.tokenUrl" "$(oauth_endpoint token_endpoint)" &&
+	git config --global "bbs.$FORGE_URL.userinfoUrl" "$(oauth_endpoint userinfo_endpoint)" &&
+	git config --global "bbs.$FORGE_URL.clientId" bbs-test-client &&
+	git config --global "bbs.$FORGE_URL.gitAuth" basic &&
+	test_must_fail git bbs login "$REPO" 2>err &&
+	grep "invalid_client" err &&
+	printf "%s\n" "$secret" >secret.txt &&
+	chmod 600 secret.txt &&
+	git config --global "bbs.$FORGE_URL.clientSecretFile" "$PWD/secret.txt" &&
+	git bbs login "$REPO" 2>err &&
+	grep "Signed in to 127.0.0.1 as alice" err &&
+	grep "scope=repository%3Awrite%20account" err &&
+	test "$(stored scope)" = "repository:write account" &&
+	git clone -q "$REPO" work &&
+	tail -n 1 "$(forge_gate_log)" | grep "scheme=basic user=x-token-auth token=ok" &&
+	expire && git -C work fetch -q origin &&
+	test "$(oauth_count refresh_token)" = 1 &&
+	cp "$STORE" store.save &&
+	expire && git -C work fetch -q origin &&
+	cp store.save "$STORE" && expire &&
+	test_must_fail git -C work fetch origin 2>err &&
+	grep "sign-in has expired or was revoked (invalid_request)" err &&
+	grep "hint: sign in with: git bbs login" err &&
+	! grep -F "$secret" err "$(oauth_log)" "$HOME/.gitconfig"
+'
+
+test_expect_success 'Bitbucket Cloud offers no revocation: logout still forgets' '
+	git bbs login "$REPO" 2>/dev/null &&
+	git bbs logout "$REPO" 2>err &&
+	grep "did not revoke" err &&
+	grep "Signed out" err
+'
+
+test_expect_success 'Data Center: context path kept, redirect_uri sent on refresh' '
+	oauth_secret clear &&
+	oauth_stop &&
+	git config --global --remove-section "bbs.$FORGE_URL" &&
+	oauth_start --mode datacenter --context-path /bitbucket &&
+	git config --global "bbs.$FORGE_URL.provider" bitbucket-datacenter &&
+	git config --global "bbs.$FORGE_URL.issuer" "$OAUTH_URL" &&
+	git config --global "bbs.$FORGE_URL.clientId" bbs-test-client &&
+	git config --global "bbs.$FORGE_URL.scopes" REPO_WRITE &&
+	git bbs login "$REPO" 2>err &&
+	grep "$OAUTH_URL/rest/oauth2/latest/authorize?" err &&
+	case "$OAUTH_URL" in */bitbucket) : ;; *) false ;; esac &&
+	git -C work fetch -q origin &&
+	expire && git -C work fetch -q origin &&
+	grep "refresh_token.*result=ok" "$(oauth_log)" &&
+	commit_file work dc.txt dc &&
+	git -C work push -q origin main
+'
+
+test_expect_success TTY 'paste-back: the address pasted at the prompt' '
+	oauth_stop &&
+	git config --global --remove-section "bbs.$FORGE_URL" &&
+	oauth_start &&
+	git config --global "bbs.$FORGE_URL.issuer" "$OAUTH_URL" &&
+	git config --global "bbs.$FORGE_URL.clientId" bbs-test-client &&
+	git config --global "bbs.$FORGE_URL.scopes" "git:write" &&
+	rm -f "$STORE" &&
+	mkfifo paste.in &&
+	(env -u BROWSER GIT_TERMINAL_PROMPT=1 script -qfec "git bbs login --flow paste $REPO" /dev/null <paste.in >paste.out 2>&1 &
+	 echo $! >paste.pid) &&
+	exec 9>paste.in &&
+	for i in $(seq 1 50); do
+		grep -q "Paste that address" paste.out && break
+		sleep 0.2
+	done &&
+	url=$(grep -o "http://127.0.0.1:$OAUTH_PORT/authorize?[^ ]*" paste.out | tr -d "\r" | head -n 1) &&
+	BBS_TEST_BROWSER_PRINT=$PWD/location "$BROWSER_STANDIN" "$url" &&
+	cat location >&9 && echo >&9 &&
+	exec 9>&- &&
+	for i in $(seq 1 50); do
+		kill -0 $(cat paste.pid) 2>/dev/null || break
+		sleep 0.2
+	done &&
+	grep "Signed in to 127.0.0.1 as alice" paste.out &&
+	git -C work fetch -q origin
+'
+
+test_done
