@@ -125,6 +125,10 @@ oauth_error_set(json_t *j, long status, char **oauth_error)
 	if (error == NULL) {
 		r = err_set(BBS_E_HTTP, "the authorization server answered "
 		    "HTTP %ld", status);
+	} else if (status >= 500) {
+		/* a server failure says nothing about the grant */
+		r = err_set(BBS_E_HTTP, "the authorization server failed "
+		    "(HTTP %ld, %.64s); try again later", status, error);
 	} else {
 		/* the description is the server's text: keep it short, 1 line */
 		r = err_set(BBS_E_OAUTH, "the authorization server refused: "

@@ -146,6 +146,12 @@ struct conn {
 	char *auth_header;	/* secret */
 	int have_token;
 	char *login_hint;	/* what to run when the token is refused */
+	char *grant_scope;	/* scopes of the OAuth grant in use */
+	char *stepup_hint;	/* how to sign in with write access */
+	/* on a 401: get a new token (conn_set_token), once per process */
+	int (*reauth)(struct conn *c, void *payload);
+	void *reauth_payload;
+	int reauthed;
 };
 
 int conn_init(struct conn *c, const struct remote_url *u,
@@ -253,6 +259,7 @@ struct session {
 	char *store_dir;
 	char *base;		/* Data Center base URL */
 	int discovered;
+	int seeded;		/* BBS_REFRESH_TOKEN was tried */
 };
 
 /* Resolve provider, endpoints and client; no network. */
@@ -270,6 +277,14 @@ int session_token(struct session *s, char **access_token);
 /* Store a fresh grant; *account_out names the account it was filed as. */
 int session_store_new(struct session *s, struct oauth_token *tok,
     char **account_out);
+/*
+ * The server refused `refused`: refresh (once, under the lock) unless
+ * another process already replaced it, and return the current token.
+ */
+int session_token_refused(struct session *s, const char *refused,
+    char **access_token);
+/* The stored grant's scopes, or NULL. */
+char *session_scope(struct session *s);
 char *session_login_url(struct session *s);
 void session_login_hint(struct session *s);
 void session_protect_process(void);

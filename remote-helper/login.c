@@ -316,10 +316,10 @@ login_run(struct session *s, const char *flow, char **account_out)
 	if (flow == NULL || strcmp(flow, "auto") == 0) {
 		if ((flow = flow_auto(s)) == NULL) {
 			u = session_login_url(s);
-			err_set(BBS_E_AUTH_REQUIRED, "cannot sign in here: no "
-			    "browser can be opened and there is no terminal");
-			err_hint("in a terminal run: git bbs login --flow paste "
-			    "%s (or set BBS_ACCESS_TOKEN)", u);
+			err_set(BBS_E_AUTH_REQUIRED, "not signed in to '%s', and "
+			    "no browser or terminal is available to sign in",
+			    s->url->host);
+			err_hint("sign in with: git bbs login %s", u);
 			free(u);
 			return BBS_E_AUTH_REQUIRED;
 		}

@@ -23,29 +23,71 @@ report_error(void)
 		fprintf(stderr, "hint: %s\n", hint);
 }
 
-/*
- * No static token: use the signed-in grant for this remote, refreshed if
- * it expired.
- */
-static int
-oauth_token_for(struct conn *conn, struct helper_config *cfg,
-    const struct remote_url *url)
-{
+/* The signed-in grant behind the git requests, when OAuth is in use. */
+struct oauth_use {
 	struct session s;
-	char *tok = NULL, *u;
+	const struct helper_config *cfg;
+	char *token;		/* secret: the access token in use */
+};
+
+/* A 401 before expiry: refresh once and retry (smart-http.c). */
+static int
+reauth(struct conn *c, void *payload)
+{
+	struct oauth_use *o = payload;
+	char *tok = NULL;
 	int r;
 
-	if ((r = session_init(&s, cfg, url, conn->http)) == 0 &&
-	    (r = session_token(&s, &tok)) == 0 &&
-	    (r = conn_set_token(conn, cfg, tok)) == 0) {
-		u = session_login_url(&s);
-		conn->login_hint = xasprintf("sign in again with: git bbs "
-		    "login %s", u);
-		free(u);
-	}
-	secret_free(tok);
-	session_release(&s);
+	if ((r = session_token_refused(&o->s, o->token, &tok)) != 0)
+		return r;
+	r = conn_set_token(c, o->cfg, tok);
+	secret_free(o->token);
+	o->token = tok;
 	return r;
+}
+
+/*
+ * No static token: use the signed-in grant for this remote, refreshed if
+ * it expired; with none, sign in when a browser or a terminal can reach
+ * the user, and otherwise fail at once with the command that fixes it.
+ */
+static int
+oauth_token_for(struct oauth_use *o, struct conn *conn,
+    const struct helper_config *cfg, const struct remote_url *url)
+{
+	char *account = NULL, *u;
+	int r;
+
+	o->cfg = cfg;
+	if ((r = session_init(&o->s, cfg, url, conn->http)) != 0)
+		return r;
+	r = session_token(&o->s, &o->token);
+	if (r == BBS_E_AUTH_REQUIRED) {
+		trace_printf("oauth: no usable grant (%s); signing in",
+		    err_message() ? err_message() : "");
+		err_clear();
+		r = login_run(&o->s, cfg->oauth.flow, &account);
+		if (r == 0) {
+			fprintf(stderr, "Signed in to %s as %s.\n", url->host,
+			    account);
+			r = session_token(&o->s, &o->token);
+		}
+		free(account);
+	}
+	if (r != 0)
+		return r;
+	if ((r = conn_set_token(conn, cfg, o->token)) != 0)
+		return r;
+	u = session_login_url(&o->s);
+	conn->login_hint = xasprintf("sign in again with: git bbs login %s",
+	    u);
+	conn->stepup_hint = xasprintf("sign in with a write scope: git bbs "
+	    "login --scopes '<scopes with write access>' %s", u);
+	free(u);
+	conn->grant_scope = session_scope(&o->s);
+	conn->reauth = reauth;
+	conn->reauth_payload = o;
+	return 0;
 }
 
 int
@@ -56,6 +98,7 @@ main(int argc, char **argv)
 	struct remote_url url;
 	struct transport *t = NULL;
 	struct conn conn;
+	struct oauth_use ou;
 	const char *arg;
 	int r;
 
@@ -65,6 +108,7 @@ main(int argc, char **argv)
 	memset(&cfg, 0, sizeof(cfg));
 	memset(&conn, 0, sizeof(conn));
 	memset(&url, 0, sizeof(url));
+	memset(&ou, 0, sizeof(ou));
 	opts.progress = 0;
 	opts.verbosity = 1;
 	trace_init(getenv("GIT_TRACE_BBS"));
@@ -88,15 +132,19 @@ main(int argc, char **argv)
 	if ((r = conn_init(&conn, &url, &cfg)) != 0)
 		goto out;
 	if (cfg.token == NULL && cfg.oauth.provider != NULL &&
-	    (r = oauth_token_for(&conn, &cfg, &url)) != 0)
+	    (r = oauth_token_for(&ou, &conn, &cfg, &url)) != 0)
 		goto out;
-	config_release(&cfg);
+	/* the static token now lives only in the request header */
+	secret_free(cfg.token);
+	cfg.token = NULL;
 	r = proto_run(stdin, stdout, t, &conn, &opts);
 out:
 	if (r != 0 && err_code() != BBS_E_REPORTED)
 		report_error();
 	transport_free(t);
 	conn_release(&conn);
+	session_release(&ou.s);
+	secret_free(ou.token);
 	config_release(&cfg);
 	helper_options_release(&opts);
 	url_release(&url);

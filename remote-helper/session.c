@@ -247,6 +247,41 @@ session_refresh_locked(struct session *s, struct store *st,
 	return store_save(st);
 }
 
+/*
+ * BBS_REFRESH_TOKEN seeds a headless machine: it is used once, and the
+ * grant it yields is stored like any other.
+ */
+static int
+session_seed(struct session *s)
+{
+	struct oauth_token tok;
+	char *account = NULL;
+	int r;
+
+	if (s->settings->refresh_seed == NULL || s->seeded)
+		return BBS_E_AUTH_REQUIRED;
+	s->seeded = 1;
+	err_clear();
+	if ((r = session_endpoints(s)) != 0)
+		return r;
+	r = oauth_refresh(&s->oc, s->settings->refresh_seed, NULL, &tok);
+	if (r == BBS_E_AUTH_REQUIRED) {
+		err_clear();
+		err_set(BBS_E_AUTH_REQUIRED, "the server refused the refresh "
+		    "token in BBS_REFRESH_TOKEN");
+		session_login_hint(s);
+		return BBS_E_AUTH_REQUIRED;
+	}
+	if (r != 0)
+		return r;
+	if (tok.refresh_token == NULL)
+		tok.refresh_token = xstrdup(s->settings->refresh_seed);
+	r = session_store_new(s, &tok, &account);
+	oauth_token_release(&tok);
+	free(account);
+	return r;
+}
+
 int
 session_token(struct session *s, char **access_token)
 {
@@ -257,7 +292,14 @@ session_token(struct session *s, char **access_token)
 	*access_token = NULL;
 	if ((r = store_open(&st, s->store_dir)) != 0)
 		return r;
-	if ((r = session_pick(s, &st, &e)) != 0)
+	if ((r = session_pick(s, &st, &e)) == BBS_E_AUTH_REQUIRED &&
+	    s->settings->refresh_seed != NULL && !s->seeded) {
+		store_release(&st);
+		if ((r = session_seed(s)) != 0)
+			return r;
+		return session_token(s, access_token);
+	}
+	if (r != 0)
 		goto out;
 	if (token_fresh(&e->tok, time(NULL)))
 		goto done;
@@ -282,6 +324,49 @@ out:
 	store_unlock(lock);
 	store_release(&st);
 	return r;
+}
+
+int
+session_token_refused(struct session *s, const char *refused,
+    char **access_token)
+{
+	struct store st;
+	struct store_entry *e;
+	int r, lock = -1;
+
+	*access_token = NULL;
+	if ((r = store_lock(s->store_dir, s->key, LOCK_TIMEOUT, &lock)) != 0)
+		return r;
+	if ((r = store_open(&st, s->store_dir)) != 0 ||
+	    (r = session_pick(s, &st, &e)) != 0)
+		goto out;
+	/* another process may have refreshed already: then use its token */
+	if (secret_equal(e->tok.access_token, refused)) {
+		if ((r = session_refresh_locked(s, &st, e)) != 0)
+			goto out;
+		e = store_find(&st, s->key, e->account, NULL);
+	}
+	*access_token = xstrdup(e->tok.access_token);
+out:
+	store_unlock(lock);
+	store_release(&st);
+	return r;
+}
+
+char *
+session_scope(struct session *s)
+{
+	struct store st;
+	struct store_entry *e;
+	char *scope = NULL;
+
+	if (store_open(&st, s->store_dir) == 0 &&
+	    (e = store_find(&st, s->key, s->url->user, NULL)) != NULL &&
+	    e->tok.scope != NULL)
+		scope = xstrdup(e->tok.scope);
+	store_release(&st);
+	err_clear();
+	return scope;
 }
 
 /* Turn off core dumps and ptrace while a sign-in holds secrets. */

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 
@@ -98,6 +99,8 @@ conn_release(struct conn *c)
 	http_client_free(c->http);
 	free(c->base);
 	free(c->login_hint);
+	free(c->grant_scope);
+	free(c->stepup_hint);
 	secret_free(c->auth_header);
 	memset(c, 0, sizeof(*c));
 }
@@ -131,7 +134,16 @@ conn_status_error(struct conn *c, enum smart_service svc, long status)
 	case 403:
 		err_set(BBS_E_FORBIDDEN, "permission denied: the access token "
 		    "may not %s '%s' (HTTP 403)", what, c->url->url);
-		if (svc == SERVICE_RECEIVE_PACK)
+		if (svc == SERVICE_RECEIVE_PACK && c->grant_scope != NULL &&
+		    strcasestr(c->grant_scope, "write") == NULL) {
+			/* a scope step-up, not a permission problem */
+			err_clear();
+			err_set(BBS_E_FORBIDDEN, "the sign-in for '%s' has no "
+			    "write access (scopes: %s); pushing needs it",
+			    c->url->host, c->grant_scope);
+			err_hint("%s", c->stepup_hint ? c->stepup_hint :
+			    "sign in again with a write scope");
+		} else if (svc == SERVICE_RECEIVE_PACK)
 			err_hint("a token with write permission is needed to "
 			    "push");
 		return BBS_E_FORBIDDEN;
@@ -184,7 +196,6 @@ conn_request(struct conn *c, enum smart_service svc, int ls,
 	*out = NULL;
 	memset(&req, 0, sizeof(req));
 	req.allow_http = http_host_is_loopback(c->url->host);
-	req.auth_header = c->auth_header;
 	req.body_fd = -1;
 	if (ls) {
 		suffix = xasprintf("/info/refs?service=%s", service_name[svc]);
@@ -211,6 +222,7 @@ conn_request(struct conn *c, enum smart_service svc, int ls,
 		free(url);
 		url = xasprintf("%s%s", c->base, suffix);
 		req.url = url;
+		req.auth_header = c->auth_header;
 		if ((r = http_open(out, &resp, c->http, &req)) != 0)
 			goto done;
 		if (resp.status >= 200 && resp.status < 300)
@@ -251,7 +263,26 @@ conn_request(struct conn *c, enum smart_service svc, int ls,
 		} else if (resp.status >= 300 && resp.status < 400)
 			r = err_set(BBS_E_REDIRECT, "the server answered with "
 			    "an unexpected redirect (HTTP %ld)", resp.status);
-		else
+		else if (resp.status == 401 && c->reauth != NULL &&
+		    !c->reauthed) {
+			/*
+			 * A token refused before its time (revoked, clock
+			 * skew): one refresh, one retry of this request.
+			 */
+			c->reauthed = 1;
+			http_stream_free(*out);
+			*out = NULL;
+			http_response_release(&resp);
+			trace_printf("http: token refused; refreshing once");
+			if ((r = c->reauth(c, c->reauth_payload)) != 0)
+				goto done;
+			if (fd >= 0 && lseek(fd, 0, SEEK_SET) != 0) {
+				r = err_set(BBS_E_IO, "cannot rewind the request");
+				goto done;
+			}
+			hops--;
+			continue;
+		} else
 			r = conn_status_error(c, svc, resp.status);
 		goto done;
 	}
