@@ -22,6 +22,10 @@ struct transport {
 	git_smart_subtransport_definition subtransport_def;
 };
 
+/* transport.c */
+/* "have" pkt-lines for the local ref tips, newest first (at most 256). */
+int transport_tip_haves(struct transport *t, struct buf *out);
+
 /* subtransport.c */
 int subtransport_new(git_smart_subtransport **out, git_transport *owner,
     void *param);

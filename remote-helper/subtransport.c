@@ -38,6 +38,41 @@ stream_fail(void)
 	return -1;
 }
 
+/*
+ * libgit2 1.5 stops negotiating at the first ACK and then says "done"
+ * with only that commit as common ground: after a clone, whose remote
+ * refs share every old side branch with the server, a fetch of new work
+ * on main downloads the history since some old side branch.  The final
+ * request is completed here with the tips of the local refs, newest
+ * first, as git's own fetch-pack starts its negotiation, so the server
+ * leaves out everything the repository already has.
+ */
+static int
+add_tip_haves(struct sub_stream *s)
+{
+	static const char done[] = "0009done\n";
+	size_t dlen = sizeof(done) - 1;
+	struct buf haves, tail;
+	int r;
+
+	if (s->request.len < dlen ||
+	    memcmp(s->request.ptr + s->request.len - dlen, done, dlen) != 0)
+		return 0;
+	buf_init(&haves, REQUEST_MAX);
+	if ((r = transport_tip_haves(s->t, &haves)) != 0 || haves.len == 0) {
+		buf_release(&haves);
+		return r;
+	}
+	buf_init(&tail, REQUEST_MAX);
+	s->request.len -= dlen;
+	if ((r = buf_add(&tail, haves.ptr, haves.len)) == 0 &&
+	    (r = buf_add(&tail, done, dlen)) == 0)
+		r = buf_add(&s->request, tail.ptr, tail.len);
+	buf_release(&haves);
+	buf_release(&tail);
+	return r;
+}
+
 static int
 stream_read(git_smart_subtransport_stream *gs, char *buffer, size_t size,
     size_t *nread)
@@ -48,6 +83,8 @@ stream_read(git_smart_subtransport_stream *gs, char *buffer, size_t size,
 	*nread = 0;
 	if (!s->sent) {
 		s->sent = 1;
+		if (!s->ls && (r = add_tip_haves(s)) != 0)
+			return stream_fail();
 		if (s->ls)
 			r = conn_get_refs(s->t->conn, s->svc, &s->http);
 		else

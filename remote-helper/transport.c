@@ -367,3 +367,58 @@ transport_config_free(struct git_config *cfg)
 {
 	git_config_free(cfg);
 }
+
+struct tip {
+	git_oid oid;
+	git_time_t when;
+};
+
+static int
+tip_cmp(const void *a, const void *b)
+{
+	const struct tip *x = a, *y = b;
+
+	return x->when < y->when ? 1 : x->when > y->when ? -1 : 0;
+}
+
+int
+transport_tip_haves(struct transport *t, struct buf *out)
+{
+	git_reference_iterator *it = NULL;
+	git_reference *ref;
+	git_object *obj;
+	struct tip *tips = NULL;
+	char hex[GIT_OID_HEXSZ + 1];
+	size_t n = 0, cap = 0, i, j;
+	int r = 0;
+
+	if (t->repo == NULL || git_reference_iterator_new(&it, t->repo) < 0) {
+		git_error_clear();
+		return 0;
+	}
+	while (git_reference_next(&ref, it) == 0) {
+		if (git_reference_peel(&obj, ref, GIT_OBJECT_COMMIT) == 0) {
+			if (n == cap) {
+				cap = cap ? cap * 2 : 64;
+				tips = xrealloc(tips, cap * sizeof(*tips));
+			}
+			git_oid_cpy(&tips[n].oid, git_object_id(obj));
+			tips[n].when = git_commit_time((git_commit *)obj);
+			n++;
+			git_object_free(obj);
+		}
+		git_reference_free(ref);
+	}
+	git_reference_iterator_free(it);
+	git_error_clear();
+	qsort(tips, n, sizeof(*tips), tip_cmp);
+	for (i = 0, j = 0; i < n && j < 256 && r == 0; i++) {
+		if (i > 0 && git_oid_equal(&tips[i].oid, &tips[i - 1].oid))
+			continue;
+		git_oid_tostr(hex, sizeof(hex), &tips[i].oid);
+		r = pkt_addf(out, "have %s\n", hex);
+		j++;
+	}
+	free(tips);
+	return r;
+}

@@ -1,0 +1,150 @@
+#!/bin/bash
+# shellcheck disable=SC2016,SC2034
+test_description='tokens that never get in the way: one refresh for many, retry, automatic sign-in, accounts'
+
+. "$(dirname "$0")/test-lib.sh"
+. "$TEST_DIRECTORY/lib-forge.sh"
+. "$TEST_DIRECTORY/lib-oauth.sh"
+. "$TEST_DIRECTORY/lib-bbs.sh"
+
+forge_start
+oauth_start
+REPO=bbs::$FORGE_URL/team/repo.git
+STORE=$XDG_STATE_HOME/git-remote-bbs/tokens.json
+
+stored() {
+	python3 -c 'import json,sys; g=json.load(open(sys.argv[1]))["grants"]; print(g[0].get(sys.argv[2], ""))' "$STORE" "$1"
+}
+
+expire() {
+	python3 -c "import json,sys; p=sys.argv[1]; d=json.load(open(p)); [g.__setitem__(\"expires_at\", 1) for g in d[\"grants\"]]; json.dump(d,open(p,\"w\"))" "$STORE" &&
+	chmod 600 "$STORE"
+}
+
+ms() {
+	date +%s%3N
+}
+
+test_expect_success 'set up' '
+	forge_create_repo team/repo.git &&
+	git config --global "bbs.$FORGE_URL.issuer" "$OAUTH_URL" &&
+	git config --global "bbs.$FORGE_URL.clientId" bbs-test-client &&
+	git config --global "bbs.$FORGE_URL.scopes" "git:write"
+'
+
+test_expect_success 'no browser and no terminal: fail at once with the login command' '
+	start=$(ms) &&
+	test_must_fail env -u BROWSER GIT_TERMINAL_PROMPT=0 git clone "$REPO" c0 2>err &&
+	test $(($(ms) - start)) -lt 1000 &&
+	grep "no browser or terminal is available" err &&
+	grep "^hint: sign in with: git bbs login $FORGE_URL/team/repo.git$" err &&
+	test_path_is_missing c0
+'
+
+test_expect_success 'the helper signs in through the browser by itself' '
+	BROWSER=$BROWSER_STANDIN git clone -q "$REPO" work 2>err &&
+	grep "Signed in to 127.0.0.1 as alice" err &&
+	test_path_is_file "$STORE" &&
+	test "$(stored account)" = alice
+'
+
+test_expect_success 'set up 32 clones' '
+	for i in $(seq 1 32); do
+		git clone -q --no-checkout "$REPO" "w$i" || return 1
+	done
+'
+
+test_expect_success '32 processes, one expired token: exactly one refresh' '
+	commit_file work n.txt new &&
+	git -C work push -q origin main &&
+	expire &&
+	before=$(oauth_count refresh_token) &&
+	for i in $(seq 1 32); do
+		(git -C "w$i" fetch -q origin 2>"w$i.err"; echo $? >"w$i.rc") &
+	done &&
+	wait &&
+	cat w*.rc | sort -u >rcs &&
+	echo 0 >expect &&
+	{ test_cmp expect rcs || { cat w*.err; false; }; } &&
+	test $(($(oauth_count refresh_token) - before)) = 1 &&
+	for i in $(seq 1 32); do
+		test "$(git -C "w$i" rev-parse origin/main)" = "$(git -C work rev-parse HEAD)" || return 1
+	done
+'
+
+test_expect_success 'a lock holder killed with SIGKILL does not block the others' '
+	expire &&
+	oauth_fault slow 8 &&
+	(git -C w1 fetch -q origin >/dev/null 2>&1 &) &&
+	# wait until the refresh lock is held, by the helper of that fetch
+	locked= &&
+	for i in $(seq 1 100); do
+		for f in "$XDG_STATE_HOME"/git-remote-bbs/lock-*; do
+			test -e "$f" && ! flock -n "$f" true && locked=$f
+		done
+		test -n "$locked" && break
+		sleep 0.1
+	done &&
+	test -n "$locked" &&
+	pid=$(pgrep -f "git-remote-bbs origin .*team/repo.git") &&
+	test -n "$pid" &&
+	kill -9 $pid &&
+	oauth_fault clear &&
+	start=$(ms) &&
+	git -C w2 fetch -q origin &&
+	test $(($(ms) - start)) -lt 5000
+'
+
+test_expect_success 'a token revoked before expiry: one refresh, one retry' '
+	at=$(stored access_token) &&
+	printf "token=%s&token_type_hint=access_token&client_id=bbs-test-client" "$at" >revoke.body &&
+	curl -sf --data-binary @revoke.body "$(oauth_endpoint revocation_endpoint)" &&
+	before=$(oauth_count refresh_token) &&
+	git -C work fetch -q origin &&
+	test $(($(oauth_count refresh_token) - before)) = 1 &&
+	test "$(stored access_token)" != "$at"
+'
+
+test_expect_success 'a second refusal names the command that signs in again' '
+	forge_fault status 401 &&
+	test_when_finished "forge_fault clear" &&
+	test_must_fail git -C work fetch origin 2>err &&
+	grep "rejected the access token" err &&
+	grep "hint: sign in again with: git bbs login $FORGE_URL/team/repo.git" err
+'
+
+test_expect_success 'a read-only grant pushing: 403 says write access is missing' '
+	BROWSER=$BROWSER_STANDIN git bbs login --scopes git:read "$REPO" 2>/dev/null &&
+	git -C work fetch -q origin &&
+	commit_file work ro.txt ro &&
+	test_must_fail git -C work push origin main 2>err &&
+	grep "has no write access (scopes: git:read)" err &&
+	grep "hint: sign in with a write scope: git bbs login --scopes" err
+'
+
+test_expect_success 'two accounts: the URL chooses, and without a choice the error lists them' '
+	rm -f "$STORE" &&
+	BROWSER=$BROWSER_STANDIN git bbs login "bbs::http://alice@${FORGE_URL#http://}/team/repo.git" 2>/dev/null &&
+	BROWSER=$BROWSER_STANDIN git bbs login "bbs::http://bob@${FORGE_URL#http://}/team/repo.git" 2>/dev/null &&
+	test_must_fail env -u BROWSER git ls-remote "$REPO" 2>err &&
+	grep "several accounts are signed in to .127.0.0.1. (alice, bob)" err &&
+	grep "hint: choose one in the URL" err &&
+	git ls-remote "bbs::http://bob@${FORGE_URL#http://}/team/repo.git" >out &&
+	grep refs/heads/main out &&
+	git bbs status >status &&
+	grep "account: alice" status &&
+	grep "account: bob" status
+'
+
+test_expect_success 'BBS_REFRESH_TOKEN seeds a headless machine once' '
+	rm -f "$STORE" &&
+	BROWSER=$BROWSER_STANDIN git bbs login "$REPO" 2>/dev/null &&
+	rt=$(stored refresh_token) &&
+	rm -f "$STORE" &&
+	BBS_REFRESH_TOKEN=$rt git -C work fetch -q origin &&
+	test "$(stored account)" = alice &&
+	test -n "$(stored refresh_token)" &&
+	test "$(stored refresh_token)" != "$rt"
+'
+
+test_done
