@@ -283,6 +283,8 @@ int session_store_new(struct session *s, struct oauth_token *tok,
  */
 int session_token_refused(struct session *s, const char *refused,
     char **access_token);
+/* Mark the stored access token `refused` expired (credential erase). */
+int session_expire(struct session *s, const char *refused);
 /* The stored grant's scopes, or NULL. */
 char *session_scope(struct session *s);
 char *session_login_url(struct session *s);

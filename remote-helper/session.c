@@ -353,6 +353,27 @@ out:
 	return r;
 }
 
+int
+session_expire(struct session *s, const char *refused)
+{
+	struct store st;
+	struct store_entry *e;
+	int r, lock = -1;
+
+	if ((r = store_lock(s->store_dir, s->key, LOCK_TIMEOUT, &lock)) != 0)
+		return r;
+	if ((r = store_open(&st, s->store_dir)) == 0 &&
+	    (e = store_find(&st, s->key, s->url->user, NULL)) != NULL &&
+	    secret_equal(e->tok.access_token, refused) &&
+	    e->tok.expires_at != 1) {
+		e->tok.expires_at = 1;
+		r = store_save(&st);
+	}
+	store_release(&st);
+	store_unlock(lock);
+	return r;
+}
+
 char *
 session_scope(struct session *s)
 {

@@ -495,14 +495,14 @@ read_token() {
 
 # edit_tokens [PERM]: drop the line of $token, then add it with PERM.
 edit_tokens() {
-	local t p
+	local t p e
 	(
 		flock 9 || exit 1
 		{
 			if [ -f "$DIR/tokens" ]; then
-				while read -r t p _; do
+				while read -r t p e _; do
 					if [ -n "$t" ] && [ "$t" != "$token" ]; then
-						printf '%s %s\n' "$t" "$p"
+						printf '%s %s%s\n' "$t" "$p" "${e:+ $e}"
 					fi
 				done <"$DIR/tokens"
 			fi

@@ -6,22 +6,112 @@
 # access tokens it issues with the test forge: they are added to
 # FORGEDIR/tokens ("TOKEN PERM EXPIRES") and removed again on revocation,
 # so that a test can sign in and then clone and push with the token.
+# Normally started by oauth.sh (see README.md); it serves until SIGTERM.
 #
-# Three flavours (--mode):
-#   standards        RFC 6749 + RFC 7636 (PKCE S256 required) + RFC 8414
-#                    metadata + RFC 8628 device flow + RFC 7009 revocation +
-#                    RFC 9207 "iss" in the authorization response.
-#   bitbucket-cloud  /site/oauth2/authorize and /site/oauth2/access_token,
-#                    a client secret is required, "scopes" in the answer.
-#   datacenter       /rest/oauth2/latest/{authorize,token,revoke} below the
-#                    context path; the refresh grant needs redirect_uri.
+# Usage:
+#   oauth-server.py --dir DIR [--forge-dir FORGEDIR] [--port 0]
+#       [--mode standards|bitbucket-cloud|datacenter] [--context-path /ctx]
+#       [--access-ttl S (3600)] [--refresh-ttl S (0: never)] [--code-ttl S (60)]
+#       [--client-id ID (bbs-test-client)] [--client-secret SECRET]
+#       [--redirect-uri-prefix PREFIX]... [--default-scope SCOPE]
+#       [--device-ttl S (300, env OAUTH_DEVICE_TTL)]
+#       [--device-interval S (1, env OAUTH_DEVICE_INTERVAL)]
+#       [--username alice] [--display-name Alice]
 #
-# Started by oauth.sh, which also documents the files in --dir.  See
-# README.md next to this file.
+# The client secret comes from the file DIR/client-secret when it exists
+# (re-read on every request; it wins over --client-secret).  Without one
+# the client is public: it sends its client_id only, and a secret it sends
+# anyway is refused.  FORGE_RUN_USER (www-data) owns a new tokens file
+# when the server runs as root.
+#
+# Files written in DIR: port, url (base URL = issuer, with the context
+# path), pid, endpoints ("NAME URL" lines), oauth.log.  Read: fault,
+# client-secret.
+#
+# Endpoints, below the context path (the base URL):
+#   standards        GET  /.well-known/oauth-authorization-server (RFC 8414)
+#                    GET  /.well-known/openid-configuration (same document)
+#                    GET  /authorize, POST /authorize/decision
+#                    POST /token
+#                    POST /device_authorization (RFC 8628),
+#                    GET  /device[?user_code=], POST /device/decision
+#                    POST /revoke (RFC 7009)
+#                    GET  /user
+#   bitbucket-cloud  GET  /site/oauth2/authorize, POST .../authorize/decision
+#                    POST /site/oauth2/access_token
+#                    GET  /user and /2.0/user
+#   datacenter       GET  /rest/oauth2/latest/authorize, POST .../decision
+#                    POST /rest/oauth2/latest/token
+#                    POST /rest/oauth2/latest/revoke
+#                    GET  /user (with an X-AUSERNAME header)
+#   all              GET  /.oauth-ping (readiness; not logged)
+#
+# Rules:
+#   - authorize: an unknown client_id or an unacceptable redirect_uri gets
+#     an HTML page with 400, never a redirect.  Accepted redirect URIs:
+#     http://127.0.0.1[:port]/..., http://[::1][:port]/...,
+#     http://localhost[:port]/... (any port, RFC 8252 section 7.3), a
+#     private-use scheme with a dot (org.example.app:/cb, section 7.1), and
+#     anything starting with a --redirect-uri-prefix.  Other errors are
+#     redirected (error, error_description, state, and iss in standards
+#     mode).  PKCE: only S256; required in standards mode, and in
+#     datacenter mode when the client has no secret; optional otherwise.
+#   - the consent page has one form (hidden request_id, buttons
+#     decision=approve|deny).  The decision answers 302 to the redirect URI
+#     with code and state (and iss=ISSUER in standards mode, RFC 9207), or
+#     error=access_denied.  Codes are single-use (a second use revokes the
+#     tokens of the first), live --code-ttl seconds, and are bound to the
+#     client, the redirect URI and the challenge.
+#   - token: POST, application/x-www-form-urlencoded only, no repeated
+#     parameter.  Client authentication: client_secret_basic or
+#     client_secret_post (not both), or client_id alone for a public
+#     client; bitbucket-cloud requires a secret.  401 invalid_client comes
+#     with WWW-Authenticate: Basic.  Grants: authorization_code (redirect_uri
+#     must match; code_verifier: 43-128 unreserved characters, S256),
+#     refresh_token (rotation: a new refresh token each time; a reused one
+#     revokes the whole grant; optional narrower scope; datacenter needs
+#     the original redirect_uri), client_credentials (confidential client
+#     only, no refresh token), and in standards mode the device grant
+#     (authorization_pending, slow_down adding 5 s to the interval,
+#     access_denied, expired_token).  bitbucket-cloud answers every failed
+#     refresh with 400 {"error":"invalid_request","error_description":
+#     "Invalid refresh_token"}, and its success bodies carry "scopes" (and
+#     "state": the grant type) instead of "scope".  Answers have
+#     Cache-Control: no-store.
+#   - revoke: client authentication as at the token endpoint; an access
+#     token is revoked alone, a refresh token revokes its grant; 200 for
+#     unknown tokens.
+#   - user: Authorization: Bearer ACCESS-TOKEN -> {"username", "uuid",
+#     "display_name"}; 401 for a missing, unknown, expired or revoked token.
+#   - token values: at_..., rt_..., code_..., device codes dc_..., user
+#     codes XXXX-XXXX.
+#
+# Faults: DIR/fault, read on every request, lines "NAME [ARG...]".  The
+# token endpoint faults answer before the request is processed (nothing
+# is consumed or rotated):
+#   status CODE [ERROR]  CODE with a JSON error body (ERROR defaults to
+#                        invalid_request, invalid_client, access_denied,
+#                        temporarily_unavailable or server_error)
+#   slow SECONDS         sleep first, then answer normally
+#   truncated [close]    the first half of a JSON success body (fake
+#                        tokens); with "close", Content-Length announces the
+#                        whole body and the connection is closed after half
+#   malformed            200, text/html, <html>not json</html>
+#   oversized            200, a 70 MiB JSON body, streamed
+# and the decision of the consent page:
+#   wrong-state          another state in the redirect
+#   wrong-iss            iss=https://evil.example (in every mode)
+#   no-iss               no iss
+#
+# oauth.log: one line per request, without query string:
+#   METHOD PATH STATUS grant_type=G client=C result=R
+# G is a known grant type, "other" or "-"; C is the configured client id,
+# "unknown" or "-"; R is "ok", an OAuth error code, an HTML page's error
+# (invalid_client, invalid_redirect_uri, ...), not_found, or fault-NAME.
 #
 # Rule for whoever edits this file: no token, code, verifier, secret,
-# device code or user code may ever be logged or printed.  oauth.log gets
-# the request path (never the query), the status and a few fixed fields.
+# device code or user code may ever be logged or printed, not even in an
+# exception message.
 
 import argparse
 import base64
@@ -1311,6 +1401,17 @@ def main():
     def on_signal(signum, frame):
         threading.Thread(target=httpd.shutdown, daemon=True).start()
 
+    def watchdog():
+        # Never outlive the directory (a test's trash removed under us).
+        while True:
+            time.sleep(1)
+            if not os.path.isdir(app.dir):
+                sys.stderr.write("oauth-server: %s is gone, exiting\n"
+                                 % app.dir)
+                httpd.shutdown()
+                return
+
+    threading.Thread(target=watchdog, daemon=True).start()
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)

@@ -150,8 +150,20 @@ cmd_start() {
 
 cmd_stop() {
 	local pids
-	set_dir "${1:-}"
 	[ $# -eq 1 ] || usage
+	if [ -n "$1" ] && [ ! -d "$1" ]; then
+		# The directory is gone (a removed trash directory): still find
+		# and stop whatever server was started for it.
+		DIR=$(realpath -m -- "$1") || die "bad directory '$1'"
+		pids=$(server_pids | sort -u)
+		# shellcheck disable=SC2086 # one PID per word
+		[ -z "$pids" ] || kill -KILL $pids 2>/dev/null
+		# shellcheck disable=SC2086
+		[ -z "$pids" ] || wait_gone 50 $pids ||
+			die "the OAuth server of '$DIR' survived"
+		return 0
+	fi
+	set_dir "$1"
 	pids=$(server_pids | sort -u)
 	if [ -n "$pids" ]; then
 		# shellcheck disable=SC2086 # one PID per word
@@ -209,8 +221,10 @@ cmd_fault() {
 		usage
 		;;
 	esac
-	printf '%s\n' "$name${arg:+ $arg}${extra:+ $extra}" >"$DIR/fault.new" &&
-		mv -f "$DIR/fault.new" "$DIR/fault" || die "cannot write '$DIR/fault'"
+	if ! printf '%s\n' "$name${arg:+ $arg}${extra:+ $extra}" >"$DIR/fault.new" ||
+		! mv -f "$DIR/fault.new" "$DIR/fault"; then
+		die "cannot write '$DIR/fault'"
+	fi
 }
 
 cmd_count() {

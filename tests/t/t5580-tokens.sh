@@ -86,7 +86,7 @@ test_expect_success 'a lock holder killed with SIGKILL does not block the others
 		sleep 0.1
 	done &&
 	test -n "$locked" &&
-	pid=$(pgrep -f "git-remote-bbs origin .*team/repo.git") &&
+	pid=$(pgrep -f "git-remote-bbs origin $FORGE_URL/team/repo.git") &&
 	test -n "$pid" &&
 	kill -9 $pid &&
 	oauth_fault clear &&

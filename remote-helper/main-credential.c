@@ -1,0 +1,155 @@
+/*
+ * main-credential.c - git-credential-bbs: a git credential helper that
+ * answers plain https:// remotes with an OAuth access token from the
+ * same store as git-remote-bbs, refreshed the same way.
+ *
+ *	git config --global credential.https://bitbucket.org.helper bbs
+ *
+ * get:   username (bbs.<url>.gitUsername, default x-token-auth) and a fresh
+ *        access token as the password; nothing when not signed in, so git
+ *        goes on to its other helpers.
+ * store: nothing to do: the tokens are already ours.
+ * erase: git says the token was refused; the stored one is marked expired
+ *        so the next get refreshes it.  A refused fresh token is not
+ *        refreshed again by the same erase, so there is no loop.
+ */
+#include "config.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "helper.h"
+
+#define CRED_LINE_MAX 65536
+
+struct cred {
+	char *protocol;
+	char *host;
+	char *path;
+	char *username;
+	char *password;		/* secret */
+};
+
+static void
+cred_release(struct cred *c)
+{
+	free(c->protocol);
+	free(c->host);
+	free(c->path);
+	free(c->username);
+	secret_free(c->password);
+	memset(c, 0, sizeof(*c));
+}
+
+/* Read git's key=value lines up to a blank line or EOF. */
+static int
+cred_read(struct cred *c, FILE *in)
+{
+	struct buf line;
+	char **dst;
+	char *eq;
+	int r;
+
+	buf_init_secret(&line, CRED_LINE_MAX);
+	while ((r = proto_read_line(in, &line)) > 0 && line.len > 0) {
+		if ((eq = strchr(line.ptr, '=')) == NULL)
+			continue;
+		*eq = '\0';
+		dst = strcmp(line.ptr, "protocol") == 0 ? &c->protocol :
+		    strcmp(line.ptr, "host") == 0 ? &c->host :
+		    strcmp(line.ptr, "path") == 0 ? &c->path :
+		    strcmp(line.ptr, "username") == 0 ? &c->username :
+		    strcmp(line.ptr, "password") == 0 ? &c->password : NULL;
+		if (dst != NULL) {
+			if (dst == &c->password)
+				secret_free(*dst);
+			else
+				free(*dst);
+			*dst = xstrdup(eq + 1);
+		}
+	}
+	buf_release(&line);
+	return r < 0 ? r : 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct helper_config cfg;
+	struct remote_url url;
+	struct git_config *gitcfg = NULL;
+	struct conn conn;
+	struct session s;
+	struct cred c;
+	char *u = NULL, *tok = NULL;
+	int r;
+
+	signal(SIGPIPE, SIG_IGN);
+	oauth_json_init();
+	trace_init(getenv("GIT_TRACE_BBS"));
+	memset(&cfg, 0, sizeof(cfg));
+	memset(&url, 0, sizeof(url));
+	memset(&conn, 0, sizeof(conn));
+	memset(&s, 0, sizeof(s));
+	memset(&c, 0, sizeof(c));
+	if (argc != 2) {
+		fprintf(stderr, "usage: git-credential-bbs get|store|erase\n");
+		return 2;
+	}
+	if (strcmp(argv[1], "get") != 0 && strcmp(argv[1], "store") != 0 &&
+	    strcmp(argv[1], "erase") != 0)
+		return 0;	/* unknown actions are ignored, as git asks */
+	if ((r = cred_read(&c, stdin)) != 0 || strcmp(argv[1], "store") == 0)
+		goto out;
+	if (c.protocol == NULL || c.host == NULL ||
+	    (strcmp(c.protocol, "https") != 0 &&
+	    strcmp(c.protocol, "http") != 0))
+		goto out;	/* not ours: stay silent */
+	/* url_parse() refuses plain http to anything but loopback */
+	u = xasprintf("%s://%s/%s", c.protocol, c.host, c.path ? c.path : "");
+	if ((r = url_parse(&url, u)) != 0 ||
+	    (r = transport_cli_config(&gitcfg)) != 0 ||
+	    (r = config_load(&cfg, gitcfg, &url)) != 0 ||
+	    (r = conn_init(&conn, &url, &cfg)) != 0)
+		goto out;
+	if (cfg.oauth.provider == NULL)
+		goto out;
+	/*
+	 * A user name other than the one we answer with (x-token-auth by
+	 * default) came from the remote URL: it picks the account.
+	 */
+	if (c.username != NULL && strcmp(c.username, cfg.git_username) != 0)
+		url.user = xstrdup(c.username);
+	if ((r = session_init(&s, &cfg, &url, conn.http)) != 0)
+		goto out;
+	if (strcmp(argv[1], "erase") == 0) {
+		if (c.password != NULL)
+			r = session_expire(&s, c.password);
+		goto out;
+	}
+	r = session_token(&s, &tok);
+	if (r == 0) {
+		printf("username=%s\npassword=%s\n", cfg.git_username, tok);
+		fflush(stdout);
+	}
+out:
+	if (r != 0) {
+		/* say why on stderr; git then tries its other helpers */
+		fprintf(stderr, "git-credential-bbs: %s\n", err_message() ?
+		    err_message() : "failed");
+		if (err_hint_message() != NULL)
+			fprintf(stderr, "hint: %s\n", err_hint_message());
+	}
+	secret_free(tok);
+	free(u);
+	cred_release(&c);
+	session_release(&s);
+	conn_release(&conn);
+	config_release(&cfg);
+	url_release(&url);
+	transport_config_free(gitcfg);
+	trace_close();
+	return 0;
+}

@@ -1,0 +1,77 @@
+#!/bin/bash
+# shellcheck disable=SC2016,SC2034
+test_description='git-credential-bbs: the same tokens for plain https remotes'
+
+. "$(dirname "$0")/test-lib.sh"
+. "$TEST_DIRECTORY/lib-forge.sh"
+. "$TEST_DIRECTORY/lib-oauth.sh"
+. "$TEST_DIRECTORY/lib-bbs.sh"
+
+forge_start
+oauth_start
+URL=$FORGE_URL/team/repo.git
+STORE=$XDG_STATE_HOME/git-remote-bbs/tokens.json
+
+stored() {
+	python3 -c 'import json,sys; g=json.load(open(sys.argv[1]))["grants"]; print(g[0].get(sys.argv[2], ""))' "$STORE" "$1"
+}
+
+expire() {
+	python3 -c "import json,sys; p=sys.argv[1]; d=json.load(open(p)); [g.__setitem__(\"expires_at\", 1) for g in d[\"grants\"]]; json.dump(d,open(p,\"w\"))" "$STORE" &&
+	chmod 600 "$STORE"
+}
+
+test_expect_success 'set up' '
+	forge_create_repo team/repo.git &&
+	git config --global "bbs.$FORGE_URL.issuer" "$OAUTH_URL" &&
+	git config --global "bbs.$FORGE_URL.clientId" bbs-test-client &&
+	git config --global "bbs.$FORGE_URL.scopes" "git:write" &&
+	git config --global "credential.$FORGE_URL.helper" bbs
+'
+
+test_expect_success 'not signed in: the helper stays out of the way and says why' '
+	test_must_fail git clone "$URL" c0 2>err &&
+	grep "git-credential-bbs: not signed in" err &&
+	test_path_is_missing c0
+'
+
+test_expect_success 'a plain https clone and push with the signed-in grant' '
+	BROWSER=$BROWSER_STANDIN git bbs login "$URL" 2>/dev/null &&
+	git clone -q "$URL" work &&
+	grep "scheme=basic user=x-token-auth token=ok" "$(forge_gate_log)" &&
+	commit_file work a.txt one &&
+	git -C work push -q origin main &&
+	! grep -F "$(stored access_token)" work/.git/config "$HOME/.gitconfig"
+'
+
+test_expect_success 'an expired token is refreshed by get' '
+	expire &&
+	before=$(oauth_count refresh_token) &&
+	git -C work fetch -q origin &&
+	test $(($(oauth_count refresh_token) - before)) = 1
+'
+
+test_expect_success 'a refused token: erase, then the next get refreshes, no loop' '
+	at=$(stored access_token) &&
+	printf "token=%s&token_type_hint=access_token&client_id=bbs-test-client" "$at" >revoke.body &&
+	curl -sf --data-binary @revoke.body "$(oauth_endpoint revocation_endpoint)" &&
+	before=$(oauth_count refresh_token) &&
+	test_must_fail git -C work fetch origin 2>err &&
+	test "$(stored expires_at)" = 1 &&
+	git -C work fetch -q origin &&
+	test $(($(oauth_count refresh_token) - before)) = 1 &&
+	test "$(stored access_token)" != "$at"
+'
+
+test_expect_success 'the credential protocol by hand: get answers, store is a no-op' '
+	printf "protocol=http\nhost=%s\npath=team/repo.git\n\n" "${FORGE_URL#http://}" >req &&
+	git-credential-bbs get <req >out &&
+	grep "^username=x-token-auth$" out &&
+	grep "^password=$(stored access_token)$" out &&
+	printf "protocol=https\nhost=elsewhere.example\n\n" | git-credential-bbs get >out2 &&
+	test_must_be_empty out2 &&
+	git-credential-bbs store <req >out3 &&
+	test_must_be_empty out3
+'
+
+test_done
