@@ -260,6 +260,8 @@ struct session {
 	char *base;		/* Data Center base URL */
 	int discovered;
 	int seeded;		/* BBS_REFRESH_TOKEN was tried */
+	int credhelper;		/* bbs.tokenStore=credential-helper */
+	char *cred_index;	/* accounts the credential helper had */
 };
 
 /* Resolve provider, endpoints and client; no network. */
@@ -288,6 +290,15 @@ int session_expire(struct session *s, const char *refused);
 /* The stored grant's scopes, or NULL. */
 char *session_scope(struct session *s);
 char *session_login_url(struct session *s);
+/* Load / save the grants of this session's store (file or helper). */
+int session_store_open(struct session *s, struct store *st);
+int session_store_save(struct session *s, struct store *st);
+
+/* store-credhelper.c: grants kept by `git credential` */
+int credstore_load(struct store *st, const char *key);
+int credstore_save(struct store *st, const char *key, const char *old_index);
+/* The list of accounts the helper holds for `key` (caller frees). */
+char *credstore_index(const char *key);
 void session_login_hint(struct session *s);
 void session_protect_process(void);
 

@@ -116,7 +116,7 @@ cmd_logout(int argc, char **argv)
 		return r;
 	}
 	if ((r = store_lock(c.s.store_dir, c.s.key, 120, &lock)) != 0 ||
-	    (r = store_open(&st, c.s.store_dir)) != 0)
+	    (r = session_store_open(&c.s, &st)) != 0)
 		goto out;
 	e = store_find(&st, c.s.key, c.url.user, NULL);
 	if (e == NULL) {
@@ -138,7 +138,7 @@ cmd_logout(int argc, char **argv)
 	} else
 		fprintf(stderr, "Revoked the tokens at the server.\n");
 	store_remove(&st, c.s.key, account);
-	if ((r = store_save(&st)) == 0)
+	if ((r = session_store_save(&c.s, &st)) == 0)
 		fprintf(stderr, "Signed out of %s (%s).\n", c.url.host,
 		    account);
 	store_release(&st);
@@ -196,7 +196,8 @@ cmd_status(int argc, char **argv)
 		dir = xs && *xs == '/' ? xasprintf("%s/git-remote-bbs", xs) :
 		    xasprintf("%s/.local/state/git-remote-bbs", h ? h : ".");
 	}
-	if ((r = store_open(&st, dir)) == 0) {
+	if ((r = key ? session_store_open(&c.s, &st) : store_open(&st,
+	    dir)) == 0) {
 		for (i = 0; i < st.nr; i++) {
 			struct store_entry *e = &st.e[i];
 

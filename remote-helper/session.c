@@ -39,6 +39,7 @@ session_release(struct session *s)
 	free(s->key);
 	free(s->store_dir);
 	free(s->base);
+	free(s->cred_index);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -133,6 +134,8 @@ session_init(struct session *s, const struct helper_config *cfg,
 	if ((s->store_dir = store_dir()) == NULL)
 		return err_set(BBS_E_INVALID, "neither XDG_STATE_HOME nor HOME "
 		    "is set: nowhere to keep tokens");
+	s->credhelper = o->token_store != NULL &&
+	    strcmp(o->token_store, "credential-helper") == 0;
 	return 0;
 }
 
@@ -202,6 +205,31 @@ session_pick(struct session *s, struct store *st, struct store_entry **out)
 	return BBS_E_INVALID;
 }
 
+/*
+ * The store this session uses: the file, or the user's credential helper
+ * (bbs.tokenStore=credential-helper).  Either way `st` holds the grants.
+ */
+int
+session_store_open(struct session *s, struct store *st)
+{
+	if (!s->credhelper)
+		return store_open(st, s->store_dir);
+	memset(st, 0, sizeof(*st));
+	st->dir = xstrdup(s->store_dir);
+	st->path = xstrdup("credential helper");
+	free(s->cred_index);
+	s->cred_index = credstore_index(s->key);
+	return credstore_load(st, s->key);
+}
+
+int
+session_store_save(struct session *s, struct store *st)
+{
+	if (!s->credhelper)
+		return store_save(st);
+	return credstore_save(st, s->key, s->cred_index);
+}
+
 static int
 token_fresh(const struct oauth_token *t, int64_t now)
 {
@@ -244,7 +272,7 @@ session_refresh_locked(struct session *s, struct store *st,
 	account = xstrdup(e->account);
 	store_put(st, s->key, account, s->oc.provider, &nt);
 	free(account);
-	return store_save(st);
+	return session_store_save(s, st);
 }
 
 /*
@@ -290,7 +318,7 @@ session_token(struct session *s, char **access_token)
 	int r, lock = -1;
 
 	*access_token = NULL;
-	if ((r = store_open(&st, s->store_dir)) != 0)
+	if ((r = session_store_open(s, &st)) != 0)
 		return r;
 	if ((r = session_pick(s, &st, &e)) == BBS_E_AUTH_REQUIRED &&
 	    s->settings->refresh_seed != NULL && !s->seeded) {
@@ -310,7 +338,7 @@ session_token(struct session *s, char **access_token)
 	store_release(&st);
 	if ((r = store_lock(s->store_dir, s->key, LOCK_TIMEOUT, &lock)) != 0)
 		return r;
-	if ((r = store_open(&st, s->store_dir)) != 0 ||
+	if ((r = session_store_open(s, &st)) != 0 ||
 	    (r = session_pick(s, &st, &e)) != 0)
 		goto out;
 	if (!token_fresh(&e->tok, time(NULL))) {
@@ -337,7 +365,7 @@ session_token_refused(struct session *s, const char *refused,
 	*access_token = NULL;
 	if ((r = store_lock(s->store_dir, s->key, LOCK_TIMEOUT, &lock)) != 0)
 		return r;
-	if ((r = store_open(&st, s->store_dir)) != 0 ||
+	if ((r = session_store_open(s, &st)) != 0 ||
 	    (r = session_pick(s, &st, &e)) != 0)
 		goto out;
 	/* another process may have refreshed already: then use its token */
@@ -362,12 +390,12 @@ session_expire(struct session *s, const char *refused)
 
 	if ((r = store_lock(s->store_dir, s->key, LOCK_TIMEOUT, &lock)) != 0)
 		return r;
-	if ((r = store_open(&st, s->store_dir)) == 0 &&
+	if ((r = session_store_open(s, &st)) == 0 &&
 	    (e = store_find(&st, s->key, s->url->user, NULL)) != NULL &&
 	    secret_equal(e->tok.access_token, refused) &&
 	    e->tok.expires_at != 1) {
 		e->tok.expires_at = 1;
-		r = store_save(&st);
+		r = session_store_save(s, &st);
 	}
 	store_release(&st);
 	store_unlock(lock);
@@ -381,7 +409,7 @@ session_scope(struct session *s)
 	struct store_entry *e;
 	char *scope = NULL;
 
-	if (store_open(&st, s->store_dir) == 0 &&
+	if (session_store_open(s, &st) == 0 &&
 	    (e = store_find(&st, s->key, s->url->user, NULL)) != NULL &&
 	    e->tok.scope != NULL)
 		scope = xstrdup(e->tok.scope);
@@ -416,9 +444,9 @@ session_store_new(struct session *s, struct oauth_token *tok,
 	account = s->url->user ? s->url->user : who ? who : "default";
 	if ((r = store_lock(s->store_dir, s->key, LOCK_TIMEOUT, &lock)) != 0)
 		goto out;
-	if ((r = store_open(&st, s->store_dir)) == 0) {
+	if ((r = session_store_open(s, &st)) == 0) {
 		store_put(&st, s->key, account, s->oc.provider, tok);
-		r = store_save(&st);
+		r = session_store_save(s, &st);
 	}
 	store_release(&st);
 	store_unlock(lock);

@@ -1,0 +1,287 @@
+/*
+ * store-credhelper.c - bbs.tokenStore=credential-helper: grants kept by
+ * the user's own credential.helper, through `git credential`.
+ *
+ * Each grant is one credential (protocol "bbs", host = a hash of the
+ * server and client, path "grant", username = the account) whose password
+ * is the grant as compact JSON; an index credential (path "index") lists
+ * the accounts, since helpers cannot enumerate.  Secrets reach `git
+ * credential` on its stdin only.  The per-grant lock stays a file lock in
+ * the state directory, so refresh is serialised as with the file store.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <openssl/sha.h>
+
+#include "helper.h"
+
+#define CRED_OUT_MAX ((size_t)256 * 1024)
+
+static void
+key_host(const char *key, char out[33])
+{
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	size_t i;
+
+	SHA256((const unsigned char *)key, strlen(key), md);
+	for (i = 0; i < 16; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+/*
+ * Run `git credential <action>` with `in` on stdin; the answer (for fill)
+ * lands in `out`.  A fill that finds nothing is not an error: *found = 0.
+ */
+static int
+credential_run(const char *action, struct buf *in, struct buf *out,
+    int *found)
+{
+	const char *argv[] = { "git", "-c", "core.askPass=", "credential",
+		action, NULL };
+	struct child c;
+	char chunk[4096];
+	ssize_t n;
+	int status, r;
+
+	if (found != NULL)
+		*found = 0;
+	/* never let a helper lookup prompt anyone */
+	setenv("GIT_TERMINAL_PROMPT", "0", 1);
+	unsetenv("GIT_ASKPASS");
+	unsetenv("SSH_ASKPASS");
+	if ((r = child_start(&c, argv, 1, out != NULL, -1, -1)) != 0)
+		return r;
+	if (write_fd_all(c.in, in->ptr, in->len) != 0) {
+		child_kill(&c);
+		return err_set(BBS_E_IO, "git credential %s failed", action);
+	}
+	close(c.in);
+	c.in = -1;
+	while (out != NULL) {
+		n = read(c.out, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if ((r = buf_add(out, chunk, (size_t)n)) != 0) {
+			secret_wipe(chunk, sizeof(chunk));
+			child_kill(&c);
+			return r;
+		}
+	}
+	secret_wipe(chunk, sizeof(chunk));
+	status = child_finish(&c);
+	if (found != NULL)
+		*found = status == 0;
+	else if (status != 0)
+		return err_set(BBS_E_IO, "git credential %s failed (exit code "
+		    "%d)", action, status);
+	return 0;
+}
+
+/* The password line of a fill answer (caller frees), or NULL. */
+static char *
+answer_password(struct buf *out)
+{
+	char *p = out->ptr, *end;
+
+	while (p != NULL && *p != '\0') {
+		end = strchr(p, '\n');
+		if (strncmp(p, "password=", 9) == 0)
+			return xstrndup(p + 9, end ? (size_t)(end - p - 9) :
+			    strlen(p + 9));
+		p = end ? end + 1 : NULL;
+	}
+	return NULL;
+}
+
+static int
+request(struct buf *b, const char *host, const char *path,
+    const char *user, const char *password)
+{
+	if (strpbrk(user, "\n\r") != NULL ||
+	    (password && strpbrk(password, "\n\r") != NULL))
+		return err_set(BBS_E_INVALID, "a newline in a credential");
+	buf_addf(b, "protocol=bbs\nhost=%s\npath=%s\nusername=%s\n", host,
+	    path, user);
+	if (password != NULL)
+		buf_addf(b, "password=%s\n", password);
+	return buf_add(b, "\n", 1);
+}
+
+/* fill: the password stored for host/path/user, or NULL. */
+static int
+cred_get(const char *host, const char *path, const char *user, char **out)
+{
+	struct buf in, ans;
+	int r, found;
+
+	*out = NULL;
+	buf_init_secret(&in, 64 * 1024);
+	buf_init_secret(&ans, CRED_OUT_MAX);
+	if ((r = request(&in, host, path, user, NULL)) == 0 &&
+	    (r = credential_run("fill", &in, &ans, &found)) == 0 && found)
+		*out = answer_password(&ans);
+	buf_release(&in);
+	buf_release(&ans);
+	return r;
+}
+
+static int
+cred_put(const char *action, const char *host, const char *path,
+    const char *user, const char *password)
+{
+	struct buf in;
+	int r;
+
+	buf_init_secret(&in, 256 * 1024);
+	if ((r = request(&in, host, path, user, password)) == 0)
+		r = credential_run(action, &in, NULL, NULL);
+	buf_release(&in);
+	return r;
+}
+
+static char *
+jget(json_t *o, const char *k)
+{
+	json_t *v = json_object_get(o, k);
+
+	return json_is_string(v) ? xstrdup(json_string_value(v)) : NULL;
+}
+
+int
+credstore_load(struct store *st, const char *key)
+{
+	char host[33], *index = NULL, *blob = NULL, *acct, *save = NULL;
+	json_error_t je;
+	json_t *j;
+	int r;
+
+	key_host(key, host);
+	if ((r = cred_get(host, "index", "git-remote-bbs", &index)) != 0 ||
+	    index == NULL)
+		return r;
+	for (acct = strtok_r(index, " ", &save); acct != NULL;
+	    acct = strtok_r(NULL, " ", &save)) {
+		struct oauth_token t;
+
+		if ((r = cred_get(host, "grant", acct, &blob)) != 0)
+			break;
+		if (blob == NULL)
+			continue;
+		j = json_loads(blob, 0, &je);
+		secret_free(blob);
+		blob = NULL;
+		if (!json_is_object(j) ||
+		    !json_is_string(json_object_get(j, "access_token"))) {
+			json_decref(j);
+			continue;
+		}
+		memset(&t, 0, sizeof(t));
+		t.access_token = jget(j, "access_token");
+		t.refresh_token = jget(j, "refresh_token");
+		t.scope = jget(j, "scope");
+		t.redirect_uri = jget(j, "redirect_uri");
+		if (json_is_integer(json_object_get(j, "expires_at")))
+			t.expires_at = json_integer_value(json_object_get(j,
+			    "expires_at"));
+		{
+			char *prov = jget(j, "provider");
+
+			store_put(st, key, acct, prov, &t);
+			free(prov);
+		}
+		json_decref(j);
+	}
+	free(index);
+	return r;
+}
+
+static char *
+grant_json(const struct store_entry *e)
+{
+	json_t *j = json_object();
+	size_t len;
+	char *out = NULL;
+
+	json_object_set_new(j, "access_token",
+	    json_string(e->tok.access_token));
+	if (e->tok.refresh_token)
+		json_object_set_new(j, "refresh_token",
+		    json_string(e->tok.refresh_token));
+	if (e->tok.scope)
+		json_object_set_new(j, "scope", json_string(e->tok.scope));
+	if (e->tok.redirect_uri)
+		json_object_set_new(j, "redirect_uri",
+		    json_string(e->tok.redirect_uri));
+	if (e->provider)
+		json_object_set_new(j, "provider", json_string(e->provider));
+	json_object_set_new(j, "expires_at", json_integer(e->tok.expires_at));
+	len = json_dumpb(j, NULL, 0, JSON_COMPACT);
+	if (len > 0) {
+		out = xmalloc(len + 1);
+		if (json_dumpb(j, out, len, JSON_COMPACT) != len)
+			len = 0;
+		out[len] = '\0';
+	}
+	json_decref(j);
+	return out;
+}
+
+int
+credstore_save(struct store *st, const char *key, const char *old_index)
+{
+	char host[33], *blob, *copy, *acct, *save = NULL;
+	struct buf index;
+	size_t i;
+	int r = 0;
+
+	key_host(key, host);
+	buf_init(&index, 64 * 1024);
+	for (i = 0; i < st->nr && r == 0; i++) {
+		if (strcmp(st->e[i].key, key) != 0)
+			continue;
+		if (strchr(st->e[i].account, ' ') != NULL)
+			continue;
+		if ((blob = grant_json(&st->e[i])) == NULL)
+			return err_set(BBS_E_ERROR, "cannot encode a grant");
+		r = cred_put("approve", host, "grant", st->e[i].account, blob);
+		secret_free(blob);
+		buf_addf(&index, "%s%s", index.len ? " " : "",
+		    st->e[i].account);
+	}
+	/* forget the grants of accounts no longer present */
+	if (r == 0 && old_index != NULL) {
+		copy = xstrdup(old_index);
+		for (acct = strtok_r(copy, " ", &save); acct != NULL && r == 0;
+		    acct = strtok_r(NULL, " ", &save))
+			if (store_find(st, key, acct, NULL) == NULL)
+				r = cred_put("reject", host, "grant", acct,
+				    NULL);
+		free(copy);
+	}
+	if (r == 0)
+		r = index.len > 0 ? cred_put("approve", host, "index",
+		    "git-remote-bbs", index.ptr) : cred_put("reject", host,
+		    "index", "git-remote-bbs", NULL);
+	buf_release(&index);
+	return r;
+}
+
+char *
+credstore_index(const char *key)
+{
+	char host[33], *index = NULL;
+
+	key_host(key, host);
+	if (cred_get(host, "index", "git-remote-bbs", &index) != 0)
+		err_clear();
+	return index;
+}

@@ -1,0 +1,66 @@
+#!/bin/bash
+# shellcheck disable=SC2016,SC2034
+test_description='bbs.tokenStore=credential-helper with git store and cache helpers'
+
+. "$(dirname "$0")/test-lib.sh"
+. "$TEST_DIRECTORY/lib-forge.sh"
+. "$TEST_DIRECTORY/lib-oauth.sh"
+. "$TEST_DIRECTORY/lib-bbs.sh"
+
+forge_start
+# access tokens live 61 s: a second later they are within the 60 s margin
+# of expiry, so every use refreshes
+oauth_start --access-ttl 61
+REPO=bbs::$FORGE_URL/team/repo.git
+export BROWSER=$BROWSER_STANDIN
+
+test_expect_success 'set up' '
+	forge_create_repo team/repo.git &&
+	git config --global "bbs.$FORGE_URL.issuer" "$OAUTH_URL" &&
+	git config --global "bbs.$FORGE_URL.clientId" bbs-test-client &&
+	git config --global "bbs.$FORGE_URL.scopes" "git:write" &&
+	git config --global bbs.tokenStore credential-helper
+'
+
+test_expect_success 'git credential-store keeps the grant; the file store stays empty' '
+	git config --global credential.helper "store --file=$PWD/creds" &&
+	git bbs login "$REPO" 2>err &&
+	grep "Signed in to 127.0.0.1 as alice" err &&
+	grep "^bbs://alice:" creds &&
+	grep "^bbs://git-remote-bbs:alice@" creds &&
+	test_path_is_missing "$XDG_STATE_HOME/git-remote-bbs/tokens.json" &&
+	git clone -q "$REPO" work &&
+	commit_file work a.txt one &&
+	git -C work push -q origin main
+'
+
+test_expect_success 'refreshes rotate the refresh token through the helper' '
+	before=$(oauth_count refresh_token) &&
+	sleep 2 &&
+	git -C work fetch -q origin &&
+	sleep 2 &&
+	git -C work fetch -q origin &&
+	sleep 2 &&
+	git -C work fetch -q origin &&
+	test $(($(oauth_count refresh_token) - before)) -ge 3 &&
+	git bbs status "$REPO" >status &&
+	grep "refresh token: kept" status
+'
+
+test_expect_success 'logout revokes and removes the grant from the helper' '
+	git bbs logout "$REPO" 2>err &&
+	grep "Signed out" err &&
+	! grep "^bbs://alice:" creds
+'
+
+test_expect_success 'git credential-cache keeps the grant too' '
+	git config --global credential.helper "cache --socket=$PWD/cache/sock --timeout=600" &&
+	test_when_finished "git credential-cache --socket=$PWD/cache/sock exit" &&
+	git bbs login "$REPO" 2>err &&
+	grep "Signed in" err &&
+	git -C work fetch -q origin &&
+	git bbs token "$REPO" >tok &&
+	test -s tok
+'
+
+test_done
