@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -17,6 +18,7 @@
 #include "oauth.h"
 
 #define OAUTH_RESPONSE_MAX ((size_t)64 * 1024)
+#define OAUTH_TIMEOUT 60	/* seconds for any one request */
 
 void
 oauth_client_release(struct oauth_client *c)
@@ -88,6 +90,7 @@ oauth_request(struct oauth_client *c, const char *url, struct buf *form,
 	req.url = url;
 	req.allow_http = 1;	/* url_allowed() kept it to loopback */
 	req.body_fd = -1;
+	req.timeout = OAUTH_TIMEOUT;
 	hdrs[0] = "Accept: application/json";
 	hdrs[1] = form ? "Content-Type: application/x-www-form-urlencoded" :
 	    NULL;
@@ -282,7 +285,8 @@ oauth_device_poll(struct oauth_client *c, struct oauth_device *d,
 		if (client_now(c) + interval > deadline)
 			return err_set(BBS_E_TIMEOUT, "the device code expired "
 			    "before the sign-in was approved");
-		nanosleep(&ts, NULL);
+		if (nanosleep(&ts, NULL) != 0 && errno == EINTR)
+			return err_set(BBS_E_CANCELLED, "sign-in interrupted");
 		buf_init_secret(&form, 64 * 1024);
 		form_add(&form, "grant_type",
 		    "urn:ietf:params:oauth:grant-type:device_code");

@@ -409,6 +409,8 @@ http_open(struct http_stream **out, struct http_response *resp,
 	s->headers = h;
 	curl_easy_setopt(s->easy, CURLOPT_HTTPHEADER, s->headers);
 
+	if (req->timeout > 0)
+		curl_easy_setopt(s->easy, CURLOPT_TIMEOUT, req->timeout);
 	if (strcmp(req->method, "POST") == 0) {
 		curl_easy_setopt(s->easy, CURLOPT_POST, 1L);
 		if (req->body_fd >= 0) {

@@ -147,6 +147,7 @@ struct http_request {
 	int body_fd;		/* a seekable file to send (-1 if none) */
 	off_t body_len;
 	int allow_http;		/* plain http permitted (loopback only) */
+	long timeout;		/* whole request, seconds; 0 for none */
 };
 
 struct http_response {

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,7 +42,8 @@ static const char *
 browser_program(void)
 {
 	const char *b = getenv("BROWSER");
-	static const char *const openers[] = { "wslview", "xdg-open" };
+	static const char *const openers[] = { "wslview", "explorer.exe",
+		"xdg-open" };
 	static char found[4096];
 	const char *path, *p;
 	size_t i;
@@ -57,7 +59,7 @@ browser_program(void)
 	if ((path = getenv("PATH")) == NULL)
 		return NULL;
 	for (i = 0; i < BBS_ARRAY_SIZE(openers); i++) {
-		if (i == 0 && getenv("WSL_DISTRO_NAME") == NULL)
+		if (i < 2 && getenv("WSL_DISTRO_NAME") == NULL)
 			continue;
 		for (p = path; *p;) {
 			size_t n = strcspn(p, ":");
@@ -301,16 +303,46 @@ flow_auto(struct session *s)
 	return NULL;
 }
 
+static int login_run_flow(struct session *s, const char *flow,
+    char **account_out);
+
+static void
+on_interrupt(int sig)
+{
+	(void)sig;	/* only interrupts the wait: poll() returns EINTR */
+}
+
 int
 login_run(struct session *s, const char *flow, char **account_out)
+{
+	struct sigaction sa, old_int, old_term;
+	int r;
+
+	*account_out = NULL;
+	session_protect_process();
+	/*
+	 * Ctrl-C during a sign-in ends the wait, closes the listener and
+	 * removes the hand-off socket before the process goes.
+	 */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_interrupt;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+	r = login_run_flow(s, flow, account_out);
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	return r;
+}
+
+static int
+login_run_flow(struct session *s, const char *flow, char **account_out)
 {
 	struct oauth_token tok;
 	char *u;
 	int r;
 
 	memset(&tok, 0, sizeof(tok));
-	*account_out = NULL;
-	session_protect_process();
 	if ((r = session_endpoints(s)) != 0)
 		return r;
 	if (flow == NULL || strcmp(flow, "auto") == 0) {

@@ -157,6 +157,26 @@ test_expect_success 'private-use URI scheme: the callback hands the response ove
 	git -C work fetch -q origin
 '
 
+test_expect_success 'Ctrl-C during the wait: the sign-in stops and cleans up' '
+	git config --global "bbs.$FORGE_URL.redirectUri" "org.git-remote-bbs:/callback" &&
+	test_when_finished "git config --global --unset bbs.$FORGE_URL.redirectUri" &&
+	(BROWSER=true git bbs login "$REPO" 2>int.err & echo $! >int.pid) &&
+	for i in $(seq 1 50); do
+		grep -q "Waiting up to" int.err && break
+		sleep 0.1
+	done &&
+	ls /tmp/git-remote-bbs-$(id -u)/cb-* >sockets &&
+	test_line_count = 1 sockets &&
+	kill -INT $(cat int.pid) &&
+	for i in $(seq 1 30); do
+		kill -0 $(cat int.pid) 2>/dev/null || break
+		sleep 0.1
+	done &&
+	! kill -0 $(cat int.pid) 2>/dev/null &&
+	grep "sign-in interrupted" int.err &&
+	test_path_is_missing "$(cat sockets)"
+'
+
 test_expect_success 'git bbs callback with nobody waiting fails clearly' '
 	test_must_fail git bbs callback "org.git-remote-bbs:/callback?code=x&state=nobody" 2>err &&
 	grep "no sign-in is waiting" err
