@@ -411,7 +411,8 @@ transport_tip_haves(struct transport *t, struct buf *out)
 	}
 	git_reference_iterator_free(it);
 	git_error_clear();
-	qsort(tips, n, sizeof(*tips), tip_cmp);
+	if (n > 1)
+		qsort(tips, n, sizeof(*tips), tip_cmp);
 	for (i = 0, j = 0; i < n && j < 256 && r == 0; i++) {
 		if (i > 0 && git_oid_equal(&tips[i].oid, &tips[i - 1].oid))
 			continue;
