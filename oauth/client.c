@@ -424,5 +424,8 @@ oauth_discover(struct oauth_client *c)
 	if (c->ep.token_url == NULL)
 		return err_set(BBS_E_PROTOCOL, "the metadata of '%s' names no "
 		    "token endpoint", iss);
+	/* send the secret the way the server says it takes it */
+	if (c->ep.secret_post_only)
+		c->auth = OAUTH_AUTH_POST;
 	return 0;
 }

@@ -54,16 +54,15 @@ hexdigit(int c)
 	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
-/* Decode a form value; NULL on a malformed escape or an embedded NUL. */
-static char *
-form_decode(const char *s, size_t len)
+char *
+percent_decode(const char *s, size_t len, int plus_is_space)
 {
 	char *out = xmalloc(len + 1), *p = out;
 	size_t i;
 	int hi, lo;
 
 	for (i = 0; i < len; i++) {
-		if (s[i] == '+')
+		if (s[i] == '+' && plus_is_space)
 			*p++ = ' ';
 		else if (s[i] == '%') {
 			if (i + 2 >= len)
@@ -100,7 +99,7 @@ query_get(const char *query, const char *key, int *dup)
 		eq = memchr(p, '=', plen);
 		if (eq != NULL && (size_t)(eq - p) == klen &&
 		    strncmp(p, key, klen) == 0) {
-			v = form_decode(eq + 1, plen - klen - 1);
+			v = percent_decode(eq + 1, plen - klen - 1, 1);
 			if (found != NULL) {
 				if (dup != NULL)
 					*dup = 1;

@@ -202,6 +202,11 @@ int form_add(struct buf *b, const char *key, const char *value);
 /* Percent-encode `s` into `b`. */
 int url_encode(struct buf *b, const char *s);
 /*
+ * Decode %XX escapes (and '+' as a space if asked) of `len` bytes; NULL on
+ * a malformed escape or an encoded NUL.  The caller frees the result.
+ */
+char *percent_decode(const char *s, size_t len, int plus_is_space);
+/*
  * Find parameter `key` in a query string (no leading '?'); returns a new
  * decoded string or NULL.  *dup is set when the key appears more than once.
  */
@@ -238,6 +243,7 @@ struct oauth_endpoints {
 	char *revocation_url;
 	char *userinfo_url;
 	int iss_supported;	/* authorization_response_iss_parameter_supported */
+	int secret_post_only;	/* client_secret_post offered, basic not */
 };
 
 void oauth_endpoints_release(struct oauth_endpoints *e);

@@ -255,6 +255,22 @@ oauth_metadata_parse(struct oauth_endpoints *e, const char *issuer,
 		goto out;
 	v = json_object_get(j, "authorization_response_iss_parameter_supported");
 	e->iss_supported = json_is_true(v);
+	v = json_object_get(j, "token_endpoint_auth_methods_supported");
+	if (json_is_array(v)) {
+		size_t i;
+		json_t *m;
+		int basic = 0, post = 0;
+
+		json_array_foreach(v, i, m) {
+			if (!json_is_string(m))
+				continue;
+			basic |= strcmp(json_string_value(m),
+			    "client_secret_basic") == 0;
+			post |= strcmp(json_string_value(m),
+			    "client_secret_post") == 0;
+		}
+		e->secret_post_only = post && !basic;
+	}
 	if (e->issuer == NULL)
 		e->issuer = xstrdup(iss);
 out:

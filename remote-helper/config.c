@@ -121,12 +121,12 @@ config_oauth(struct helper_config *out, struct cfg_collect *cc,
 	int r;
 
 	o->provider = take(cc, K_PROVIDER);
-	o->issuer = take(cc, K_ISSUER);
-	o->authorize_url = take(cc, K_AUTHORIZE);
-	o->token_url = take(cc, K_TOKEN);
-	o->device_url = take(cc, K_DEVICE);
-	o->revocation_url = take(cc, K_REVOCATION);
-	o->userinfo_url = take(cc, K_USERINFO);
+	o->ep.issuer = take(cc, K_ISSUER);
+	o->ep.authorize_url = take(cc, K_AUTHORIZE);
+	o->ep.token_url = take(cc, K_TOKEN);
+	o->ep.device_url = take(cc, K_DEVICE);
+	o->ep.revocation_url = take(cc, K_REVOCATION);
+	o->ep.userinfo_url = take(cc, K_USERINFO);
 	o->client_id = env_or(cc, "BBS_CLIENT_ID", K_CLIENTID);
 	o->scopes = take(cc, K_SCOPES);
 	o->flow = env_or(cc, "BBS_FLOW", K_FLOW);
@@ -156,7 +156,7 @@ config_oauth(struct helper_config *out, struct cfg_collect *cc,
 	if (o->provider == NULL) {
 		if (strcmp(u->host, "bitbucket.org") == 0)
 			o->provider = xstrdup("bitbucket-cloud");
-		else if (o->issuer != NULL || o->token_url != NULL)
+		else if (o->ep.issuer != NULL || o->ep.token_url != NULL)
 			o->provider = xstrdup("generic");
 	}
 	if (o->provider != NULL &&
@@ -474,12 +474,7 @@ void
 oauth_settings_release(struct oauth_settings *o)
 {
 	free(o->provider);
-	free(o->issuer);
-	free(o->authorize_url);
-	free(o->token_url);
-	free(o->device_url);
-	free(o->revocation_url);
-	free(o->userinfo_url);
+	oauth_endpoints_release(&o->ep);
 	free(o->client_id);
 	secret_free(o->client_secret);
 	free(o->scopes);

@@ -86,12 +86,7 @@ enum git_auth { GIT_AUTH_BEARER, GIT_AUTH_BASIC };
 /* bbs.<url>.* OAuth settings, as configured (NULL when not set). */
 struct oauth_settings {
 	char *provider;		/* resolved: NULL when nothing is configured */
-	char *issuer;
-	char *authorize_url;
-	char *token_url;
-	char *device_url;
-	char *revocation_url;
-	char *userinfo_url;
+	struct oauth_endpoints ep;	/* as configured; iss_supported unused */
 	char *client_id;
 	char *client_secret;	/* secret */
 	char *scopes;

@@ -89,31 +89,31 @@ session_init(struct session *s, const struct helper_config *cfg,
 		    "configured for '%s'", u->host);
 	c->provider = xstrdup(o->provider);
 	if (strcmp(o->provider, "bitbucket-cloud") == 0) {
-		dup_or(&c->ep.authorize_url, o->authorize_url,
+		dup_or(&c->ep.authorize_url, o->ep.authorize_url,
 		    bb_cloud_authorize);
-		dup_or(&c->ep.token_url, o->token_url, bb_cloud_token);
+		dup_or(&c->ep.token_url, o->ep.token_url, bb_cloud_token);
 		dup_or(&c->scopes, o->scopes, "repository:write account");
-		dup_or(&c->ep.userinfo_url, o->userinfo_url,
+		dup_or(&c->ep.userinfo_url, o->ep.userinfo_url,
 		    "https://api.bitbucket.org/2.0/user");
 	} else if (strcmp(o->provider, "bitbucket-datacenter") == 0) {
-		s->base = o->issuer ? xstrdup(o->issuer) : datacenter_base(u);
-		c->ep.authorize_url = o->authorize_url ?
-		    xstrdup(o->authorize_url) :
+		s->base = o->ep.issuer ? xstrdup(o->ep.issuer) : datacenter_base(u);
+		c->ep.authorize_url = o->ep.authorize_url ?
+		    xstrdup(o->ep.authorize_url) :
 		    xasprintf("%s/rest/oauth2/latest/authorize", s->base);
-		c->ep.token_url = o->token_url ? xstrdup(o->token_url) :
+		c->ep.token_url = o->ep.token_url ? xstrdup(o->ep.token_url) :
 		    xasprintf("%s/rest/oauth2/latest/token", s->base);
 		dup_or(&c->scopes, o->scopes, "REPO_WRITE");
-		dup_or(&c->ep.userinfo_url, o->userinfo_url, NULL);
+		dup_or(&c->ep.userinfo_url, o->ep.userinfo_url, NULL);
 		c->redirect_on_refresh = 1;
 	} else {
-		dup_or(&c->ep.issuer, o->issuer, NULL);
-		dup_or(&c->ep.authorize_url, o->authorize_url, NULL);
-		dup_or(&c->ep.token_url, o->token_url, NULL);
-		dup_or(&c->ep.userinfo_url, o->userinfo_url, NULL);
+		dup_or(&c->ep.issuer, o->ep.issuer, NULL);
+		dup_or(&c->ep.authorize_url, o->ep.authorize_url, NULL);
+		dup_or(&c->ep.token_url, o->ep.token_url, NULL);
+		dup_or(&c->ep.userinfo_url, o->ep.userinfo_url, NULL);
 		dup_or(&c->scopes, o->scopes, NULL);
 	}
-	dup_or(&c->ep.device_url, o->device_url, NULL);
-	dup_or(&c->ep.revocation_url, o->revocation_url, NULL);
+	dup_or(&c->ep.device_url, o->ep.device_url, NULL);
+	dup_or(&c->ep.revocation_url, o->ep.revocation_url, NULL);
 	dup_or(&c->redirect_uri, o->redirect_uri, NULL);
 	c->auth = OAUTH_AUTH_BASIC;
 	if (o->client_secret != NULL)

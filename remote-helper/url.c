@@ -27,47 +27,6 @@ url_release(struct remote_url *u)
 }
 
 static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-/* Percent-decode `s` (len bytes) into a new string; NULL if malformed. */
-static char *
-pct_decode(const char *s, size_t len)
-{
-	char *out = xmalloc(len + 1), *p = out;
-	size_t i;
-	int hi, lo;
-
-	for (i = 0; i < len; i++) {
-		if (s[i] == '%') {
-			if (i + 2 >= len)
-				goto bad;
-			if ((hi = hexval(s[i + 1])) < 0 ||
-			    (lo = hexval(s[i + 2])) < 0)
-				goto bad;
-			*p = (char)(hi * 16 + lo);
-			if (*p == '\0')
-				goto bad;
-			p++;
-			i += 2;
-		} else
-			*p++ = s[i];
-	}
-	*p = '\0';
-	return out;
-bad:
-	free(out);
-	return NULL;
-}
-
-static int
 valid_host_char(int c)
 {
 	return isalnum(c) || c == '-' || c == '.' || c == '_' || c == '*';
@@ -115,7 +74,8 @@ url_split(struct remote_url *u, const char *s)
 			goto fail;
 		}
 		if (at == auth ||
-		    (u->user = pct_decode(auth, (size_t)(at - auth))) == NULL) {
+		    (u->user = percent_decode(auth, (size_t)(at - auth), 0)) ==
+		    NULL) {
 			err_set(BBS_E_INVALID, "malformed user name in URL");
 			goto fail;
 		}

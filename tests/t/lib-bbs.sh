@@ -43,3 +43,17 @@ no_leftover_packs() {
 		-o -name 'bbs-push-*' | grep .
 }
 
+
+# The file token store of the test's HOME.
+STORE=$XDG_STATE_HOME/git-remote-bbs/tokens.json
+
+# stored FIELD: a field of the first stored grant.
+stored() {
+	python3 -c 'import json,sys; g=json.load(open(sys.argv[1]))["grants"]; print(g[0].get(sys.argv[2], ""))' "$STORE" "$1"
+}
+
+# expire: mark every stored access token expired, as time would.
+expire() {
+	python3 -c 'import json,sys; p=sys.argv[1]; d=json.load(open(p)); [g.__setitem__("expires_at", 1) for g in d["grants"]]; json.dump(d,open(p,"w"))' "$STORE" &&
+	chmod 600 "$STORE"
+}

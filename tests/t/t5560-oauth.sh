@@ -10,13 +10,9 @@ test_description='sign in with OAuth 2.0, then clone and push with the stored to
 forge_start
 oauth_start --redirect-uri-prefix org.git-remote-bbs:
 REPO=bbs::$FORGE_URL/team/repo.git
-STORE=$XDG_STATE_HOME/git-remote-bbs/tokens.json
 export BROWSER=$BROWSER_STANDIN
 
 # stored FIELD: a field of the (single) stored grant
-stored() {
-	python3 -c 'import json,sys; g=json.load(open(sys.argv[1]))["grants"]; print(g[0].get(sys.argv[2], ""))' "$STORE" "$1"
-}
 
 test_expect_success 'set up the provider configuration' '
 	forge_create_repo team/repo.git &&
@@ -66,7 +62,7 @@ test_expect_success 'token prints a valid access token' '
 '
 
 test_expect_success 'an expired access token is refreshed once, rotated and saved' '
-	python3 -c "import json,sys; p=sys.argv[1]; d=json.load(open(p)); d[\"grants\"][0][\"expires_at\"]=1; json.dump(d,open(p,\"w\"))" "$STORE" &&
+	expire &&
 	old_rt=$(stored refresh_token) &&
 	before=$(oauth_count refresh_token) &&
 	git -C work fetch -q origin &&
@@ -80,8 +76,7 @@ test_expect_success 'an expired access token is refreshed once, rotated and save
 '
 
 test_expect_success 'a faulty token endpoint leaves the stored tokens intact' '
-	python3 -c "import json,sys; p=sys.argv[1]; d=json.load(open(p)); d[\"grants\"][0][\"expires_at\"]=1; json.dump(d,open(p,\"w\"))" "$STORE" &&
-	chmod 600 "$STORE" &&
+	expire &&
 	cp "$STORE" store.before &&
 	for fault in "status 500" truncated malformed oversized; do
 		oauth_fault $fault &&
@@ -97,11 +92,10 @@ test_expect_success 'a faulty token endpoint leaves the stored tokens intact' '
 
 test_expect_success 'reusing a rotated-away refresh token revokes the grant: sign in again' '
 	cp "$STORE" store.current &&
-	python3 -c "import json,sys; p=sys.argv[1]; d=json.load(open(p)); d[\"grants\"][0][\"expires_at\"]=1; json.dump(d,open(p,\"w\"))" "$STORE" &&
+	expire &&
 	git -C work fetch -q origin &&
 	cp store.current "$STORE" &&
-	python3 -c "import json,sys; p=sys.argv[1]; d=json.load(open(p)); d[\"grants\"][0][\"expires_at\"]=1; json.dump(d,open(p,\"w\"))" "$STORE" &&
-	chmod 600 "$STORE" &&
+	expire &&
 	test_must_fail env -u BROWSER git -C work fetch origin 2>err &&
 	grep "not signed in to .127.0.0.1., and no browser" err &&
 	grep "hint: sign in with: git bbs login" err

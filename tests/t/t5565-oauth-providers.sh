@@ -10,17 +10,7 @@ test_description='Bitbucket Cloud and Data Center behaviour, and paste-back sign
 forge_start
 command -v script >/dev/null && test_set_prereq TTY
 REPO=bbs::$FORGE_URL/team/repo.git
-STORE=$XDG_STATE_HOME/git-remote-bbs/tokens.json
 export BROWSER=$BROWSER_STANDIN
-
-stored() {
-	python3 -c 'import json,sys; g=json.load(open(sys.argv[1]))["grants"]; print(g[0].get(sys.argv[2], ""))' "$STORE" "$1"
-}
-
-expire() {
-	python3 -c "import json,sys; p=sys.argv[1]; d=json.load(open(p)); d[\"grants\"][0][\"expires_at\"]=1; json.dump(d,open(p,\"w\"))" "$STORE" &&
-	chmod 600 "$STORE"
-}
 
 test_expect_success 'Bitbucket Cloud: consumer secret required, scopes field, dead refresh' '
 	forge_create_repo team/repo.git &&

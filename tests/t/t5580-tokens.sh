@@ -9,17 +9,8 @@ test_description='tokens that never get in the way: one refresh for many, retry,
 
 forge_start
 oauth_start
+command -v script >/dev/null && test_set_prereq TTY
 REPO=bbs::$FORGE_URL/team/repo.git
-STORE=$XDG_STATE_HOME/git-remote-bbs/tokens.json
-
-stored() {
-	python3 -c 'import json,sys; g=json.load(open(sys.argv[1]))["grants"]; print(g[0].get(sys.argv[2], ""))' "$STORE" "$1"
-}
-
-expire() {
-	python3 -c "import json,sys; p=sys.argv[1]; d=json.load(open(p)); [g.__setitem__(\"expires_at\", 1) for g in d[\"grants\"]]; json.dump(d,open(p,\"w\"))" "$STORE" &&
-	chmod 600 "$STORE"
-}
 
 ms() {
 	date +%s%3N
@@ -145,6 +136,35 @@ test_expect_success 'BBS_REFRESH_TOKEN seeds a headless machine once' '
 	test "$(stored account)" = alice &&
 	test -n "$(stored refresh_token)" &&
 	test "$(stored refresh_token)" != "$rt"
+'
+
+test_expect_success 'flow=auto with a client secret and nobody to ask: client credentials' '
+	rm -f "$STORE" &&
+	secret=$(new_token) &&
+	oauth_secret "$secret" &&
+	test_when_finished "oauth_secret clear" &&
+	before=$(oauth_count client_credentials) &&
+	env -u BROWSER BBS_CLIENT_SECRET=$secret git -C work fetch -q origin 2>err &&
+	test $(($(oauth_count client_credentials) - before)) = 1 &&
+	test -z "$(stored refresh_token)"
+'
+
+test_expect_success TTY 'flow=auto with only a terminal: the device flow, from the helper' '
+	rm -f "$STORE" &&
+	(env -u BROWSER GIT_TERMINAL_PROMPT=1 script -qfec "git -C work fetch -q origin" /dev/null </dev/null >dev.out 2>&1 &
+	 echo $! >dev.pid) &&
+	for i in $(seq 1 50); do
+		grep -q "user_code=" dev.out && break
+		sleep 0.2
+	done &&
+	url=$(grep -o "http://[^ ]*user_code=[^ ]*" dev.out | tr -d "\r" | head -n 1) &&
+	"$BROWSER_STANDIN" "$url" &&
+	for i in $(seq 1 100); do
+		kill -0 $(cat dev.pid) 2>/dev/null || break
+		sleep 0.2
+	done &&
+	grep "Signed in to 127.0.0.1 as alice" dev.out &&
+	test "$(stored account)" = alice
 '
 
 test_done

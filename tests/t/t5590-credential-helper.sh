@@ -10,16 +10,6 @@ test_description='git-credential-bbs: the same tokens for plain https remotes'
 forge_start
 oauth_start
 URL=$FORGE_URL/team/repo.git
-STORE=$XDG_STATE_HOME/git-remote-bbs/tokens.json
-
-stored() {
-	python3 -c 'import json,sys; g=json.load(open(sys.argv[1]))["grants"]; print(g[0].get(sys.argv[2], ""))' "$STORE" "$1"
-}
-
-expire() {
-	python3 -c "import json,sys; p=sys.argv[1]; d=json.load(open(p)); [g.__setitem__(\"expires_at\", 1) for g in d[\"grants\"]]; json.dump(d,open(p,\"w\"))" "$STORE" &&
-	chmod 600 "$STORE"
-}
 
 test_expect_success 'set up' '
 	forge_create_repo team/repo.git &&

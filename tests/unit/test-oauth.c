@@ -164,6 +164,7 @@ test_metadata(void **state)
 	const char *m = "{\"issuer\":\"https://as.example\","
 	    "\"authorization_endpoint\":\"https://as.example/a\","
 	    "\"token_endpoint\":\"https://as.example/t\","
+	    "\"token_endpoint_auth_methods_supported\":[\"client_secret_post\"],"
 	    "\"authorization_response_iss_parameter_supported\":true}";
 
 	memset(&e, 0, sizeof(e));
@@ -173,6 +174,7 @@ test_metadata(void **state)
 	assert_string_equal(e.authorize_url, "https://as.example/a");
 	assert_string_equal(e.token_url, "https://configured/t");
 	assert_int_equal(e.iss_supported, 1);
+	assert_int_equal(e.secret_post_only, 1);
 	oauth_endpoints_release(&e);
 	err_clear();
 	assert_int_equal(oauth_metadata_parse(&e, "https://other.example", m,
