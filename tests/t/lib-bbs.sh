@@ -57,3 +57,15 @@ expire() {
 	python3 -c 'import json,sys; p=sys.argv[1]; d=json.load(open(p)); [g.__setitem__("expires_at", 1) for g in d["grants"]]; json.dump(d,open(p,"w"))' "$STORE" &&
 	chmod 600 "$STORE"
 }
+
+# ms: milliseconds since the epoch.
+ms() {
+	date +%s%3N
+}
+
+# took_less_than START MS: at most MS milliseconds since START (from ms).
+# Under valgrind (BBS_TEST_VALGRIND) every process is slow, so only the
+# behaviour is checked there, not the time.
+took_less_than() {
+	[ -n "${BBS_TEST_VALGRIND:-}" ] || test $(($(ms) - $1)) -lt "$2"
+}

@@ -12,10 +12,6 @@ oauth_start
 command -v script >/dev/null && test_set_prereq TTY
 REPO=bbs::$FORGE_URL/team/repo.git
 
-ms() {
-	date +%s%3N
-}
-
 test_expect_success 'set up' '
 	forge_create_repo team/repo.git &&
 	git config --global "bbs.$FORGE_URL.issuer" "$OAUTH_URL" &&
@@ -26,7 +22,7 @@ test_expect_success 'set up' '
 test_expect_success 'no browser and no terminal: fail at once with the login command' '
 	start=$(ms) &&
 	test_must_fail env -u BROWSER GIT_TERMINAL_PROMPT=0 git clone "$REPO" c0 2>err &&
-	test $(($(ms) - start)) -lt 1000 &&
+	took_less_than $start 1000 &&
 	grep "no browser or terminal is available" err &&
 	grep "^hint: sign in with: git bbs login $FORGE_URL/team/repo.git$" err &&
 	test_path_is_missing c0
@@ -83,7 +79,7 @@ test_expect_success 'a lock holder killed with SIGKILL does not block the others
 	oauth_fault clear &&
 	start=$(ms) &&
 	git -C w2 fetch -q origin &&
-	test $(($(ms) - start)) -lt 5000
+	took_less_than $start 5000
 '
 
 test_expect_success 'a token revoked before expiry: one refresh, one retry' '
