@@ -147,6 +147,9 @@ struct conn {
 	int (*reauth)(struct conn *c, void *payload);
 	void *reauth_payload;
 	int reauthed;
+	/* on a 403 push with a read-only grant: sign in with write scope */
+	int (*stepup)(struct conn *c, void *payload);
+	int stepped_up;
 };
 
 int conn_init(struct conn *c, const struct remote_url *u,

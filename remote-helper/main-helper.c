@@ -46,6 +46,53 @@ reauth(struct conn *c, void *payload)
 	return r;
 }
 
+/* The scopes to ask for when a push needs write access, or NULL. */
+static const char *
+write_scopes(const struct oauth_use *o)
+{
+	const char *p = o->s.oc.provider, *conf = o->cfg->oauth.scopes;
+
+	if (conf != NULL && strcasestr(conf, "write") != NULL)
+		return conf;
+	if (strcmp(p, "bitbucket-cloud") == 0)
+		return "repository:write account";
+	if (strcmp(p, "bitbucket-datacenter") == 0)
+		return "REPO_WRITE";
+	return NULL;
+}
+
+/*
+ * A push refused because the grant cannot write: sign in again with a
+ * write scope when a browser or terminal can reach the user (login_run
+ * fails at once otherwise), then use the new grant.
+ */
+static int
+stepup(struct conn *c, void *payload)
+{
+	struct oauth_use *o = payload;
+	const char *scopes = write_scopes(o);
+	char *account = NULL;
+	int r;
+
+	if (scopes == NULL)
+		return err_set(BBS_E_UNSUPPORTED, "no write scope is known");
+	free(o->s.oc.scopes);
+	o->s.oc.scopes = xstrdup(scopes);
+	fprintf(stderr, "Pushing needs write access: signing in again with "
+	    "scopes '%s'.\n", scopes);
+	if ((r = login_run(&o->s, o->cfg->oauth.flow, &account)) != 0)
+		return r;
+	free(account);
+	secret_free(o->token);
+	o->token = NULL;
+	if ((r = session_token(&o->s, &o->token)) != 0 ||
+	    (r = conn_set_token(c, o->cfg, o->token)) != 0)
+		return r;
+	free(c->grant_scope);
+	c->grant_scope = session_scope(&o->s);
+	return 0;
+}
+
 /*
  * No static token: use the signed-in grant for this remote, refreshed if
  * it expired; with none, sign in when a browser or a terminal can reach
@@ -86,6 +133,7 @@ oauth_token_for(struct oauth_use *o, struct conn *conn,
 	free(u);
 	conn->grant_scope = session_scope(&o->s);
 	conn->reauth = reauth;
+	conn->stepup = stepup;
 	conn->reauth_payload = o;
 	return 0;
 }

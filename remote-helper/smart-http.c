@@ -282,6 +282,31 @@ conn_request(struct conn *c, enum smart_service svc, int ls,
 			}
 			hops--;
 			continue;
+		} else if (resp.status == 403 && svc == SERVICE_RECEIVE_PACK &&
+		    c->stepup != NULL && !c->stepped_up &&
+		    c->grant_scope != NULL &&
+		    strcasestr(c->grant_scope, "write") == NULL) {
+			/*
+			 * A push refused to a grant without write scope: sign
+			 * in again with one, where someone can, and retry once.
+			 */
+			c->stepped_up = 1;
+			http_stream_free(*out);
+			*out = NULL;
+			http_response_release(&resp);
+			if (c->stepup(c, c->reauth_payload) != 0) {
+				trace_printf("http: no step-up: %s",
+				    err_message() ? err_message() : "");
+				err_clear();
+				r = conn_status_error(c, svc, 403);
+				goto done;
+			}
+			if (fd >= 0 && lseek(fd, 0, SEEK_SET) != 0) {
+				r = err_set(BBS_E_IO, "cannot rewind the request");
+				goto done;
+			}
+			hops--;
+			continue;
 		} else
 			r = conn_status_error(c, svc, resp.status);
 		goto done;

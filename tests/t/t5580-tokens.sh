@@ -109,6 +109,13 @@ test_expect_success 'a read-only grant pushing: 403 says write access is missing
 	grep "hint: sign in with a write scope: git bbs login --scopes" err
 '
 
+test_expect_success 'with a browser at hand the push signs in again with write scope' '
+	BROWSER=$BROWSER_STANDIN git -C work push origin main 2>err &&
+	grep "Pushing needs write access: signing in again with scopes .git:write." err &&
+	test "$(server_git team/repo.git rev-parse main)" = "$(git -C work rev-parse main)" &&
+	test "$(stored scope)" = git:write
+'
+
 test_expect_success 'two accounts: the URL chooses, and without a choice the error lists them' '
 	rm -f "$STORE" &&
 	BROWSER=$BROWSER_STANDIN git bbs login "bbs::http://alice@${FORGE_URL#http://}/team/repo.git" 2>/dev/null &&
