@@ -100,6 +100,43 @@ cmd_login(int argc, char **argv)
 	return r;
 }
 
+static char *
+default_store_dir(void)
+{
+	const char *xs = getenv("XDG_STATE_HOME"), *h = getenv("HOME");
+
+	if (xs != NULL && *xs == '/')
+		return xasprintf("%s/git-remote-bbs", xs);
+	return xasprintf("%s/.local/state/git-remote-bbs", h ? h : ".");
+}
+
+/*
+ * `git bbs logout` without a URL: forget every grant in the file store.
+ * Revoking needs each server's client settings, which only a URL
+ * selects, so the message says the tokens were not revoked.
+ */
+static int
+logout_all(void)
+{
+	struct store st;
+	char *dir = default_store_dir();
+	size_t n;
+	int r;
+
+	if ((r = store_open(&st, dir)) == 0) {
+		n = st.nr;
+		while (st.nr > 0)
+			store_remove(&st, st.e[0].key, st.e[0].account);
+		if ((r = store_save(&st)) == 0)
+			fprintf(stderr, "Forgot %zu sign-in%s. They were not "
+			    "revoked at the servers; 'git bbs logout <url>' "
+			    "does that.\n", n, n == 1 ? "" : "s");
+	}
+	store_release(&st);
+	free(dir);
+	return r;
+}
+
 static int
 cmd_logout(int argc, char **argv)
 {
@@ -109,8 +146,10 @@ cmd_logout(int argc, char **argv)
 	int r, lock = -1;
 	char *account = NULL;
 
+	if (argc == 1)
+		return logout_all();
 	if (argc != 2)
-		return err_set(BBS_E_INVALID, "usage: git bbs logout <url>");
+		return err_set(BBS_E_INVALID, "usage: git bbs logout [<url>]");
 	if ((r = ctx_init(&c, argv[1])) != 0) {
 		ctx_release(&c);
 		return r;
@@ -190,12 +229,8 @@ cmd_status(int argc, char **argv)
 		}
 		key = c.s.key;
 		dir = xstrdup(c.s.store_dir);
-	} else {
-		const char *xs = getenv("XDG_STATE_HOME"), *h = getenv("HOME");
-
-		dir = xs && *xs == '/' ? xasprintf("%s/git-remote-bbs", xs) :
-		    xasprintf("%s/.local/state/git-remote-bbs", h ? h : ".");
-	}
+	} else
+		dir = default_store_dir();
 	if ((r = key ? session_store_open(&c.s, &st) : store_open(&st,
 	    dir)) == 0) {
 		for (i = 0; i < st.nr; i++) {

@@ -217,6 +217,16 @@ test_expect_success 'import a refresh token from stdin' '
 	grep "refused that refresh token" err
 '
 
+test_expect_success 'logout without a URL forgets every sign-in' '
+	git bbs status >before &&
+	grep "account: alice" before &&
+	git bbs logout 2>err &&
+	grep "Forgot 1 sign-in. They were not revoked" err &&
+	git bbs status >after &&
+	grep "Not signed in" after &&
+	git bbs login "$REPO" 2>/dev/null
+'
+
 test_expect_success 'no token, code or verifier in traces, config or argv' '
 	GIT_TRACE_BBS=$PWD/trace git -C work fetch -q origin &&
 	at=$(stored access_token) && rt=$(stored refresh_token) &&
