@@ -51,6 +51,9 @@ struct http_stream {
 	int done;
 	CURLcode result;
 	int body_fd;
+	const char *prefix;	/* body_stream: sent before body_fd */
+	size_t prefix_len;
+	size_t prefix_off;
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -211,10 +214,19 @@ static size_t
 http_read_cb(char *dst, size_t size, size_t nmemb, void *payload)
 {
 	struct http_stream *s = payload;
+	size_t want = size * nmemb;
 	ssize_t n;
 
+	if (s->prefix_off < s->prefix_len) {
+		n = (ssize_t)(s->prefix_len - s->prefix_off);
+		if ((size_t)n > want)
+			n = (ssize_t)want;
+		memcpy(dst, s->prefix + s->prefix_off, (size_t)n);
+		s->prefix_off += (size_t)n;
+		return (size_t)n;
+	}
 	do {
-		n = read(s->body_fd, dst, size * nmemb);
+		n = read(s->body_fd, dst, want);
 	} while (n < 0 && errno == EINTR);
 	return n < 0 ? CURL_READFUNC_ABORT : (size_t)n;
 }
@@ -398,6 +410,8 @@ http_open(struct http_stream **out, struct http_response *resp,
 
 	/* an empty "Expect:" stops libcurl's 100-continue round trip */
 	h = curl_slist_append(NULL, "Expect:");
+	if (h != NULL && req->body_stream)
+		h = curl_slist_append(h, "Transfer-Encoding: chunked");
 	for (i = 0; h != NULL && req->headers && req->headers[i]; i++)
 		h = curl_slist_append(h, req->headers[i]);
 	if (h != NULL && req->auth_header != NULL)
@@ -413,7 +427,15 @@ http_open(struct http_stream **out, struct http_response *resp,
 		curl_easy_setopt(s->easy, CURLOPT_TIMEOUT, req->timeout);
 	if (strcmp(req->method, "POST") == 0) {
 		curl_easy_setopt(s->easy, CURLOPT_POST, 1L);
-		if (req->body_fd >= 0) {
+		if (req->body_stream) {
+			s->body_fd = req->body_fd;
+			s->prefix = req->body;
+			s->prefix_len = (size_t)req->body_len;
+			curl_easy_setopt(s->easy, CURLOPT_READFUNCTION,
+			    http_read_cb);
+			curl_easy_setopt(s->easy, CURLOPT_READDATA, s);
+			curl_easy_setopt(s->easy, CURLOPT_FRESH_CONNECT, 1L);
+		} else if (req->body_fd >= 0) {
 			s->body_fd = req->body_fd;
 			curl_easy_setopt(s->easy, CURLOPT_READFUNCTION,
 			    http_read_cb);
@@ -425,6 +447,7 @@ http_open(struct http_stream **out, struct http_response *resp,
 			curl_easy_setopt(s->easy, CURLOPT_POSTFIELDS,
 			    req->body ? req->body : "");
 		curl_easy_setopt(s->easy, CURLOPT_POSTFIELDSIZE_LARGE,
+		    req->body_stream ? (curl_off_t)-1 :
 		    (curl_off_t)req->body_len);
 	}
 

@@ -146,6 +146,12 @@ struct http_request {
 	const void *body;	/* POST body in memory, or */
 	int body_fd;		/* a seekable file to send (-1 if none) */
 	off_t body_len;
+	/*
+	 * With body_stream, body_fd is a pipe of unknown length, sent after
+	 * the `body_len` bytes at `body`, chunked, on a fresh connection
+	 * (a stream cannot be replayed on a kept-alive one that died).
+	 */
+	int body_stream;
 	int allow_http;		/* plain http permitted (loopback only) */
 	long timeout;		/* whole request, seconds; 0 for none */
 };

@@ -164,6 +164,9 @@ int conn_get_refs(struct conn *c, enum smart_service svc,
 /* POST to the service; the body is `mem`/`len` or the file `fd`. */
 int conn_post(struct conn *c, enum smart_service svc, const void *mem,
     int fd, off_t len, struct http_stream **out);
+/* POST `prefix` then everything read from the pipe `fd`, chunked. */
+int conn_post_stream(struct conn *c, enum smart_service svc,
+    const void *prefix, size_t prefix_len, int fd, struct http_stream **out);
 
 /* transport.c: libgit2 */
 

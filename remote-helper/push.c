@@ -5,10 +5,12 @@
  * slower than git on a large push), always sends them chunked, and offers
  * no atomic push, push options or dry run.  So the push side speaks the
  * receive-pack protocol itself and lets `git pack-objects` build the pack,
- * as git's own send-pack does.  The request is spooled to an unlinked
- * temporary file first: nothing is sent unless the whole pack was built,
- * the body goes out with a Content-Length, and a kept-alive connection the
- * server closed while the pack was being built is simply replaced.
+ * as git's own send-pack does.  Like git's http.postBuffer, a pack of up
+ * to 1 MiB is sent whole, with a Content-Length, once it is complete (and
+ * a kept-alive connection the server closed meanwhile is replaced, since
+ * the body can be replayed); a larger one streams while pack-objects
+ * writes it, chunked, on a fresh connection.  A pack cut short never
+ * updates a ref: receive-pack refuses an incomplete pack.
  */
 #include "config.h"
 
@@ -21,7 +23,10 @@
 #include "helper.h"
 
 #define ADV_MAX ((size_t)256 * 1024 * 1024)
+/* the commands, push options and the first POST_BUFFER of the pack */
+#define BODY_MAX (ADV_MAX + POST_BUFFER)
 #define REPORT_MAX ((size_t)4 * 1024 * 1024)
+#define POST_BUFFER ((size_t)1024 * 1024)	/* git's http.postBuffer */
 
 struct adv_ref {
 	char hex[OID_HEX_LEN + 1];
@@ -286,16 +291,19 @@ push_prepare(struct push_state *p, struct push_ref *refs, size_t nr,
 	}
 }
 
-/* Run git pack-objects for the commands, appending the pack to `fd`. */
+/*
+ * Start git pack-objects for the commands; the pack comes out of c->out.
+ * The objects the server advertised and we have are excluded, as git's
+ * send-pack does.
+ */
 static int
-push_pack(struct push_state *p, struct push_ref *refs, size_t nr, int fd,
-    int ofs_delta)
+push_pack_start(struct push_state *p, struct push_ref *refs, size_t nr,
+    int ofs_delta, struct child *c)
 {
 	const char *argv[12];
-	struct child c;
 	struct buf in;
 	size_t i, n = 0;
-	int r, status;
+	int r = 0;
 
 	argv[n++] = "git";
 	argv[n++] = "pack-objects";
@@ -309,47 +317,54 @@ push_pack(struct push_state *p, struct push_ref *refs, size_t nr, int fd,
 	argv[n] = NULL;
 
 	buf_init(&in, ADV_MAX);
-	for (i = 0; i < nr; i++)
+	for (i = 0; i < nr && r == 0; i++)
 		if (refs[i].error == NULL && strcmp(refs[i].new_hex, ZERO_OID))
-			buf_addf(&in, "%s\n", refs[i].new_hex);
-	/* everything the server has and we know need not be sent */
-	for (i = 0; i < p->nr; i++)
-		if (transport_has_object(p->t, p->refs[i].hex) &&
-		    (r = buf_addf(&in, "^%s\n", p->refs[i].hex)) != 0)
-			goto out;
-	if ((r = child_start(&c, argv, 1, 0, -1, fd)) != 0)
-		goto out;
-	if (write_fd_all(c.in, in.ptr, in.len) != 0) {
-		child_kill(&c);
-		r = err_set(BBS_E_IO, "git pack-objects failed");
-		goto out;
+			r = buf_addf(&in, "%s\n", refs[i].new_hex);
+	for (i = 0; i < p->nr && r == 0; i++)
+		if (transport_has_object(p->t, p->refs[i].hex))
+			r = buf_addf(&in, "^%s\n", p->refs[i].hex);
+	if (r == 0 && (r = child_start(c, argv, 1, 1, -1, -1)) == 0) {
+		/* --revs reads all of stdin before it writes anything */
+		if (write_fd_all(c->in, in.ptr, in.len) != 0) {
+			child_kill(c);
+			r = err_set(BBS_E_IO, "git pack-objects failed");
+		} else {
+			close(c->in);
+			c->in = -1;
+		}
 	}
-	status = child_finish(&c);
-	if (status != 0)
-		r = err_set(BBS_E_ERROR, "git pack-objects failed (exit code "
-		    "%d)", status);
-out:
 	buf_release(&in);
 	return r;
 }
 
-/* Open an unlinked temporary file beside the objects. */
+/*
+ * Read the pack into `body` until it ends or `limit` bytes have come;
+ * 1 if it ended, 0 if there is more.
+ */
 static int
-push_tmpfile(struct push_state *p)
+push_pack_read(struct child *c, struct buf *body, size_t limit, int *ended)
 {
-	const char *gitdir = transport_gitdir(p->t);
-	char *path;
-	int fd;
+	char chunk[65536];
+	size_t start = body->len;
+	ssize_t n;
+	int r;
 
-	path = xasprintf("%s/objects/bbs-push-XXXXXX", gitdir ? gitdir : ".");
-	fd = mkstemp(path);
-	if (fd >= 0)
-		unlink(path);
-	else
-		err_set(BBS_E_IO, "cannot create a temporary file in '%s': %s",
-		    gitdir, strerror(errno));
-	free(path);
-	return fd;
+	*ended = 0;
+	while (body->len - start < limit) {
+		n = read(c->out, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return err_set(BBS_E_IO, "cannot read the pack: %s",
+			    strerror(errno));
+		if (n == 0) {
+			*ended = 1;
+			return 0;
+		}
+		if ((r = buf_add(body, chunk, (size_t)n)) != 0)
+			return r;
+	}
+	return 0;
 }
 
 struct report {
@@ -467,16 +482,16 @@ static int
 push_send(struct push_state *p, struct push_ref *refs, size_t nr, int *sent)
 {
 	struct http_stream *hs = NULL;
+	struct child pack = { -1, -1, -1 };
 	struct report rp;
 	struct buf cmd;
 	char chunk[16384];
 	size_t i, n, ncmd = 0;
-	int r = 0, fd = -1, need_pack = 0, sideband, ofs;
-	off_t len;
+	int r = 0, need_pack = 0, sideband, ofs, ended = 1, status;
 
 	sideband = has_cap(p->caps, "side-band-64k");
 	ofs = has_cap(p->caps, "ofs-delta");
-	buf_init(&cmd, ADV_MAX);
+	buf_init(&cmd, BODY_MAX);
 	memset(&rp, 0, sizeof(rp));
 	buf_init(&rp.raw, REPORT_MAX);
 	buf_init(&rp.data, REPORT_MAX);
@@ -517,30 +532,43 @@ push_send(struct push_state *p, struct push_ref *refs, size_t nr, int *sent)
 		pkt_flush(&cmd);
 	}
 	if (need_pack) {
-		if ((fd = push_tmpfile(p)) < 0) {
-			r = BBS_E_IO;
+		/*
+		 * As git's http.postBuffer: a pack that fits in POST_BUFFER
+		 * goes out whole with a Content-Length, only once it is
+		 * complete (a failed pack-objects sends nothing); a larger
+		 * one streams, chunked, while pack-objects writes it.
+		 */
+		if ((r = push_pack_start(p, refs, nr, ofs, &pack)) != 0 ||
+		    (r = push_pack_read(&pack, &cmd, POST_BUFFER, &ended)) != 0)
 			goto out;
+		if (ended) {
+			status = child_finish(&pack);
+			if (status != 0) {
+				r = err_set(BBS_E_ERROR, "git pack-objects "
+				    "failed (exit code %d)", status);
+				goto out;
+			}
 		}
-		if (write_fd_all(fd, cmd.ptr, cmd.len) != 0) {
-			r = err_set(BBS_E_IO, "cannot write a temporary file: "
-			    "%s", strerror(errno));
-			goto out;
-		}
-		if ((r = push_pack(p, refs, nr, fd, ofs)) != 0)
-			goto out;
-		len = lseek(fd, 0, SEEK_END);
-		if (len < 0 || lseek(fd, 0, SEEK_SET) != 0) {
-			r = err_set(BBS_E_IO, "cannot rewind a temporary file");
-			goto out;
-		}
-		trace_printf("push: sending %lld bytes", (long long)len);
-		r = conn_post(p->conn, SERVICE_RECEIVE_PACK, NULL, fd, len,
-		    &hs);
-	} else
+	}
+	trace_printf("push: sending %zu bytes%s", cmd.len,
+	    ended ? "" : " and streaming the rest");
+	if (ended)
 		r = conn_post(p->conn, SERVICE_RECEIVE_PACK, cmd.ptr, -1,
 		    (off_t)cmd.len, &hs);
+	else
+		r = conn_post_stream(p->conn, SERVICE_RECEIVE_PACK, cmd.ptr,
+		    cmd.len, pack.out, &hs);
 	if (r != 0)
 		goto out;
+	if (!ended) {
+		/* the whole pack was sent: pack-objects must have succeeded */
+		status = child_finish(&pack);
+		if (status != 0) {
+			r = err_set(BBS_E_ERROR, "git pack-objects failed (exit "
+			    "code %d)", status);
+			goto out;
+		}
+	}
 	for (;;) {
 		if ((r = http_stream_read(hs, chunk, sizeof(chunk), &n)) != 0)
 			goto out;
@@ -552,8 +580,8 @@ push_send(struct push_state *p, struct push_ref *refs, size_t nr, int *sent)
 	}
 	r = report_apply(&rp, refs, nr, sent);
 out:
-	if (fd >= 0)
-		close(fd);
+	if (pack.pid > 0)
+		child_kill(&pack);
 	http_stream_free(hs);
 	buf_release(&cmd);
 	buf_release(&rp.raw);

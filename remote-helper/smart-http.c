@@ -184,7 +184,7 @@ conn_same_origin(struct conn *c, const char *location, char **base_out,
 
 static int
 conn_request(struct conn *c, enum smart_service svc, int ls,
-    const void *mem, int fd, off_t len, struct http_stream **out)
+    const void *mem, int fd, off_t len, int stream, struct http_stream **out)
 {
 	struct http_response resp;
 	struct http_request req;
@@ -212,6 +212,7 @@ conn_request(struct conn *c, enum smart_service svc, int ls,
 		req.body = mem;
 		req.body_fd = fd;
 		req.body_len = len;
+		req.body_stream = stream;
 		hdrs[0] = ctype;
 		hdrs[1] = accept;
 		hdrs[2] = NULL;
@@ -276,8 +277,8 @@ conn_request(struct conn *c, enum smart_service svc, int ls,
 			trace_printf("http: token refused; refreshing once");
 			if ((r = c->reauth(c, c->reauth_payload)) != 0)
 				goto done;
-			if (fd >= 0 && lseek(fd, 0, SEEK_SET) != 0) {
-				r = err_set(BBS_E_IO, "cannot rewind the request");
+			if (stream || (fd >= 0 && lseek(fd, 0, SEEK_SET) != 0)) {
+				r = err_set(BBS_E_IO, "cannot resend the request");
 				goto done;
 			}
 			hops--;
@@ -301,8 +302,8 @@ conn_request(struct conn *c, enum smart_service svc, int ls,
 				r = conn_status_error(c, svc, 403);
 				goto done;
 			}
-			if (fd >= 0 && lseek(fd, 0, SEEK_SET) != 0) {
-				r = err_set(BBS_E_IO, "cannot rewind the request");
+			if (stream || (fd >= 0 && lseek(fd, 0, SEEK_SET) != 0)) {
+				r = err_set(BBS_E_IO, "cannot resend the request");
 				goto done;
 			}
 			hops--;
@@ -340,12 +341,19 @@ int
 conn_get_refs(struct conn *c, enum smart_service svc,
     struct http_stream **out)
 {
-	return conn_request(c, svc, 1, NULL, -1, 0, out);
+	return conn_request(c, svc, 1, NULL, -1, 0, 0, out);
 }
 
 int
 conn_post(struct conn *c, enum smart_service svc, const void *mem, int fd,
     off_t len, struct http_stream **out)
 {
-	return conn_request(c, svc, 0, mem, fd, len, out);
+	return conn_request(c, svc, 0, mem, fd, len, 0, out);
+}
+
+int
+conn_post_stream(struct conn *c, enum smart_service svc, const void *prefix,
+    size_t prefix_len, int fd, struct http_stream **out)
+{
+	return conn_request(c, svc, 0, prefix, fd, (off_t)prefix_len, 1, out);
 }

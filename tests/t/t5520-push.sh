@@ -172,6 +172,19 @@ test_expect_success 'a pack slower to build than the keep-alive timeout still la
 	test "$(server_git team/repo.git rev-parse slow)" = "$(git -C work rev-parse slow)"
 '
 
+test_expect_success 'a pack larger than the post buffer streams, even when slow' '
+	git -C work checkout -q -b big &&
+	dd if=/dev/urandom of=work/big.bin bs=1024 count=3072 2>/dev/null &&
+	git -C work add big.bin &&
+	git -C work commit -q -m big &&
+	GIT_TRACE_BBS=$PWD/trace.big GIT_EXEC_PATH=$PWD/slowexec \
+		git -C work push origin big 2>err &&
+	grep "streaming the rest" trace.big &&
+	grep "Transfer-Encoding: chunked" trace.big &&
+	test "$(server_git team/repo.git rev-parse big)" = "$(git -C work rev-parse big)" &&
+	server_git team/repo.git cat-file -e big:big.bin
+'
+
 test_expect_success 'pushes leave no temporary files behind' '
 	no_leftover_packs work
 '
