@@ -182,6 +182,44 @@ conn_same_origin(struct conn *c, const char *location, char **base_out,
 	return same;
 }
 
+/*
+ * Whether a refused request may be sent once more after fixing the
+ * credential: a 401 for a token that has not expired (revoked, clock
+ * skew) after one refresh; a 403 on push for a grant without a write
+ * scope after signing in again with one.  Each happens at most once per
+ * process, and never for a body that cannot be replayed.
+ */
+static int
+conn_may_retry(struct conn *c, enum smart_service svc, long status,
+    int stream)
+{
+	if (stream)
+		return 0;
+	if (status == 401 && c->reauth != NULL && !c->reauthed)
+		return 1;
+	return status == 403 && svc == SERVICE_RECEIVE_PACK &&
+	    c->stepup != NULL && !c->stepped_up && c->grant_scope != NULL &&
+	    strcasestr(c->grant_scope, "write") == NULL;
+}
+
+static int
+conn_retry(struct conn *c, enum smart_service svc, long status)
+{
+	if (status == 401) {
+		c->reauthed = 1;
+		trace_printf("http: token refused; refreshing once");
+		return c->reauth(c, c->reauth_payload);
+	}
+	c->stepped_up = 1;
+	if (c->stepup(c, c->reauth_payload) != 0) {
+		trace_printf("http: no step-up: %s",
+		    err_message() ? err_message() : "");
+		err_clear();
+		return conn_status_error(c, svc, 403);
+	}
+	return 0;
+}
+
 static int
 conn_request(struct conn *c, enum smart_service svc, int ls,
     const void *mem, int fd, off_t len, int stream, struct http_stream **out)
@@ -264,48 +302,18 @@ conn_request(struct conn *c, enum smart_service svc, int ls,
 		} else if (resp.status >= 300 && resp.status < 400)
 			r = err_set(BBS_E_REDIRECT, "the server answered with "
 			    "an unexpected redirect (HTTP %ld)", resp.status);
-		else if (resp.status == 401 && c->reauth != NULL &&
-		    !c->reauthed) {
-			/*
-			 * A token refused before its time (revoked, clock
-			 * skew): one refresh, one retry of this request.
-			 */
-			c->reauthed = 1;
+		else if (conn_may_retry(c, svc, resp.status, stream)) {
+			long status = resp.status;
+
 			http_stream_free(*out);
 			*out = NULL;
 			http_response_release(&resp);
-			trace_printf("http: token refused; refreshing once");
-			if ((r = c->reauth(c, c->reauth_payload)) != 0)
-				goto done;
-			if (stream || (fd >= 0 && lseek(fd, 0, SEEK_SET) != 0)) {
-				r = err_set(BBS_E_IO, "cannot resend the request");
+			if (fd >= 0 && lseek(fd, 0, SEEK_SET) != 0) {
+				r = err_set(BBS_E_IO, "cannot rewind the request");
 				goto done;
 			}
-			hops--;
-			continue;
-		} else if (resp.status == 403 && svc == SERVICE_RECEIVE_PACK &&
-		    c->stepup != NULL && !c->stepped_up &&
-		    c->grant_scope != NULL &&
-		    strcasestr(c->grant_scope, "write") == NULL) {
-			/*
-			 * A push refused to a grant without write scope: sign
-			 * in again with one, where someone can, and retry once.
-			 */
-			c->stepped_up = 1;
-			http_stream_free(*out);
-			*out = NULL;
-			http_response_release(&resp);
-			if (c->stepup(c, c->reauth_payload) != 0) {
-				trace_printf("http: no step-up: %s",
-				    err_message() ? err_message() : "");
-				err_clear();
-				r = conn_status_error(c, svc, 403);
+			if ((r = conn_retry(c, svc, status)) != 0)
 				goto done;
-			}
-			if (stream || (fd >= 0 && lseek(fd, 0, SEEK_SET) != 0)) {
-				r = err_set(BBS_E_IO, "cannot resend the request");
-				goto done;
-			}
 			hops--;
 			continue;
 		} else

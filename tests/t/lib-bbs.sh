@@ -69,3 +69,23 @@ ms() {
 took_less_than() {
 	[ -n "${BBS_TEST_VALGRIND:-}" ] || test $(($(ms) - $1)) -lt "$2"
 }
+
+# oauth_configure [SCOPES]: point the forge's remotes at the test OAuth
+# server (generic provider, discovery from $OAUTH_URL).
+oauth_configure() {
+	git config --global "bbs.$FORGE_URL.issuer" "$OAUTH_URL" &&
+	git config --global "bbs.$FORGE_URL.clientId" bbs-test-client &&
+	git config --global "bbs.$FORGE_URL.scopes" "${1:-git:write}"
+}
+
+# exec_path_copy DIR: a copy of git's exec path in DIR (links), with its
+# "git" removed; write DIR/git, and GIT_EXEC_PATH=DIR makes every "git"
+# the helper runs go through it (git puts its exec path first in PATH).
+exec_path_copy() {
+	local f
+	mkdir "$1" &&
+	for f in "$(git --exec-path)"/*; do
+		ln -s "$f" "$1/" || return 1
+	done &&
+	rm "$1/git"
+}

@@ -154,13 +154,10 @@ test_expect_success 'a read-only token cannot push: permission denied' '
 '
 
 test_expect_success 'a pack slower to build than the keep-alive timeout still lands' '
-	# git puts its exec path first in PATH; a copy of it whose "git"
-	# builds packs slowly makes pack-objects outlast the forge keep-alive
-	real_exec=$(git --exec-path) &&
+	# a "git" that builds packs slowly makes pack-objects outlast the
+	# forge keep-alive
 	real_git=$(command -v git) &&
-	mkdir slowexec &&
-	for f in "$real_exec"/*; do ln -s "$f" slowexec/; done &&
-	rm slowexec/git &&
+	exec_path_copy slowexec &&
 	printf "#!/bin/sh\ncase \$1 in pack-objects) sleep 4;; esac\nexec %s \"\$@\"\n" "$real_git" >slowexec/git &&
 	chmod +x slowexec/git &&
 	git -C work checkout -q -b slow &&

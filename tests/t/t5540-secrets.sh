@@ -12,11 +12,8 @@ bbs_setup
 # helper runs (index-pack, pack-objects), its own argv and environment and
 # the argv and environment of the helper that started it.
 test_expect_success 'set up a spying exec path' '
-	real_exec=$(git --exec-path) &&
 	real_git=$(command -v git) &&
-	mkdir spyexec &&
-	for f in "$real_exec"/*; do ln -s "$f" spyexec/; done &&
-	rm spyexec/git &&
+	exec_path_copy spyexec &&
 	cat >spyexec/git <<-EOF &&
 	#!/bin/sh
 	case "\$1" in

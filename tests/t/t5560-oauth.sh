@@ -16,9 +16,7 @@ export BROWSER=$BROWSER_STANDIN
 
 test_expect_success 'set up the provider configuration' '
 	forge_create_repo team/repo.git &&
-	git config --global "bbs.$FORGE_URL.issuer" "$OAUTH_URL" &&
-	git config --global "bbs.$FORGE_URL.clientId" bbs-test-client &&
-	git config --global "bbs.$FORGE_URL.scopes" "git:write"
+	oauth_configure
 '
 
 test_expect_success 'without a sign-in the helper says which login to run' '

@@ -76,9 +76,7 @@ test_expect_success TTY 'paste-back: the address pasted at the prompt' '
 	oauth_stop &&
 	git config --global --remove-section "bbs.$FORGE_URL" &&
 	oauth_start &&
-	git config --global "bbs.$FORGE_URL.issuer" "$OAUTH_URL" &&
-	git config --global "bbs.$FORGE_URL.clientId" bbs-test-client &&
-	git config --global "bbs.$FORGE_URL.scopes" "git:write" &&
+	oauth_configure &&
 	rm -f "$STORE" &&
 	mkfifo paste.in &&
 	(env -u BROWSER GIT_TERMINAL_PROMPT=1 script -qfec "git bbs login --flow paste $REPO" /dev/null <paste.in >paste.out 2>&1 &

@@ -26,9 +26,7 @@ test_expect_success 'register the scheme handler as contrib/linux says' '
 
 test_expect_success 'a sign-in whose redirect the desktop delivers through xdg-open' '
 	forge_create_repo team/repo.git &&
-	git config --global "bbs.$FORGE_URL.issuer" "$OAUTH_URL" &&
-	git config --global "bbs.$FORGE_URL.clientId" bbs-test-client &&
-	git config --global "bbs.$FORGE_URL.scopes" "git:write" &&
+	oauth_configure &&
 	git config --global "bbs.$FORGE_URL.redirectUri" org.git-remote-bbs:/callback &&
 	# the browser approves, then leaves the redirect to the desktop
 	cat >desktop-browser <<-EOF &&

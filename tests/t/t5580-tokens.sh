@@ -14,9 +14,7 @@ REPO=bbs::$FORGE_URL/team/repo.git
 
 test_expect_success 'set up' '
 	forge_create_repo team/repo.git &&
-	git config --global "bbs.$FORGE_URL.issuer" "$OAUTH_URL" &&
-	git config --global "bbs.$FORGE_URL.clientId" bbs-test-client &&
-	git config --global "bbs.$FORGE_URL.scopes" "git:write"
+	oauth_configure
 '
 
 test_expect_success 'no browser and no terminal: fail at once with the login command' '

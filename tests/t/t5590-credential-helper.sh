@@ -13,9 +13,7 @@ URL=$FORGE_URL/team/repo.git
 
 test_expect_success 'set up' '
 	forge_create_repo team/repo.git &&
-	git config --global "bbs.$FORGE_URL.issuer" "$OAUTH_URL" &&
-	git config --global "bbs.$FORGE_URL.clientId" bbs-test-client &&
-	git config --global "bbs.$FORGE_URL.scopes" "git:write" &&
+	oauth_configure &&
 	git config --global "credential.$FORGE_URL.helper" bbs
 '
 

@@ -16,9 +16,7 @@ export BROWSER=$BROWSER_STANDIN
 
 test_expect_success 'set up' '
 	forge_create_repo team/repo.git &&
-	git config --global "bbs.$FORGE_URL.issuer" "$OAUTH_URL" &&
-	git config --global "bbs.$FORGE_URL.clientId" bbs-test-client &&
-	git config --global "bbs.$FORGE_URL.scopes" "git:write" &&
+	oauth_configure &&
 	git config --global bbs.tokenStore credential-helper
 '
 
