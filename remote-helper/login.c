@@ -115,7 +115,7 @@ open_browser(const char *url)
 		;
 }
 
-/* Write `msg` to the terminal if there is one, else to stderr. */
+/* Tell the person something, on stderr (which git and IDEs show). */
 static void
 tell(const char *fmt, ...) BBS_ATTR_PRINTF(1, 2);
 
