@@ -302,6 +302,12 @@ void store_put(struct store *s, const char *key, const char *account,
     const char *provider, struct oauth_token *tok);
 /* Remove the first matching entry; 1 if one was removed. */
 int store_remove(struct store *s, const char *key, const char *account);
+/*
+ * One grant (provider and token, not key or account) as compact JSON
+ * (caller frees, wiping), and back: decode fills e->provider and e->tok.
+ */
+char *store_grant_encode(const struct store_entry *e);
+int store_grant_decode(const char *text, struct store_entry *e);
 /* Take the per-grant refresh lock, waiting up to `timeout_sec`. */
 int store_lock(const char *dir, const char *key, int timeout_sec, int *fd_out);
 void store_unlock(int fd);

@@ -89,6 +89,21 @@ jstr(json_t *o, const char *key)
 	return json_is_string(v) ? xstrdup(json_string_value(v)) : NULL;
 }
 
+/* Fill the grant fields of `e` (not key and account) from object `g`. */
+static void
+grant_from_json(json_t *g, struct store_entry *e)
+{
+	e->provider = jstr(g, "provider");
+	e->tok.access_token = jstr(g, "access_token");
+	e->tok.refresh_token = jstr(g, "refresh_token");
+	e->tok.token_type = jstr(g, "token_type");
+	e->tok.scope = jstr(g, "scope");
+	e->tok.redirect_uri = jstr(g, "redirect_uri");
+	if (json_is_integer(json_object_get(g, "expires_at")))
+		e->tok.expires_at = json_integer_value(json_object_get(g,
+		    "expires_at"));
+}
+
 static int
 store_parse(struct store *s, const char *data, size_t len)
 {
@@ -115,15 +130,7 @@ store_parse(struct store *s, const char *data, size_t len)
 		memset(e, 0, sizeof(*e));
 		e->key = jstr(g, "key");
 		e->account = jstr(g, "account");
-		e->provider = jstr(g, "provider");
-		e->tok.access_token = jstr(g, "access_token");
-		e->tok.refresh_token = jstr(g, "refresh_token");
-		e->tok.token_type = jstr(g, "token_type");
-		e->tok.scope = jstr(g, "scope");
-		e->tok.redirect_uri = jstr(g, "redirect_uri");
-		if (json_is_integer(json_object_get(g, "expires_at")))
-			e->tok.expires_at = json_integer_value(
-			    json_object_get(g, "expires_at"));
+		grant_from_json(g, e);
 		if (e->account == NULL)
 			e->account = xstrdup("default");
 	}
@@ -196,6 +203,71 @@ jset(json_t *o, const char *key, const char *v)
 	return o;
 }
 
+/* The grant fields of `e` (not key and account) as a new object. */
+static json_t *
+grant_to_json(const struct store_entry *e)
+{
+	json_t *g = json_object();
+
+	jset(g, "provider", e->provider);
+	jset(g, "access_token", e->tok.access_token);
+	jset(g, "refresh_token", e->tok.refresh_token);
+	jset(g, "token_type", e->tok.token_type);
+	jset(g, "scope", e->tok.scope);
+	jset(g, "redirect_uri", e->tok.redirect_uri);
+	json_object_set_new(g, "expires_at", json_integer(e->tok.expires_at));
+	return g;
+}
+
+/*
+ * `j` as text in a buffer of ours (jansson's allocator is not free()),
+ * consuming the reference; NULL if it cannot be encoded.  *len_out gets
+ * the length, for wiping.
+ */
+static char *
+json_text(json_t *j, size_t flags, size_t *len_out)
+{
+	size_t len = json_dumpb(j, NULL, 0, flags);
+	char *text = NULL;
+
+	if (len > 0) {
+		text = xmalloc(len + 1);
+		if (json_dumpb(j, text, len, flags) != len) {
+			free(text);
+			text = NULL;
+			len = 0;
+		} else
+			text[len] = '\0';
+	}
+	json_decref(j);
+	*len_out = len;
+	return text;
+}
+
+char *
+store_grant_encode(const struct store_entry *e)
+{
+	size_t len;
+
+	return json_text(grant_to_json(e), JSON_COMPACT, &len);
+}
+
+int
+store_grant_decode(const char *text, struct store_entry *e)
+{
+	json_error_t je;
+	json_t *g = json_loads(text, JSON_REJECT_DUPLICATES, &je);
+
+	if (!json_is_object(g) ||
+	    !json_is_string(json_object_get(g, "access_token"))) {
+		json_decref(g);
+		return err_set(BBS_E_PROTOCOL, "a stored grant is damaged");
+	}
+	grant_from_json(g, e);
+	json_decref(g);
+	return 0;
+}
+
 int
 store_save(struct store *s)
 {
@@ -205,35 +277,16 @@ store_save(struct store *s)
 	int fd = -1, dfd, r = 0;
 
 	for (i = 0; i < s->nr; i++) {
-		g = json_object();
+		g = grant_to_json(&s->e[i]);
 		jset(g, "key", s->e[i].key);
 		jset(g, "account", s->e[i].account);
-		jset(g, "provider", s->e[i].provider);
-		jset(g, "access_token", s->e[i].tok.access_token);
-		jset(g, "refresh_token", s->e[i].tok.refresh_token);
-		jset(g, "token_type", s->e[i].tok.token_type);
-		jset(g, "scope", s->e[i].tok.scope);
-		jset(g, "redirect_uri", s->e[i].tok.redirect_uri);
-		json_object_set_new(g, "expires_at",
-		    json_integer(s->e[i].tok.expires_at));
 		json_array_append_new(grants, g);
 	}
 	json_object_set_new(root, "version", json_integer(1));
 	json_object_set_new(root, "grants", grants);
-	/* dump into our own buffer: jansson's allocator is not free() */
-	len = json_dumpb(root, NULL, 0, JSON_INDENT(1) | JSON_SORT_KEYS);
-	if (len > 0) {
-		text = xmalloc(len + 1);
-		if (json_dumpb(root, text, len, JSON_INDENT(1) |
-		    JSON_SORT_KEYS) != len)
-			len = 0;
-		text[len] = '\0';
-	}
-	json_decref(root);
-	if (len == 0) {
-		free(text);
+	text = json_text(root, JSON_INDENT(1) | JSON_SORT_KEYS, &len);
+	if (text == NULL)
 		return err_set(BBS_E_ERROR, "cannot encode the token store");
-	}
 
 	tmp = xasprintf("%s/.tokens.json.XXXXXX", s->dir);
 	if ((fd = mkstemp(tmp)) < 0) {

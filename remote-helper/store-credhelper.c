@@ -4,8 +4,9 @@
  *
  * Each grant is one credential (protocol "bbs", host = a hash of the
  * server and client, path "grant", username = the account) whose password
- * is the grant as compact JSON; an index credential (path "index") lists
- * the accounts, since helpers cannot enumerate.  Secrets reach `git
+ * is the grant as compact JSON, encoded as the file store encodes it
+ * (store_grant_encode); an index credential (path "index") lists the
+ * accounts, since helpers cannot enumerate.  Secrets reach `git
  * credential` on its stdin only.  The per-grant lock stays a file lock in
  * the state directory, so refresh is serialised as with the file store.
  */
@@ -17,7 +18,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <jansson.h>
 #include <openssl/sha.h>
 
 #include "helper.h"
@@ -148,20 +148,11 @@ cred_put(const char *action, const char *host, const char *path,
 	return r;
 }
 
-static char *
-jget(json_t *o, const char *k)
-{
-	json_t *v = json_object_get(o, k);
-
-	return json_is_string(v) ? xstrdup(json_string_value(v)) : NULL;
-}
-
 int
 credstore_load(struct store *st, const char *key)
 {
 	char host[33], *index = NULL, *blob = NULL, *acct, *save = NULL;
-	json_error_t je;
-	json_t *j;
+	struct store_entry e;
 	int r;
 
 	key_host(key, host);
@@ -170,69 +161,22 @@ credstore_load(struct store *st, const char *key)
 		return r;
 	for (acct = strtok_r(index, " ", &save); acct != NULL;
 	    acct = strtok_r(NULL, " ", &save)) {
-		struct oauth_token t;
-
 		if ((r = cred_get(host, "grant", acct, &blob)) != 0)
 			break;
 		if (blob == NULL)
 			continue;
-		j = json_loads(blob, 0, &je);
+		memset(&e, 0, sizeof(e));
+		if (store_grant_decode(blob, &e) == 0)
+			store_put(st, key, acct, e.provider, &e.tok);
+		else
+			err_clear();	/* a damaged entry is skipped */
+		free(e.provider);
+		oauth_token_release(&e.tok);
 		secret_free(blob);
 		blob = NULL;
-		if (!json_is_object(j) ||
-		    !json_is_string(json_object_get(j, "access_token"))) {
-			json_decref(j);
-			continue;
-		}
-		memset(&t, 0, sizeof(t));
-		t.access_token = jget(j, "access_token");
-		t.refresh_token = jget(j, "refresh_token");
-		t.scope = jget(j, "scope");
-		t.redirect_uri = jget(j, "redirect_uri");
-		if (json_is_integer(json_object_get(j, "expires_at")))
-			t.expires_at = json_integer_value(json_object_get(j,
-			    "expires_at"));
-		{
-			char *prov = jget(j, "provider");
-
-			store_put(st, key, acct, prov, &t);
-			free(prov);
-		}
-		json_decref(j);
 	}
 	free(index);
 	return r;
-}
-
-static char *
-grant_json(const struct store_entry *e)
-{
-	json_t *j = json_object();
-	size_t len;
-	char *out = NULL;
-
-	json_object_set_new(j, "access_token",
-	    json_string(e->tok.access_token));
-	if (e->tok.refresh_token)
-		json_object_set_new(j, "refresh_token",
-		    json_string(e->tok.refresh_token));
-	if (e->tok.scope)
-		json_object_set_new(j, "scope", json_string(e->tok.scope));
-	if (e->tok.redirect_uri)
-		json_object_set_new(j, "redirect_uri",
-		    json_string(e->tok.redirect_uri));
-	if (e->provider)
-		json_object_set_new(j, "provider", json_string(e->provider));
-	json_object_set_new(j, "expires_at", json_integer(e->tok.expires_at));
-	len = json_dumpb(j, NULL, 0, JSON_COMPACT);
-	if (len > 0) {
-		out = xmalloc(len + 1);
-		if (json_dumpb(j, out, len, JSON_COMPACT) != len)
-			len = 0;
-		out[len] = '\0';
-	}
-	json_decref(j);
-	return out;
 }
 
 int
@@ -250,7 +194,7 @@ credstore_save(struct store *st, const char *key, const char *old_index)
 			continue;
 		if (strchr(st->e[i].account, ' ') != NULL)
 			continue;
-		if ((blob = grant_json(&st->e[i])) == NULL)
+		if ((blob = store_grant_encode(&st->e[i])) == NULL)
 			return err_set(BBS_E_ERROR, "cannot encode a grant");
 		r = cred_put("approve", host, "grant", st->e[i].account, blob);
 		secret_free(blob);
