@@ -291,6 +291,11 @@ int session_expire(struct session *s, const char *refused);
 /* The stored grant's scopes, or NULL. */
 char *session_scope(struct session *s);
 char *session_login_url(struct session *s);
+/*
+ * $XDG_STATE_HOME/git-remote-bbs (or under HOME); NULL, with the error
+ * set, if neither is set.
+ */
+char *session_store_dir(void);
 /* Load / save the grants of this session's store (file or helper). */
 int session_store_open(struct session *s, struct store *st);
 int session_store_save(struct session *s, struct store *st);
@@ -302,6 +307,23 @@ int credstore_save(struct store *st, const char *key, const char *old_index);
 char *credstore_index(const char *key);
 void session_login_hint(struct session *s);
 void session_protect_process(void);
+
+/*
+ * What git bbs and git-credential-bbs need for one URL: the URL, its
+ * configuration (without a static BBS_ACCESS_TOKEN), an HTTP client, and
+ * then the OAuth session.
+ */
+struct remote_ctx {
+	struct remote_url url;
+	struct helper_config cfg;
+	struct conn conn;
+	struct session s;
+	struct git_config *gitcfg;
+};
+
+int remote_ctx_config(struct remote_ctx *c, const char *url);
+int remote_ctx_session(struct remote_ctx *c);
+void remote_ctx_release(struct remote_ctx *c);
 
 /* login.c: sign-in flows */
 

@@ -20,41 +20,14 @@ static const char usage_text[] =
     "       git bbs import <url>      (reads a refresh token on stdin)\n"
     "       git bbs callback <uri>\n";
 
-/* What every command that names a URL needs. */
-struct ctx {
-	struct remote_url url;
-	struct helper_config cfg;
-	struct conn conn;
-	struct session s;
-	struct git_config *gitcfg;
-};
-
-static void
-ctx_release(struct ctx *c)
-{
-	session_release(&c->s);
-	conn_release(&c->conn);
-	config_release(&c->cfg);
-	url_release(&c->url);
-	transport_config_free(c->gitcfg);
-}
-
 static int
-ctx_init(struct ctx *c, const char *url)
+ctx_init(struct remote_ctx *c, const char *url)
 {
 	int r;
 
-	memset(c, 0, sizeof(*c));
-	if ((r = url_parse(&c->url, url)) != 0 ||
-	    (r = transport_cli_config(&c->gitcfg)) != 0 ||
-	    (r = config_load(&c->cfg, c->gitcfg, &c->url)) != 0)
+	if ((r = remote_ctx_config(c, url)) != 0)
 		return r;
-	/* a static BBS_ACCESS_TOKEN plays no part in OAuth commands */
-	secret_free(c->cfg.token);
-	c->cfg.token = NULL;
-	if ((r = conn_init(&c->conn, &c->url, &c->cfg)) != 0)
-		return r;
-	return session_init(&c->s, &c->cfg, &c->url, c->conn.http);
+	return remote_ctx_session(c);
 }
 
 static int
@@ -62,7 +35,7 @@ cmd_login(int argc, char **argv)
 {
 	const char *flow = NULL, *scopes = NULL, *url = NULL;
 	char *account = NULL;
-	struct ctx c;
+	struct remote_ctx c;
 	int i, r;
 
 	for (i = 1; i < argc; i++) {
@@ -96,18 +69,8 @@ cmd_login(int argc, char **argv)
 			    account);
 	}
 	free(account);
-	ctx_release(&c);
+	remote_ctx_release(&c);
 	return r;
-}
-
-static char *
-default_store_dir(void)
-{
-	const char *xs = getenv("XDG_STATE_HOME"), *h = getenv("HOME");
-
-	if (xs != NULL && *xs == '/')
-		return xasprintf("%s/git-remote-bbs", xs);
-	return xasprintf("%s/.local/state/git-remote-bbs", h ? h : ".");
 }
 
 /*
@@ -119,10 +82,12 @@ static int
 logout_all(void)
 {
 	struct store st;
-	char *dir = default_store_dir();
+	char *dir = session_store_dir();
 	size_t n;
 	int r;
 
+	if (dir == NULL)
+		return err_code();
 	if ((r = store_open(&st, dir)) == 0) {
 		n = st.nr;
 		while (st.nr > 0)
@@ -142,7 +107,7 @@ cmd_logout(int argc, char **argv)
 {
 	struct store st;
 	struct store_entry *e;
-	struct ctx c;
+	struct remote_ctx c;
 	int r, lock = -1;
 	char *account = NULL;
 
@@ -151,7 +116,7 @@ cmd_logout(int argc, char **argv)
 	if (argc != 2)
 		return err_set(BBS_E_INVALID, "usage: git bbs logout [<url>]");
 	if ((r = ctx_init(&c, argv[1])) != 0) {
-		ctx_release(&c);
+		remote_ctx_release(&c);
 		return r;
 	}
 	if ((r = store_lock(c.s.store_dir, c.s.key, 120, &lock)) != 0 ||
@@ -184,7 +149,7 @@ cmd_logout(int argc, char **argv)
 out:
 	free(account);
 	store_unlock(lock);
-	ctx_release(&c);
+	remote_ctx_release(&c);
 	return r;
 }
 
@@ -213,7 +178,7 @@ static int
 cmd_status(int argc, char **argv)
 {
 	struct store st;
-	struct ctx c;
+	struct remote_ctx c;
 	const char *key = NULL;
 	char *dir = NULL;
 	size_t i, shown = 0;
@@ -224,13 +189,13 @@ cmd_status(int argc, char **argv)
 		return err_set(BBS_E_INVALID, "usage: git bbs status [<url>]");
 	if (argc == 2) {
 		if ((r = ctx_init(&c, argv[1])) != 0) {
-			ctx_release(&c);
+			remote_ctx_release(&c);
 			return r;
 		}
 		key = c.s.key;
 		dir = xstrdup(c.s.store_dir);
-	} else
-		dir = default_store_dir();
+	} else if ((dir = session_store_dir()) == NULL)
+		return err_code();
 	if ((r = key ? session_store_open(&c.s, &st) : store_open(&st,
 	    dir)) == 0) {
 		for (i = 0; i < st.nr; i++) {
@@ -256,14 +221,14 @@ cmd_status(int argc, char **argv)
 	}
 	store_release(&st);
 	free(dir);
-	ctx_release(&c);
+	remote_ctx_release(&c);
 	return r;
 }
 
 static int
 cmd_token(int argc, char **argv)
 {
-	struct ctx c;
+	struct remote_ctx c;
 	char *tok = NULL;
 	int r;
 
@@ -277,7 +242,7 @@ cmd_token(int argc, char **argv)
 			r = err_set(BBS_E_IO, "cannot write the token");
 	}
 	secret_free(tok);
-	ctx_release(&c);
+	remote_ctx_release(&c);
 	return r;
 }
 
@@ -285,7 +250,7 @@ static int
 cmd_import(int argc, char **argv)
 {
 	struct oauth_token tok;
-	struct ctx c;
+	struct remote_ctx c;
 	char line[8192], *account = NULL;
 	int r;
 
@@ -312,7 +277,7 @@ cmd_import(int argc, char **argv)
 	}
 	secret_wipe(line, sizeof(line));
 	free(account);
-	ctx_release(&c);
+	remote_ctx_release(&c);
 	return r;
 }
 

@@ -77,11 +77,7 @@ cred_read(struct cred *c, FILE *in)
 int
 main(int argc, char **argv)
 {
-	struct helper_config cfg;
-	struct remote_url url;
-	struct git_config *gitcfg = NULL;
-	struct conn conn;
-	struct session s;
+	struct remote_ctx rc;
 	struct cred c;
 	char *u = NULL, *tok = NULL;
 	int r;
@@ -89,10 +85,7 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	oauth_json_init();
 	trace_init(getenv("GIT_TRACE_BBS"));
-	memset(&cfg, 0, sizeof(cfg));
-	memset(&url, 0, sizeof(url));
-	memset(&conn, 0, sizeof(conn));
-	memset(&s, 0, sizeof(s));
+	memset(&rc, 0, sizeof(rc));
 	memset(&c, 0, sizeof(c));
 	if (argc != 2) {
 		fprintf(stderr, "usage: git-credential-bbs get|store|erase\n");
@@ -109,29 +102,26 @@ main(int argc, char **argv)
 		goto out;	/* not ours: stay silent */
 	/* url_parse() refuses plain http to anything but loopback */
 	u = xasprintf("%s://%s/%s", c.protocol, c.host, c.path ? c.path : "");
-	if ((r = url_parse(&url, u)) != 0 ||
-	    (r = transport_cli_config(&gitcfg)) != 0 ||
-	    (r = config_load(&cfg, gitcfg, &url)) != 0 ||
-	    (r = conn_init(&conn, &url, &cfg)) != 0)
-		goto out;
-	if (cfg.oauth.provider == NULL)
+	if ((r = remote_ctx_config(&rc, u)) != 0 ||
+	    rc.cfg.oauth.provider == NULL)
 		goto out;
 	/*
 	 * A user name other than the one we answer with (x-token-auth by
 	 * default) came from the remote URL: it picks the account.
 	 */
-	if (c.username != NULL && strcmp(c.username, cfg.git_username) != 0)
-		url.user = xstrdup(c.username);
-	if ((r = session_init(&s, &cfg, &url, conn.http)) != 0)
+	if (c.username != NULL &&
+	    strcmp(c.username, rc.cfg.git_username) != 0)
+		rc.url.user = xstrdup(c.username);
+	if ((r = remote_ctx_session(&rc)) != 0)
 		goto out;
 	if (strcmp(argv[1], "erase") == 0) {
 		if (c.password != NULL)
-			r = session_expire(&s, c.password);
+			r = session_expire(&rc.s, c.password);
 		goto out;
 	}
-	r = session_token(&s, &tok);
+	r = session_token(&rc.s, &tok);
 	if (r == 0) {
-		printf("username=%s\npassword=%s\n", cfg.git_username, tok);
+		printf("username=%s\npassword=%s\n", rc.cfg.git_username, tok);
 		fflush(stdout);
 	}
 out:
@@ -145,11 +135,7 @@ out:
 	secret_free(tok);
 	free(u);
 	cred_release(&c);
-	session_release(&s);
-	conn_release(&conn);
-	config_release(&cfg);
-	url_release(&url);
-	transport_config_free(gitcfg);
+	remote_ctx_release(&rc);
 	trace_close();
 	return 0;
 }

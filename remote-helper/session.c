@@ -54,8 +54,8 @@ datacenter_base(const struct remote_url *u)
 	return xstrndup(u->url, strlen(u->url) - strlen(u->path));
 }
 
-static char *
-store_dir(void)
+char *
+session_store_dir(void)
 {
 	const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
 
@@ -63,6 +63,8 @@ store_dir(void)
 		return xasprintf("%s/git-remote-bbs", state);
 	if (home != NULL && home[0] == '/')
 		return xasprintf("%s/.local/state/git-remote-bbs", home);
+	err_set(BBS_E_INVALID, "neither XDG_STATE_HOME nor HOME is set: "
+	    "nowhere to keep tokens");
 	return NULL;
 }
 
@@ -131,9 +133,8 @@ session_init(struct session *s, const struct helper_config *cfg,
 		    "bbs.<url>.tokenUrl for the generic provider");
 	s->key = xasprintf("%s %s", c->ep.issuer ? c->ep.issuer :
 	    c->ep.token_url, c->client_id);
-	if ((s->store_dir = store_dir()) == NULL)
-		return err_set(BBS_E_INVALID, "neither XDG_STATE_HOME nor HOME "
-		    "is set: nowhere to keep tokens");
+	if ((s->store_dir = session_store_dir()) == NULL)
+		return err_code();
 	s->credhelper = o->token_store != NULL &&
 	    strcmp(o->token_store, "credential-helper") == 0;
 	return 0;
@@ -391,12 +392,14 @@ session_expire(struct session *s, const char *refused)
 	if ((r = store_lock(s->store_dir, s->key, LOCK_TIMEOUT, &lock)) != 0)
 		return r;
 	if ((r = session_store_open(s, &st)) == 0 &&
-	    (e = store_find(&st, s->key, s->url->user, NULL)) != NULL &&
+	    session_pick(s, &st, &e) == 0 &&
 	    secret_equal(e->tok.access_token, refused) &&
 	    e->tok.expires_at != 1) {
 		e->tok.expires_at = 1;
 		r = session_store_save(s, &st);
 	}
+	if (r == 0)
+		err_clear();	/* no grant to mark is not a failure */
 	store_release(&st);
 	store_unlock(lock);
 	return r;
@@ -410,8 +413,7 @@ session_scope(struct session *s)
 	char *scope = NULL;
 
 	if (session_store_open(s, &st) == 0 &&
-	    (e = store_find(&st, s->key, s->url->user, NULL)) != NULL &&
-	    e->tok.scope != NULL)
+	    session_pick(s, &st, &e) == 0 && e->tok.scope != NULL)
 		scope = xstrdup(e->tok.scope);
 	store_release(&st);
 	err_clear();
@@ -455,4 +457,36 @@ session_store_new(struct session *s, struct oauth_token *tok,
 out:
 	free(who);
 	return r;
+}
+
+int
+remote_ctx_config(struct remote_ctx *c, const char *url)
+{
+	int r;
+
+	memset(c, 0, sizeof(*c));
+	if ((r = url_parse(&c->url, url)) != 0 ||
+	    (r = transport_cli_config(&c->gitcfg)) != 0 ||
+	    (r = config_load(&c->cfg, c->gitcfg, &c->url)) != 0)
+		return r;
+	/* a static BBS_ACCESS_TOKEN plays no part in OAuth commands */
+	secret_free(c->cfg.token);
+	c->cfg.token = NULL;
+	return conn_init(&c->conn, &c->url, &c->cfg);
+}
+
+int
+remote_ctx_session(struct remote_ctx *c)
+{
+	return session_init(&c->s, &c->cfg, &c->url, c->conn.http);
+}
+
+void
+remote_ctx_release(struct remote_ctx *c)
+{
+	session_release(&c->s);
+	conn_release(&c->conn);
+	config_release(&c->cfg);
+	url_release(&c->url);
+	transport_config_free(c->gitcfg);
 }

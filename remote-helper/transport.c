@@ -26,6 +26,23 @@
 
 static int libgit2_ready;
 
+/* Initialise libgit2 once per process. */
+static int
+libgit2_start(void)
+{
+	if (libgit2_ready)
+		return 0;
+	if (git_libgit2_init() < 0)
+		return err_set(BBS_E_ERROR, "cannot initialise libgit2");
+	/*
+	 * Objects that git itself wrote are trusted as git trusts them;
+	 * re-hashing each one read costs a third of the CPU.
+	 */
+	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 0);
+	libgit2_ready = 1;
+	return 0;
+}
+
 static int
 git_fail(const char *what)
 {
@@ -79,16 +96,8 @@ transport_new(struct transport **out, struct conn *conn,
 	int r;
 
 	*out = NULL;
-	if (!libgit2_ready) {
-		if (git_libgit2_init() < 0)
-			return err_set(BBS_E_ERROR, "cannot initialise libgit2");
-		/*
-		 * Objects that git itself wrote are trusted as git trusts
-		 * them; re-hashing each one read costs a third of the CPU.
-		 */
-		git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 0);
-		libgit2_ready = 1;
-	}
+	if ((r = libgit2_start()) != 0)
+		return r;
 	t = xcalloc(1, sizeof(*t));
 	t->conn = conn;
 	t->opts = opts;
@@ -336,13 +345,11 @@ transport_cli_config(struct git_config **out)
 {
 	git_repository *repo = NULL;
 	git_config *cfg = NULL;
+	int r;
 
 	*out = NULL;
-	if (!libgit2_ready) {
-		if (git_libgit2_init() < 0)
-			return err_set(BBS_E_ERROR, "cannot initialise libgit2");
-		libgit2_ready = 1;
-	}
+	if ((r = libgit2_start()) != 0)
+		return r;
 	if (git_repository_open_ext(&repo, ".", 0, NULL) == 0) {
 		if (git_repository_config_snapshot(&cfg, repo) < 0)
 			cfg = NULL;
