@@ -801,17 +801,23 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 "scope": scope, "expires": now + PENDING_TTL,
             }
         action = app.paths["authorize"] + "/decision"
-        content = """<h1>Authorize %s</h1>
+        self.send_consent("Authorize", "Authorize " + client_id, client_id,
+                          scope, action, "request_id", rid)
+
+    def send_consent(self, title, heading, client_id, scope, action,
+                     field, value):
+        """A consent page: approve or deny, posting FIELD=VALUE back."""
+        content = """<h1>%s</h1>
 <p>The application <b>%s</b> asks for access to your account <b>%s</b>
 with the scopes: <code>%s</code>.</p>
 <form method="post" action="%s">
-<input type="hidden" name="request_id" value="%s">
+<input type="hidden" name="%s" value="%s">
 <button type="submit" name="decision" value="approve">Grant access</button>
 <button type="submit" name="decision" value="deny">Cancel</button>
-</form>""" % (html.escape(client_id), html.escape(client_id),
-              html.escape(app.args.username), html.escape(scope),
-              html.escape(action), html.escape(rid))
-        self.send_page(200, "Authorize", content)
+</form>""" % (html.escape(heading), html.escape(client_id),
+              html.escape(self.srv.args.username), html.escape(scope),
+              html.escape(action), html.escape(field), html.escape(value))
+        self.send_page(200, title, content)
 
     def authorize_decision(self):
         app = self.srv
@@ -1260,16 +1266,9 @@ with the scopes: <code>%s</code>.</p>
         if not d:
             raise PageError(400, "invalid_grant", "Unknown or expired code.")
         self.log_client = d["client_id"]
-        content = """<h1>Connect a device</h1>
-<p>The application <b>%s</b> asks for access to your account <b>%s</b>
-with the scopes: <code>%s</code>.</p>
-<form method="post" action="%s/decision">
-<input type="hidden" name="user_code" value="%s">
-<button type="submit" name="decision" value="approve">Grant access</button>
-<button type="submit" name="decision" value="deny">Cancel</button>
-</form>""" % (html.escape(d["client_id"]), html.escape(app.args.username),
-              html.escape(d["scope"]), html.escape(action), html.escape(raw))
-        self.send_page(200, "Connect a device", content)
+        self.send_consent("Connect a device", "Connect a device",
+                          d["client_id"], d["scope"], action + "/decision",
+                          "user_code", raw)
 
     def device_decision(self):
         app = self.srv

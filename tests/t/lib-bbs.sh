@@ -89,3 +89,25 @@ exec_path_copy() {
 	done &&
 	rm "$1/git"
 }
+
+# wait_for_text FILE TEXT TENTHS: until FILE contains TEXT, at most TENTHS
+# tenths of a second; fails if it never does.
+wait_for_text() {
+	local i
+	for i in $(seq 1 "$3"); do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# wait_for_exit PIDFILE TENTHS: until that process has ended, at most
+# TENTHS tenths of a second; fails if it is still running.
+wait_for_exit() {
+	local i
+	for i in $(seq 1 "$2"); do
+		kill -0 "$(cat "$1")" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	return 1
+}

@@ -153,18 +153,11 @@ test_expect_success 'Ctrl-C during the wait: the sign-in stops and cleans up' '
 	git config --global "bbs.$FORGE_URL.redirectUri" "org.git-remote-bbs:/callback" &&
 	test_when_finished "git config --global --unset bbs.$FORGE_URL.redirectUri" &&
 	(BROWSER=true git bbs login "$REPO" 2>int.err & echo $! >int.pid) &&
-	for i in $(seq 1 50); do
-		grep -q "Waiting up to" int.err && break
-		sleep 0.1
-	done &&
+	wait_for_text int.err "Waiting up to" 50 &&
 	ls /tmp/git-remote-bbs-$(id -u)/cb-* >sockets &&
 	test_line_count = 1 sockets &&
 	kill -INT $(cat int.pid) &&
-	for i in $(seq 1 30); do
-		kill -0 $(cat int.pid) 2>/dev/null || break
-		sleep 0.1
-	done &&
-	! kill -0 $(cat int.pid) 2>/dev/null &&
+	wait_for_exit int.pid 30 &&
 	grep "sign-in interrupted" int.err &&
 	test_path_is_missing "$(cat sockets)"
 '
@@ -178,16 +171,10 @@ test_expect_success 'device flow: code on stderr, approved elsewhere' '
 	git bbs logout "$REPO" 2>/dev/null &&
 	(env -u BROWSER git bbs login --flow device "$REPO" 2>device.err &
 	 echo $! >device.pid) &&
-	for i in $(seq 1 50); do
-		grep -q "user_code=" device.err && break
-		sleep 0.2
-	done &&
+	wait_for_text device.err "user_code=" 100 &&
 	url=$(grep -o "http://[^ ]*user_code=[^ ]*" device.err) &&
 	"$BROWSER_STANDIN" "$url" &&
-	for i in $(seq 1 100); do
-		kill -0 $(cat device.pid) 2>/dev/null || break
-		sleep 0.2
-	done &&
+	wait_for_exit device.pid 200 &&
 	grep "Signed in to 127.0.0.1 as alice" device.err &&
 	git -C work fetch -q origin
 '

@@ -82,18 +82,12 @@ test_expect_success TTY 'paste-back: the address pasted at the prompt' '
 	(env -u BROWSER GIT_TERMINAL_PROMPT=1 script -qfec "git bbs login --flow paste $REPO" /dev/null <paste.in >paste.out 2>&1 &
 	 echo $! >paste.pid) &&
 	exec 9>paste.in &&
-	for i in $(seq 1 50); do
-		grep -q "Paste that address" paste.out && break
-		sleep 0.2
-	done &&
+	wait_for_text paste.out "Paste that address" 100 &&
 	url=$(grep -o "http://127.0.0.1:$OAUTH_PORT/authorize?[^ ]*" paste.out | tr -d "\r" | head -n 1) &&
 	BBS_TEST_BROWSER_PRINT=$PWD/location "$BROWSER_STANDIN" "$url" &&
 	cat location >&9 && echo >&9 &&
 	exec 9>&- &&
-	for i in $(seq 1 50); do
-		kill -0 $(cat paste.pid) 2>/dev/null || break
-		sleep 0.2
-	done &&
+	wait_for_exit paste.pid 100 &&
 	grep "Signed in to 127.0.0.1 as alice" paste.out &&
 	git -C work fetch -q origin
 '
