@@ -263,6 +263,7 @@ struct session {
 	int seeded;		/* BBS_REFRESH_TOKEN was tried */
 	int credhelper;		/* bbs.tokenStore=credential-helper */
 	char *cred_index;	/* accounts the credential helper had */
+	char *scope;		/* of the grant session_token last returned */
 };
 
 /* Resolve provider, endpoints and client; no network. */
@@ -288,8 +289,6 @@ int session_token_refused(struct session *s, const char *refused,
     char **access_token);
 /* Mark the stored access token `refused` expired (credential erase). */
 int session_expire(struct session *s, const char *refused);
-/* The stored grant's scopes, or NULL. */
-char *session_scope(struct session *s);
 char *session_login_url(struct session *s);
 /*
  * $XDG_STATE_HOME/git-remote-bbs (or under HOME); NULL, with the error

@@ -89,7 +89,7 @@ stepup(struct conn *c, void *payload)
 	    (r = conn_set_token(c, o->cfg, o->token)) != 0)
 		return r;
 	free(c->grant_scope);
-	c->grant_scope = session_scope(&o->s);
+	c->grant_scope = o->s.scope ? xstrdup(o->s.scope) : NULL;
 	return 0;
 }
 
@@ -131,7 +131,7 @@ oauth_token_for(struct oauth_use *o, struct conn *conn,
 	conn->stepup_hint = xasprintf("sign in with a write scope: git bbs "
 	    "login --scopes '<scopes with write access>' %s", u);
 	free(u);
-	conn->grant_scope = session_scope(&o->s);
+	conn->grant_scope = o->s.scope ? xstrdup(o->s.scope) : NULL;
 	conn->reauth = reauth;
 	conn->stepup = stepup;
 	conn->reauth_payload = o;

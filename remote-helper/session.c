@@ -40,6 +40,7 @@ session_release(struct session *s)
 	free(s->store_dir);
 	free(s->base);
 	free(s->cred_index);
+	free(s->scope);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -349,6 +350,8 @@ session_token(struct session *s, char **access_token)
 	}
 done:
 	*access_token = xstrdup(e->tok.access_token);
+	free(s->scope);
+	s->scope = e->tok.scope ? xstrdup(e->tok.scope) : NULL;
 out:
 	store_unlock(lock);
 	store_release(&st);
@@ -403,21 +406,6 @@ session_expire(struct session *s, const char *refused)
 	store_release(&st);
 	store_unlock(lock);
 	return r;
-}
-
-char *
-session_scope(struct session *s)
-{
-	struct store st;
-	struct store_entry *e;
-	char *scope = NULL;
-
-	if (session_store_open(s, &st) == 0 &&
-	    session_pick(s, &st, &e) == 0 && e->tok.scope != NULL)
-		scope = xstrdup(e->tok.scope);
-	store_release(&st);
-	err_clear();
-	return scope;
 }
 
 /* Turn off core dumps and ptrace while a sign-in holds secrets. */
