@@ -214,8 +214,6 @@ int transport_is_ancestor(struct transport *t, const char *ancestor,
  * or the user's; *out may be NULL when there is none. */
 int transport_cli_config(struct git_config **out);
 void transport_config_free(struct git_config *cfg);
-/* The repository's git directory, or NULL. */
-const char *transport_gitdir(struct transport *t);
 
 /* push.c: git-receive-pack over our HTTP layer */
 

@@ -151,12 +151,6 @@ transport_config(struct transport *t)
 	return t->config;
 }
 
-const char *
-transport_gitdir(struct transport *t)
-{
-	return t->gitdir;
-}
-
 /* Connect for fetching (once): one GET of the ref advertisement. */
 static int
 transport_connect(struct transport *t)
