@@ -100,6 +100,18 @@ void buf_release(struct buf *b);
 /* Hand the contents to the caller (never NULL) and re-initialise `b`. */
 char *buf_detach(struct buf *b);
 
+/* util-text.c: peer text shown on a terminal */
+
+/*
+ * Append `len` bytes of `s` to `out` with every control byte (below 0x20,
+ * and 0x7f) except TAB shown in caret notation ("^[" for ESC, "^?" for
+ * DEL); with `allow_crlf` CR and LF pass too.  No byte is dropped, so the
+ * text stays readable.  0, or BBS_E_TOO_BIG when `out` is full.
+ */
+int text_sanitize(struct buf *out, const char *s, size_t len, int allow_crlf);
+/* The same, without CR/LF, as a new string the caller frees. */
+char *text_sanitized(const char *s, size_t len);
+
 /* util-trace.c: GIT_TRACE_BBS */
 
 /*
