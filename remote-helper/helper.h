@@ -58,6 +58,38 @@ int pkt_add(struct buf *b, const char *payload, size_t len);
 int pkt_addf(struct buf *b, const char *fmt, ...) BBS_ATTR_PRINTF(2, 3);
 int pkt_flush(struct buf *b);
 
+/* refname.c: what a server advertises, checked before git sees it */
+
+/*
+ * 1 if `name`/`len` is a ref name git accepts (git check-ref-format's
+ * rules: no control bytes, none of " ~^:?*[\", no "..", "@{", "//",
+ * component starting with '.' or ending with ".lock", trailing '/' or '.',
+ * not "@"), HEAD being the only one-level name, and no leading '-'.
+ */
+int refname_ok(const char *name, size_t len);
+/* 1 if `s`/`len` is exactly OID_HEX_LEN lowercase hex digits. */
+int oid_hex_ok(const char *s, size_t len);
+
+/*
+ * The refs a server advertised, as data: nothing in them is checked until
+ * proto_list_answer formats them for git.
+ */
+struct remote_ref {
+	char hex[OID_HEX_LEN + 1];
+	char *name;
+	char *symref;		/* the symref's target, or NULL */
+};
+
+struct ref_list {
+	struct remote_ref *v;
+	size_t nr;
+};
+
+/* Append a copy of the ref; `hex` is cut at OID_HEX_LEN bytes. */
+void ref_list_add(struct ref_list *l, const char *hex, const char *name,
+    size_t namelen, const char *symref);
+void ref_list_release(struct ref_list *l);
+
 /* run.c */
 
 struct child {
@@ -193,8 +225,11 @@ int transport_new(struct transport **out, struct conn *conn,
 void transport_free(struct transport *t);
 /* The repository's git config, or the user's if there is no repository. */
 struct git_config *transport_config(struct transport *t);
-/* Print the remote's refs in `list` format to `out`. */
-int transport_list(struct transport *t, FILE *out);
+/*
+ * The remote's refs, as libgit2 read them (one GET, on first use), added
+ * to `out`; the caller releases it.
+ */
+int transport_refs(struct transport *t, struct ref_list *out);
 /*
  * Fetch the objects for `names` (want `oids`).  On success, *lockfile is
  * the .keep file to report (or NULL) and *connected tells whether the new
@@ -215,6 +250,23 @@ int transport_is_ancestor(struct transport *t, const char *ancestor,
 int transport_cli_config(struct git_config **out);
 void transport_config_free(struct git_config *cfg);
 
+/* sideband.c: "remote: " messages */
+
+struct sideband {
+	struct buf line;
+	int show;
+	FILE *out;		/* stderr unless changed after init */
+};
+
+void sideband_init(struct sideband *sb, int show);
+/*
+ * Show the server's text line by line ("remote: " and the line, ended by
+ * its CR or LF), control bytes other than CR, LF and TAB masked.
+ */
+void sideband_write(struct sideband *sb, const char *data, size_t len);
+/* Print what is left of an unfinished line and free the buffer. */
+void sideband_release(struct sideband *sb);
+
 /* push.c: git-receive-pack over our HTTP layer */
 
 struct push_ref {
@@ -228,25 +280,63 @@ struct push_ref {
 
 struct push_state;
 
+/*
+ * The receive-pack advertisement: the refs (peeled "^{}" entries kept,
+ * ".have" and "capabilities^{}" left out) and the capabilities.
+ */
+struct push_adv {
+	struct ref_list refs;
+	char *caps;		/* never NULL after a successful parse */
+};
+
+/*
+ * Parse the body of GET info/refs?service=git-receive-pack, with or
+ * without its "# service=" preamble.  Object ids are checked (40 hex),
+ * ref names are not (see proto_list_answer).  An ERR packet is the
+ * server's error, shown as "remote error: ..." with control bytes
+ * masked.  On error `a` may hold part of the list: release it anyway.
+ */
+int push_adv_parse(struct push_adv *a, const char *body, size_t len);
+void push_adv_release(struct push_adv *a);
+
+/* The server's answer to a push, demultiplexed as it arrives. */
+struct push_report {
+	struct buf raw;		/* not yet demultiplexed */
+	struct buf data;	/* band 1: the report-status pkt-lines */
+	int sideband;
+	struct sideband progress;	/* band 2, shown at once */
+};
+
+void push_report_init(struct push_report *rp, int sideband);
+/*
+ * Take `len` more bytes of the response.  Band 2 goes to the progress
+ * output at once; band 3 is the server's error (BBS_E_PROTOCOL, control
+ * bytes masked); anything else malformed is BBS_E_PROTOCOL.
+ */
+int push_report_feed(struct push_report *rp, const char *data, size_t len);
+/*
+ * Apply the report-status to `refs`: sent[i] is 1 for each ref whose
+ * command was sent and becomes 2 when its status is read.  A status for a
+ * ref not sent, a second status for one ref, a line that is not "unpack",
+ * "ok" or "ng" (or holds a LF inside) and a report that does not start
+ * with "unpack" are protocol errors; a sent ref without a status gets an
+ * error of its own.  An "ng" reason is stored as sent (proto.c masks and
+ * quotes it).
+ */
+int push_report_apply(struct push_report *rp, struct push_ref *refs,
+    size_t nr, int *sent);
+void push_report_release(struct push_report *rp);
+
 int push_state_new(struct push_state **out, struct conn *conn,
     struct transport *t, const struct helper_options *opts);
 void push_state_free(struct push_state *p);
-/* `list for-push`: fetch and print the receive-pack advertisement. */
-int push_list(struct push_state *p, FILE *out);
+/*
+ * `list for-push`: the receive-pack advertisement (fetched on first use);
+ * *out is borrowed from `p`.
+ */
+int push_refs(struct push_state *p, const struct ref_list **out);
 /* Run a push batch; every ref gets a status in refs[i].error. */
 int push_run(struct push_state *p, struct push_ref *refs, size_t nr);
-
-/* sideband.c: "remote: " messages */
-
-struct sideband {
-	struct buf line;
-	int show;
-};
-
-void sideband_init(struct sideband *sb, int show);
-void sideband_write(struct sideband *sb, const char *data, size_t len);
-/* Print what is left of an unfinished line and free the buffer. */
-void sideband_release(struct sideband *sb);
 
 /* session.c: OAuth for one remote */
 
@@ -334,6 +424,29 @@ int login_browser_available(void);
 
 /* Read one LF-terminated line (without the LF); 1 line, 0 EOF, <0 error. */
 int proto_read_line(FILE *in, struct buf *line);
+/*
+ * Append git's answer to `list` (for_push 0) or `list for-push` for `refs`
+ * to `out`, ended by its blank line.  Every name and symref target must
+ * pass refname_ok and every id oid_hex_ok.  Peeled "<name>^{}" entries,
+ * which are not refs, are kept in a fetch list when <name> passes (git
+ * uses them to follow tags) and left out of a push list, as git's own
+ * transport does.  On the first ref that fails: BBS_E_PROTOCOL naming
+ * `server` and the ref (masked), with `out` as it was.
+ */
+int proto_list_answer(struct buf *out, const struct ref_list *refs,
+    int for_push, const char *server);
+/*
+ * Append `s`/`len` as git's quote_c_style would: unchanged when no byte
+ * needs quoting, else in double quotes with '"', '\\', control bytes and
+ * bytes >= 0x80 escaped (\n, \t, ..., \ooo).
+ */
+int proto_cquote(struct buf *out, const char *s, size_t len);
+/*
+ * Append git's status line for a pushed ref: "ok <dst>" or "error <dst>
+ * <reason>", the reason's control bytes masked, then C-quoted when it
+ * needs quoting, as git's send-pack does.
+ */
+int proto_push_status(struct buf *out, const struct push_ref *r);
 /* Run the protocol on in/out; returns 0 or an error code. */
 int proto_run(FILE *in, FILE *out, struct transport *t, struct conn *conn,
     struct helper_options *opts);

@@ -15,6 +15,8 @@
 
 #define LINE_MAX_LEN ((size_t)64 * 1024)
 #define BATCH_MAX ((size_t)1000000)
+/* a list or push answer: bounded by what the server may advertise */
+#define ANSWER_MAX ((size_t)512 * 1024 * 1024)
 
 int
 proto_read_line(FILE *in, struct buf *line)
@@ -87,6 +89,176 @@ helper_options_release(struct helper_options *o)
 {
 	strv_clear(&o->push_options, &o->push_options_nr);
 	strv_clear(&o->cas, &o->cas_nr);
+}
+
+void
+ref_list_add(struct ref_list *l, const char *hex, const char *name,
+    size_t namelen, const char *symref)
+{
+	struct remote_ref *r;
+
+	l->v = xrealloc(l->v, (l->nr + 1) * sizeof(*l->v));
+	r = &l->v[l->nr++];
+	memset(r->hex, 0, sizeof(r->hex));
+	strncpy(r->hex, hex, OID_HEX_LEN);
+	r->name = xstrndup(name, namelen);
+	r->symref = symref ? xstrdup(symref) : NULL;
+}
+
+void
+ref_list_release(struct ref_list *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->nr; i++) {
+		free(l->v[i].name);
+		free(l->v[i].symref);
+	}
+	free(l->v);
+	l->v = NULL;
+	l->nr = 0;
+}
+
+/* The length of `name` without a "^{}" suffix, or 0 if it has none. */
+static size_t
+peeled_base_len(const char *name, size_t len)
+{
+	if (len > 3 && memcmp(name + len - 3, "^{}", 3) == 0)
+		return len - 3;
+	return 0;
+}
+
+static int
+bad_ref(const char *server, const char *what, const char *name)
+{
+	char *shown = text_sanitized(name, strnlen(name, 200));
+	int r;
+
+	r = err_set(BBS_E_PROTOCOL, "protocol error: %s advertised %s '%s'",
+	    server, what, shown);
+	free(shown);
+	return r;
+}
+
+/* Check one ref and append its line; 1 when it is left out. */
+static int
+list_line(struct buf *out, const struct remote_ref *ref, int for_push,
+    const char *server)
+{
+	size_t len = strlen(ref->name), base = peeled_base_len(ref->name, len);
+
+	if (!refname_ok(ref->name, base ? base : len))
+		return bad_ref(server, "an invalid ref name", ref->name);
+	if (base && (for_push || ref->symref != NULL))
+		return 1;	/* not a ref: git's transport drops it too */
+	if (ref->symref != NULL) {
+		if (!refname_ok(ref->symref, strlen(ref->symref)) ||
+		    peeled_base_len(ref->symref, strlen(ref->symref)))
+			return bad_ref(server, "an invalid symref target",
+			    ref->symref);
+		return buf_addf(out, "@%s %s\n", ref->symref, ref->name);
+	}
+	if (!oid_hex_ok(ref->hex, strlen(ref->hex)))
+		return bad_ref(server, "an invalid object id for",
+		    ref->name);
+	return buf_addf(out, "%s %s\n", ref->hex, ref->name);
+}
+
+int
+proto_list_answer(struct buf *out, const struct ref_list *refs,
+    int for_push, const char *server)
+{
+	size_t i, old = out->len;
+	int r = 0;
+
+	for (i = 0; i < refs->nr && r >= 0; i++)
+		r = list_line(out, &refs->v[i], for_push, server);
+	if (r >= 0)
+		r = buf_add(out, "\n", 1);
+	if (r < 0) {
+		out->len = old;
+		if (out->ptr != NULL)
+			out->ptr[old] = '\0';
+		return r;
+	}
+	return 0;
+}
+
+/* The escape of `c` after a backslash, or 0 for the octal form. */
+static char
+cquote_escape(unsigned char c)
+{
+	static const char from[] = "\a\b\t\n\v\f\r\"\\";
+	static const char to[] = "abtnvfr\"\\";
+	const char *p;
+
+	if (c == 0)
+		return 0;
+	p = strchr(from, c);
+	return p ? to[p - from] : 0;
+}
+
+static int
+cquote_needed(unsigned char c)
+{
+	return c < 0x20 || c == '"' || c == '\\' || c >= 0x7f;
+}
+
+int
+proto_cquote(struct buf *out, const char *s, size_t len)
+{
+	size_t i;
+	unsigned char c;
+	char esc;
+	int r = 0;
+
+	for (i = 0; i < len && !cquote_needed((unsigned char)s[i]); i++)
+		;
+	if (i == len)
+		return buf_add(out, s, len);
+	r = buf_add(out, "\"", 1);
+	for (i = 0; i < len && r == 0; i++) {
+		c = (unsigned char)s[i];
+		if (!cquote_needed(c))
+			r = buf_add(out, &s[i], 1);
+		else if ((esc = cquote_escape(c)) != 0)
+			r = buf_addf(out, "\\%c", esc);
+		else
+			r = buf_addf(out, "\\%03o", c);
+	}
+	if (r == 0)
+		r = buf_add(out, "\"", 1);
+	return r;
+}
+
+int
+proto_push_status(struct buf *out, const struct push_ref *r)
+{
+	struct buf msg;
+	int ret;
+
+	if (r->error == NULL)
+		return buf_addf(out, "ok %s\n", r->dst);
+	buf_init(&msg, LINE_MAX_LEN);
+	if ((ret = buf_addf(out, "error %s ", r->dst)) == 0 &&
+	    (ret = text_sanitize(&msg, r->error, strnlen(r->error,
+	    LINE_MAX_LEN / 8), 0)) == 0 &&
+	    (ret = proto_cquote(out, msg.ptr ? msg.ptr : "", msg.len)) == 0)
+		ret = buf_add(out, "\n", 1);
+	buf_release(&msg);
+	return ret;
+}
+
+/* Write a whole answer to git, or fail with nothing half-written. */
+static int
+proto_write(FILE *out, const struct buf *answer)
+{
+	if (answer->len > 0 &&
+	    fwrite(answer->ptr, 1, answer->len, out) != answer->len)
+		return err_set(BBS_E_IO, "cannot answer git");
+	if (fflush(out) != 0)
+		return err_set(BBS_E_IO, "cannot answer git");
+	return 0;
 }
 
 static const char *const shallow_options[] = {
@@ -285,38 +457,16 @@ out:
 	return r;
 }
 
-/* Quote a status message if it needs it (git unquotes C-style). */
-static void
-print_status(FILE *out, const struct push_ref *r)
-{
-	const char *m;
-
-	if (r->error == NULL) {
-		fprintf(out, "ok %s\n", r->dst);
-		return;
-	}
-	fprintf(out, "error %s ", r->dst);
-	if (strchr(r->error, '"') == NULL && strchr(r->error, '\\') == NULL) {
-		fprintf(out, "%s\n", r->error);
-		return;
-	}
-	fputc('"', out);
-	for (m = r->error; *m; m++) {
-		if (*m == '"' || *m == '\\')
-			fputc('\\', out);
-		fputc(*m, out);
-	}
-	fputs("\"\n", out);
-}
-
 static int
 do_push(FILE *in, FILE *out, struct buf *line, struct push_state *ps)
 {
 	struct batch b = { 0 };
 	struct push_ref *refs = NULL;
+	struct buf answer;
 	int *force = NULL, r;
 	size_t i;
 
+	buf_init(&answer, ANSWER_MAX);
 	if ((r = read_batch(in, line, "push ", &b, &force)) != 0)
 		goto out;
 	refs = xcalloc(b.nr, sizeof(*refs));
@@ -337,17 +487,51 @@ do_push(FILE *in, FILE *out, struct buf *line, struct push_state *ps)
 		err_clear();
 		r = 0;
 	}
-	for (i = 0; i < b.nr; i++)
-		print_status(out, &refs[i]);
-	fprintf(out, "\n");
-	fflush(out);
+	for (i = 0; i < b.nr && r == 0; i++)
+		r = proto_push_status(&answer, &refs[i]);
+	if (r == 0)
+		r = buf_add(&answer, "\n", 1);
+	if (r == 0)
+		r = proto_write(out, &answer);
 out:
+	buf_release(&answer);
 	if (refs != NULL)
 		for (i = 0; i < b.nr; i++)
 			free(refs[i].error);
 	free(refs);
 	free(force);
 	batch_clear(&b);
+	return r;
+}
+
+static int
+do_list(FILE *out, struct transport *t, const struct conn *conn)
+{
+	struct ref_list refs = { 0 };
+	struct buf answer;
+	int r;
+
+	buf_init(&answer, ANSWER_MAX);
+	if ((r = transport_refs(t, &refs)) == 0 &&
+	    (r = proto_list_answer(&answer, &refs, 0, conn->url->url)) == 0)
+		r = proto_write(out, &answer);
+	ref_list_release(&refs);
+	buf_release(&answer);
+	return r;
+}
+
+static int
+do_list_for_push(FILE *out, struct push_state *ps, const struct conn *conn)
+{
+	const struct ref_list *refs;
+	struct buf answer;
+	int r;
+
+	buf_init(&answer, ANSWER_MAX);
+	if ((r = push_refs(ps, &refs)) == 0 &&
+	    (r = proto_list_answer(&answer, refs, 1, conn->url->url)) == 0)
+		r = proto_write(out, &answer);
+	buf_release(&answer);
 	return r;
 }
 
@@ -376,13 +560,11 @@ proto_run(FILE *in, FILE *out, struct transport *t, struct conn *conn,
 		} else if ((arg = skip_prefix(line.ptr, "option ")) != NULL) {
 			fprintf(out, "%s\n", handle_option(o, arg));
 		} else if (strcmp(line.ptr, "list") == 0) {
-			if ((r = transport_list(t, out)) != 0)
+			if ((r = do_list(out, t, conn)) != 0)
 				break;
-			fputs("\n", out);
 		} else if (strcmp(line.ptr, "list for-push") == 0) {
-			if ((r = push_list(ps, out)) != 0)
+			if ((r = do_list_for_push(out, ps, conn)) != 0)
 				break;
-			fputs("\n", out);
 		} else if (skip_prefix(line.ptr, "fetch ") != NULL) {
 			if ((r = do_fetch(in, out, &line, t, o)) != 0)
 				break;

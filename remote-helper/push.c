@@ -28,19 +28,12 @@
 #define REPORT_MAX ((size_t)4 * 1024 * 1024)
 #define POST_BUFFER ((size_t)1024 * 1024)	/* git's http.postBuffer */
 
-struct adv_ref {
-	char hex[OID_HEX_LEN + 1];
-	char *name;
-};
-
 struct push_state {
 	struct conn *conn;
 	struct transport *t;
 	const struct helper_options *opts;
 	int have_adv;
-	struct adv_ref *refs;
-	size_t nr;
-	char *caps;
+	struct push_adv adv;
 };
 
 int
@@ -59,47 +52,51 @@ push_state_new(struct push_state **out, struct conn *conn,
 void
 push_state_free(struct push_state *p)
 {
-	size_t i;
-
 	if (p == NULL)
 		return;
-	for (i = 0; i < p->nr; i++)
-		free(p->refs[i].name);
-	free(p->refs);
-	free(p->caps);
+	push_adv_release(&p->adv);
 	free(p);
 }
 
-static int
-is_hex_oid(const char *s, size_t len)
+void
+push_adv_release(struct push_adv *a)
 {
-	size_t i;
+	ref_list_release(&a->refs);
+	free(a->caps);
+	a->caps = NULL;
+}
 
-	if (len < OID_HEX_LEN)
-		return 0;
-	for (i = 0; i < OID_HEX_LEN; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') ||
-		    (s[i] >= 'a' && s[i] <= 'f')))
-			return 0;
-	return 1;
+/* The server's ERR packet, as an error with its text masked. */
+static int
+remote_error(const char *text, size_t len)
+{
+	char *msg;
+	int r;
+
+	if (len > 0 && text[len - 1] == '\n')
+		len--;
+	msg = text_sanitized(text, len > 1000 ? 1000 : len);
+	r = err_set(BBS_E_PROTOCOL, "remote error: %s", msg);
+	free(msg);
+	return r;
 }
 
 /* Parse one advertised "<oid> <name>[\0caps]" line. */
 static int
-push_adv_line(struct push_state *p, const char *line, size_t len)
+push_adv_line(struct push_adv *a, const char *line, size_t len)
 {
 	const char *nul;
 	size_t namelen;
 
 	if (len > 0 && line[len - 1] == '\n')
 		len--;
-	if (len < OID_HEX_LEN + 2 || !is_hex_oid(line, len) ||
+	if (len < OID_HEX_LEN + 2 || !oid_hex_ok(line, OID_HEX_LEN) ||
 	    line[OID_HEX_LEN] != ' ')
 		return err_set(BBS_E_PROTOCOL, "malformed ref advertisement "
 		    "from the server");
 	nul = memchr(line, '\0', len);
-	if (nul != NULL && p->caps == NULL)
-		p->caps = xstrndup(nul + 1, len - (size_t)(nul + 1 - line));
+	if (nul != NULL && a->caps == NULL)
+		a->caps = xstrndup(nul + 1, len - (size_t)(nul + 1 - line));
 	namelen = (nul ? (size_t)(nul - line) : len) - OID_HEX_LEN - 1;
 	if (namelen == 0)
 		return err_set(BBS_E_PROTOCOL, "malformed ref advertisement "
@@ -108,11 +105,52 @@ push_adv_line(struct push_state *p, const char *line, size_t len)
 	    "capabilities^{}", 15) == 0) ||
 	    (namelen == 5 && memcmp(line + OID_HEX_LEN + 1, ".have", 5) == 0))
 		return 0;
-	p->refs = xrealloc(p->refs, (p->nr + 1) * sizeof(*p->refs));
-	memcpy(p->refs[p->nr].hex, line, OID_HEX_LEN);
-	p->refs[p->nr].hex[OID_HEX_LEN] = '\0';
-	p->refs[p->nr].name = xstrndup(line + OID_HEX_LEN + 1, namelen);
-	p->nr++;
+	ref_list_add(&a->refs, line, line + OID_HEX_LEN + 1, namelen, NULL);
+	return 0;
+}
+
+int
+push_adv_parse(struct push_adv *a, const char *body, size_t len)
+{
+	enum pkt_type type;
+	const char *payload;
+	size_t plen, off = 0;
+	ssize_t n;
+	int r, flushes = 0, first = 1;
+
+	while (flushes < 2) {
+		n = pkt_parse(body + off, len - off, &type, &payload, &plen);
+		if (n < 0)
+			return (int)n;
+		if (n == 0)
+			return err_set(BBS_E_PROTOCOL, "truncated ref "
+			    "advertisement from the server");
+		off += (size_t)n;
+		if (type == PKT_FLUSH) {
+			flushes++;
+			continue;
+		}
+		if (type != PKT_DATA)
+			return err_set(BBS_E_PROTOCOL, "unexpected packet in "
+			    "the ref advertisement");
+		if (plen >= 4 && memcmp(payload, "ERR ", 4) == 0)
+			return remote_error(payload + 4, plen - 4);
+		if (first) {
+			first = 0;
+			if (plen >= 10 && memcmp(payload, "# service=", 10) == 0)
+				continue;
+			flushes++;	/* no preamble: only one flush follows */
+		}
+		if (plen > 0 && memmem(payload, plen, "object-format=sha256",
+		    20) != NULL)
+			return err_set(BBS_E_UNSUPPORTED, "the remote is a "
+			    "SHA-256 repository, which is not supported "
+			    "(libgit2 1.5 handles SHA-1 only)");
+		if ((r = push_adv_line(a, payload, plen)) != 0)
+			return r;
+	}
+	if (a->caps == NULL)
+		a->caps = xstrdup("");
 	return 0;
 }
 
@@ -121,11 +159,7 @@ push_fetch_adv(struct push_state *p)
 {
 	struct http_stream *hs = NULL;
 	struct buf body;
-	enum pkt_type type;
-	const char *payload;
-	size_t plen, off = 0;
-	ssize_t n;
-	int r, flushes = 0, first = 1;
+	int r;
 
 	if (p->have_adv)
 		return 0;
@@ -133,46 +167,11 @@ push_fetch_adv(struct push_state *p)
 	if ((r = conn_get_refs(p->conn, SERVICE_RECEIVE_PACK, &hs)) != 0 ||
 	    (r = http_stream_read_all(hs, &body)) != 0)
 		goto out;
-	while (flushes < 2) {
-		n = pkt_parse(body.ptr + off, body.len - off, &type, &payload,
-		    &plen);
-		if (n < 0) {
-			r = (int)n;
-			goto out;
-		}
-		if (n == 0) {
-			r = err_set(BBS_E_PROTOCOL, "truncated ref "
-			    "advertisement from the server");
-			goto out;
-		}
-		off += (size_t)n;
-		if (type == PKT_FLUSH) {
-			flushes++;
-			continue;
-		}
-		if (type != PKT_DATA) {
-			r = err_set(BBS_E_PROTOCOL, "unexpected packet in the "
-			    "ref advertisement");
-			goto out;
-		}
-		if (first) {
-			first = 0;
-			if (plen >= 10 && memcmp(payload, "# service=", 10) == 0)
-				continue;
-			flushes++;	/* no preamble: only one flush follows */
-		}
-		if (plen > 0 && memmem(payload, plen, "object-format=sha256",
-		    20) != NULL) {
-			r = err_set(BBS_E_UNSUPPORTED, "the remote is a "
-			    "SHA-256 repository, which is not supported "
-			    "(libgit2 1.5 handles SHA-1 only)");
-			goto out;
-		}
-		if ((r = push_adv_line(p, payload, plen)) != 0)
-			goto out;
+	if ((r = push_adv_parse(&p->adv, body.ptr ? body.ptr : "",
+	    body.len)) != 0) {
+		push_adv_release(&p->adv);
+		goto out;
 	}
-	if (p->caps == NULL)
-		p->caps = xstrdup("");
 	p->have_adv = 1;
 out:
 	http_stream_free(hs);
@@ -181,15 +180,14 @@ out:
 }
 
 int
-push_list(struct push_state *p, FILE *out)
+push_refs(struct push_state *p, const struct ref_list **out)
 {
-	size_t i;
 	int r;
 
+	*out = NULL;
 	if ((r = push_fetch_adv(p)) != 0)
 		return r;
-	for (i = 0; i < p->nr; i++)
-		fprintf(out, "%s %s\n", p->refs[i].hex, p->refs[i].name);
+	*out = &p->adv.refs;
 	return 0;
 }
 
@@ -213,9 +211,9 @@ adv_lookup(struct push_state *p, const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < p->nr; i++)
-		if (strcmp(p->refs[i].name, name) == 0)
-			return p->refs[i].hex;
+	for (i = 0; i < p->adv.refs.nr; i++)
+		if (strcmp(p->adv.refs.v[i].name, name) == 0)
+			return p->adv.refs.v[i].hex;
 	return NULL;
 }
 
@@ -320,9 +318,9 @@ push_pack_start(struct push_state *p, struct push_ref *refs, size_t nr,
 	for (i = 0; i < nr && r == 0; i++)
 		if (refs[i].error == NULL && strcmp(refs[i].new_hex, ZERO_OID))
 			r = buf_addf(&in, "%s\n", refs[i].new_hex);
-	for (i = 0; i < p->nr && r == 0; i++)
-		if (transport_has_object(p->t, p->refs[i].hex))
-			r = buf_addf(&in, "^%s\n", p->refs[i].hex);
+	for (i = 0; i < p->adv.refs.nr && r == 0; i++)
+		if (transport_has_object(p->t, p->adv.refs.v[i].hex))
+			r = buf_addf(&in, "^%s\n", p->adv.refs.v[i].hex);
 	if (r == 0 && (r = child_start(c, argv, 1, 1, -1, -1)) == 0) {
 		/* --revs reads all of stdin before it writes anything */
 		if (write_fd_all(c->in, in.ptr, in.len) != 0) {
@@ -367,16 +365,56 @@ push_pack_read(struct child *c, struct buf *body, size_t limit, int *ended)
 	return 0;
 }
 
-struct report {
-	struct buf raw;		/* undemultiplexed input */
-	struct buf data;	/* band 1: the report-status pkt-lines */
-	int sideband;
-	struct sideband progress;
-};
+void
+push_report_init(struct push_report *rp, int sideband)
+{
+	memset(rp, 0, sizeof(*rp));
+	buf_init(&rp->raw, REPORT_MAX);
+	buf_init(&rp->data, REPORT_MAX);
+	rp->sideband = sideband;
+	/* hook output is shown even with --quiet, as git does */
+	sideband_init(&rp->progress, 1);
+}
 
-/* Demultiplex what arrived; progress (band 2) goes to stderr at once. */
+void
+push_report_release(struct push_report *rp)
+{
+	buf_release(&rp->raw);
+	buf_release(&rp->data);
+	sideband_release(&rp->progress);
+}
+
+/* Demultiplex one packet: band 1 is kept, band 2 shown, band 3 fatal. */
 static int
-report_feed(struct report *rp)
+report_packet(struct push_report *rp, enum pkt_type type, const char *pl,
+    size_t plen)
+{
+	if (!rp->sideband) {
+		if (type == PKT_FLUSH)
+			return buf_add(&rp->data, "0000", 4);
+		if (type != PKT_DATA)
+			return err_set(BBS_E_PROTOCOL, "unexpected packet in "
+			    "the push report");
+		return pkt_add(&rp->data, pl, plen);
+	}
+	if (type != PKT_DATA || plen == 0)
+		return 0;
+	switch (pl[0]) {
+	case 1:
+		return buf_add(&rp->data, pl + 1, plen - 1);
+	case 2:
+		sideband_write(&rp->progress, pl + 1, plen - 1);
+		return 0;
+	case 3:
+		return remote_error(pl + 1, plen - 1);
+	default:
+		return err_set(BBS_E_PROTOCOL, "bad side-band packet from "
+		    "the server");
+	}
+}
+
+int
+push_report_feed(struct push_report *rp, const char *data, size_t len)
 {
 	enum pkt_type type;
 	const char *pl;
@@ -384,28 +422,13 @@ report_feed(struct report *rp)
 	ssize_t n;
 	int r;
 
+	if ((r = buf_add(&rp->raw, data, len)) != 0)
+		return r;
 	for (;;) {
 		n = pkt_parse(rp->raw.ptr, rp->raw.len, &type, &pl, &plen);
 		if (n <= 0)
 			return (int)n;
-		if (!rp->sideband) {
-			if (type == PKT_FLUSH)
-				r = buf_add(&rp->data, "0000", 4);
-			else
-				r = pkt_add(&rp->data, pl, plen);
-		} else if (type != PKT_DATA || plen == 0)
-			r = 0;
-		else if (pl[0] == 1)
-			r = buf_add(&rp->data, pl + 1, plen - 1);
-		else if (pl[0] == 2) {
-			sideband_write(&rp->progress, pl + 1, plen - 1);
-			r = 0;
-		} else if (pl[0] == 3)
-			r = err_set(BBS_E_PROTOCOL, "remote error: %.*s",
-			    (int)(plen - 1), pl + 1);
-		else
-			r = err_set(BBS_E_PROTOCOL, "bad side-band packet from "
-			    "the server");
+		r = report_packet(rp, type, pl, plen);
 		buf_consume(&rp->raw, (size_t)n);
 		if (r != 0)
 			return r;
@@ -424,17 +447,54 @@ find_ref(struct push_ref *refs, size_t nr, const char *name, size_t len)
 	return NULL;
 }
 
-/* Apply the report-status lines to the refs. */
+/* A protocol error about `what` in the report, with the text masked. */
 static int
-report_apply(struct report *rp, struct push_ref *refs, size_t nr, int *sent)
+report_error(const char *what, const char *text, size_t len)
 {
-	enum pkt_type type;
-	const char *pl, *sp;
-	size_t plen, off = 0, i;
-	ssize_t n;
-	int unpack_ok = -1;
+	char *msg = text_sanitized(text, len > 200 ? 200 : len);
+	int r;
+
+	r = err_set(BBS_E_PROTOCOL, "protocol error: %s in the push report "
+	    "from the server: '%s'", what, msg);
+	free(msg);
+	return r;
+}
+
+/* Apply one "ok <ref>" or "ng <ref> [<reason>]" line. */
+static int
+report_ref_line(const char *pl, size_t plen, struct push_ref *refs,
+    size_t nr, int *sent)
+{
+	const char *sp = memchr(pl + 3, ' ', plen - 3);
 	struct push_ref *r;
 	char *msg;
+
+	r = find_ref(refs, nr, pl + 3, sp ? (size_t)(sp - pl - 3) : plen - 3);
+	if (r == NULL || !sent[r - refs])
+		return report_error("a status for a ref that was not pushed",
+		    pl, plen);
+	if (sent[r - refs] == 2)
+		return report_error("a second status for one ref", pl, plen);
+	sent[r - refs] = 2;
+	if (pl[0] == 'n') {
+		msg = sp && sp + 1 < pl + plen ?
+		    xstrndup(sp + 1, plen - (size_t)(sp + 1 - pl)) :
+		    xstrdup("rejected");
+		ref_error(r, msg);
+		free(msg);
+	}
+	return 0;
+}
+
+int
+push_report_apply(struct push_report *rp, struct push_ref *refs, size_t nr,
+    int *sent)
+{
+	enum pkt_type type;
+	const char *pl;
+	size_t plen, off = 0, i;
+	ssize_t n;
+	int unpack_ok = -1, r;
 
 	for (;;) {
 		n = pkt_parse(rp->data.ptr + off, rp->data.len - off, &type,
@@ -444,26 +504,24 @@ report_apply(struct report *rp, struct push_ref *refs, size_t nr, int *sent)
 		if (n == 0 || type == PKT_FLUSH)
 			break;
 		off += (size_t)n;
+		if (type != PKT_DATA)
+			return err_set(BBS_E_PROTOCOL, "unexpected packet in "
+			    "the push report");
 		if (plen > 0 && pl[plen - 1] == '\n')
 			plen--;
-		if (plen >= 7 && memcmp(pl, "unpack ", 7) == 0) {
+		if (memchr(pl, '\n', plen) != NULL || memchr(pl, '\0', plen))
+			return report_error("a malformed line", pl, plen);
+		if (unpack_ok == -1) {
+			if (plen < 7 || memcmp(pl, "unpack ", 7) != 0)
+				return report_error("no unpack status first",
+				    pl, plen);
 			unpack_ok = plen == 9 && memcmp(pl + 7, "ok", 2) == 0;
 			continue;
 		}
 		if (plen < 4 || (memcmp(pl, "ok ", 3) && memcmp(pl, "ng ", 3)))
-			continue;
-		sp = memchr(pl + 3, ' ', plen - 3);
-		r = find_ref(refs, nr, pl + 3,
-		    sp ? (size_t)(sp - pl - 3) : plen - 3);
-		if (r == NULL || !sent[r - refs])
-			continue;
-		sent[r - refs] = 2;
-		if (pl[0] == 'n') {
-			msg = sp ? xstrndup(sp + 1, plen - (size_t)(sp + 1 - pl))
-			    : xstrdup("rejected");
-			ref_error(r, msg);
-			free(msg);
-		}
+			return report_error("an unknown line", pl, plen);
+		if ((r = report_ref_line(pl, plen, refs, nr, sent)) != 0)
+			return r;
 	}
 	if (unpack_ok == -1)
 		return err_set(BBS_E_PROTOCOL, "the server sent no push report");
@@ -478,115 +536,149 @@ report_apply(struct report *rp, struct push_ref *refs, size_t nr, int *sent)
 	return 0;
 }
 
+/*
+ * The commands for every ref without an error (the first with our
+ * capabilities), then the push options; sent[i] marks the refs sent.
+ * *ncmd is the number of commands, *need_pack whether one creates or
+ * updates a ref.
+ */
 static int
-push_send(struct push_state *p, struct push_ref *refs, size_t nr, int *sent)
+push_commands(struct push_state *p, struct push_ref *refs, size_t nr,
+    int *sent, struct buf *cmd, size_t *ncmd, int *need_pack)
 {
-	struct http_stream *hs = NULL;
-	struct child pack = { -1, -1, -1 };
-	struct report rp;
-	struct buf cmd;
-	char chunk[16384];
-	size_t i, n, ncmd = 0;
-	int r = 0, need_pack = 0, sideband, ofs, ended = 1, status;
+	int sideband = has_cap(p->adv.caps, "side-band-64k"), r;
+	size_t i;
 
-	sideband = has_cap(p->caps, "side-band-64k");
-	ofs = has_cap(p->caps, "ofs-delta");
-	buf_init(&cmd, BODY_MAX);
-	memset(&rp, 0, sizeof(rp));
-	buf_init(&rp.raw, REPORT_MAX);
-	buf_init(&rp.data, REPORT_MAX);
-	rp.sideband = sideband;
-	/* hook output is shown even with --quiet, as git does */
-	sideband_init(&rp.progress, 1);
+	*ncmd = 0;
+	*need_pack = 0;
 	for (i = 0; i < nr; i++) {
 		if (refs[i].error != NULL)
 			continue;
-		if (ncmd == 0)
-			r = pkt_addf(&cmd, "%s %s %s%c%s%s%s%s%s agent=%s/%s",
+		if (*ncmd == 0)
+			r = pkt_addf(cmd, "%s %s %s%c%s%s%s%s%s agent=%s/%s",
 			    refs[i].old_hex, refs[i].new_hex, refs[i].dst, 0,
 			    "report-status",
 			    sideband ? " side-band-64k" : "",
-			    !p->opts->progress && has_cap(p->caps, "quiet") ?
-			    " quiet" : "",
+			    !p->opts->progress && has_cap(p->adv.caps,
+			    "quiet") ? " quiet" : "",
 			    p->opts->atomic ? " atomic" : "",
 			    p->opts->push_options_nr ? " push-options" : "",
 			    PACKAGE_NAME, PACKAGE_VERSION);
 		else
-			r = pkt_addf(&cmd, "%s %s %s", refs[i].old_hex,
+			r = pkt_addf(cmd, "%s %s %s", refs[i].old_hex,
 			    refs[i].new_hex, refs[i].dst);
 		if (r != 0)
-			goto out;
+			return r;
 		sent[i] = 1;
-		ncmd++;
+		(*ncmd)++;
 		if (strcmp(refs[i].new_hex, ZERO_OID) != 0)
-			need_pack = 1;
+			*need_pack = 1;
 	}
-	if (ncmd == 0)
-		goto out;
-	pkt_flush(&cmd);
-	if (p->opts->push_options_nr > 0) {
-		for (i = 0; i < p->opts->push_options_nr; i++)
-			if ((r = pkt_addf(&cmd, "%s",
-			    p->opts->push_options[i])) != 0)
-				goto out;
-		pkt_flush(&cmd);
-	}
+	if (*ncmd == 0)
+		return 0;
+	if ((r = pkt_flush(cmd)) != 0)
+		return r;
+	if (p->opts->push_options_nr == 0)
+		return 0;
+	for (i = 0; i < p->opts->push_options_nr; i++)
+		if ((r = pkt_addf(cmd, "%s", p->opts->push_options[i])) != 0)
+			return r;
+	return pkt_flush(cmd);
+}
+
+static int
+pack_finish(struct child *pack)
+{
+	int status = child_finish(pack);
+
+	if (status != 0)
+		return err_set(BBS_E_ERROR, "git pack-objects failed (exit "
+		    "code %d)", status);
+	return 0;
+}
+
+/*
+ * POST the commands in `cmd` and, with `need_pack`, the pack.  As git's
+ * http.postBuffer: a pack that fits in POST_BUFFER goes out whole with a
+ * Content-Length, only once it is complete (a failed pack-objects sends
+ * nothing); a larger one streams, chunked, while pack-objects writes it.
+ */
+static int
+push_post(struct push_state *p, struct push_ref *refs, size_t nr,
+    struct buf *cmd, int need_pack, struct http_stream **hs)
+{
+	struct child pack = { -1, -1, -1 };
+	int r, ended = 1;
+
 	if (need_pack) {
-		/*
-		 * As git's http.postBuffer: a pack that fits in POST_BUFFER
-		 * goes out whole with a Content-Length, only once it is
-		 * complete (a failed pack-objects sends nothing); a larger
-		 * one streams, chunked, while pack-objects writes it.
-		 */
-		if ((r = push_pack_start(p, refs, nr, ofs, &pack)) != 0 ||
-		    (r = push_pack_read(&pack, &cmd, POST_BUFFER, &ended)) != 0)
+		if ((r = push_pack_start(p, refs, nr,
+		    has_cap(p->adv.caps, "ofs-delta"), &pack)) != 0 ||
+		    (r = push_pack_read(&pack, cmd, POST_BUFFER,
+		    &ended)) != 0)
 			goto out;
-		if (ended) {
-			status = child_finish(&pack);
-			if (status != 0) {
-				r = err_set(BBS_E_ERROR, "git pack-objects "
-				    "failed (exit code %d)", status);
-				goto out;
-			}
-		}
+		if (ended && (r = pack_finish(&pack)) != 0)
+			goto out;
 	}
-	trace_printf("push: sending %zu bytes%s", cmd.len,
+	trace_printf("push: sending %zu bytes%s", cmd->len,
 	    ended ? "" : " and streaming the rest");
 	if (ended)
-		r = conn_post(p->conn, SERVICE_RECEIVE_PACK, cmd.ptr, -1,
-		    (off_t)cmd.len, &hs);
+		r = conn_post(p->conn, SERVICE_RECEIVE_PACK, cmd->ptr, -1,
+		    (off_t)cmd->len, hs);
 	else
-		r = conn_post_stream(p->conn, SERVICE_RECEIVE_PACK, cmd.ptr,
-		    cmd.len, pack.out, &hs);
-	if (r != 0)
-		goto out;
-	if (!ended) {
-		/* the whole pack was sent: pack-objects must have succeeded */
-		status = child_finish(&pack);
-		if (status != 0) {
-			r = err_set(BBS_E_ERROR, "git pack-objects failed (exit "
-			    "code %d)", status);
-			goto out;
-		}
-	}
+		r = conn_post_stream(p->conn, SERVICE_RECEIVE_PACK, cmd->ptr,
+		    cmd->len, pack.out, hs);
+	/* the whole pack was sent: pack-objects must have succeeded */
+	if (r == 0 && !ended)
+		r = pack_finish(&pack);
+out:
+	if (pack.pid > 0)
+		child_kill(&pack);
+	return r;
+}
+
+/* Read the server's answer and apply its report to the refs. */
+static int
+push_read_report(struct push_state *p, struct http_stream *hs,
+    struct push_ref *refs, size_t nr, int *sent)
+{
+	struct push_report rp;
+	char chunk[16384];
+	size_t n;
+	int r;
+
+	push_report_init(&rp, has_cap(p->adv.caps, "side-band-64k"));
 	for (;;) {
 		if ((r = http_stream_read(hs, chunk, sizeof(chunk), &n)) != 0)
 			goto out;
 		if (n == 0)
 			break;
-		if ((r = buf_add(&rp.raw, chunk, n)) != 0 ||
-		    (r = report_feed(&rp)) != 0)
+		if ((r = push_report_feed(&rp, chunk, n)) != 0)
 			goto out;
 	}
-	r = report_apply(&rp, refs, nr, sent);
+	r = push_report_apply(&rp, refs, nr, sent);
 out:
-	if (pack.pid > 0)
-		child_kill(&pack);
+	push_report_release(&rp);
+	return r;
+}
+
+static int
+push_send(struct push_state *p, struct push_ref *refs, size_t nr, int *sent)
+{
+	struct http_stream *hs = NULL;
+	struct buf cmd;
+	size_t ncmd;
+	int r, need_pack;
+
+	buf_init(&cmd, BODY_MAX);
+	if ((r = push_commands(p, refs, nr, sent, &cmd, &ncmd,
+	    &need_pack)) != 0 || ncmd == 0)
+		goto out;
+	if ((r = push_post(p, refs, nr, &cmd, need_pack, &hs)) != 0)
+		goto out;
+	r = push_read_report(p, hs, refs, nr, sent);
+out:
 	http_stream_free(hs);
 	buf_release(&cmd);
-	buf_release(&rp.raw);
-	buf_release(&rp.data);
-	sideband_release(&rp.progress);
 	return r;
 }
 
@@ -598,18 +690,18 @@ push_run(struct push_state *p, struct push_ref *refs, size_t nr)
 
 	if ((r = push_fetch_adv(p)) != 0)
 		return r;
-	push_prepare(p, refs, nr, has_cap(p->caps, "delete-refs"));
+	push_prepare(p, refs, nr, has_cap(p->adv.caps, "delete-refs"));
 	for (i = 0; i < nr; i++)
 		if (refs[i].error != NULL)
 			bad++;
-	if (p->opts->atomic && !has_cap(p->caps, "atomic")) {
+	if (p->opts->atomic && !has_cap(p->adv.caps, "atomic")) {
 		for (i = 0; i < nr; i++)
 			ref_error(&refs[i], "the receiving end does not "
 			    "support --atomic push");
 		return 0;
 	}
 	if (p->opts->push_options_nr > 0 &&
-	    !has_cap(p->caps, "push-options")) {
+	    !has_cap(p->adv.caps, "push-options")) {
 		for (i = 0; i < nr; i++)
 			ref_error(&refs[i], "the receiving end does not "
 			    "support push options");

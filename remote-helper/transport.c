@@ -47,16 +47,23 @@ static int
 git_fail(const char *what)
 {
 	const git_error *e = git_error_last();
-	const char *msg = e && e->message ? e->message : "unknown error";
+	const char *raw = e && e->message ? e->message : "unknown error";
+	char *msg;
+	int r;
 
 	if (err_code() != 0)
 		return err_code();
-	if (strstr(msg, "objectformat") != NULL)
+	if (strstr(raw, "objectformat") != NULL)
 		return err_set(BBS_E_UNSUPPORTED, "SHA-256 repositories are "
 		    "not supported (libgit2 1.5 handles SHA-1 only)");
+	/* libgit2's message may quote the server ("remote error: ...") */
+	msg = text_sanitized(raw, strnlen(raw, 1000));
 	if (strstr(msg, "unsupported extension") != NULL)
-		return err_set(BBS_E_UNSUPPORTED, "%s: %s", what, msg);
-	return err_set(BBS_E_ERROR, "%s: %s", what, msg);
+		r = err_set(BBS_E_UNSUPPORTED, "%s: %s", what, msg);
+	else
+		r = err_set(BBS_E_ERROR, "%s: %s", what, msg);
+	free(msg);
+	return r;
 }
 
 /* Forward the server's progress messages ("remote: ...") to stderr. */
@@ -188,7 +195,7 @@ transport_connect(struct transport *t)
 }
 
 int
-transport_list(struct transport *t, FILE *out)
+transport_refs(struct transport *t, struct ref_list *out)
 {
 	const git_remote_head **heads;
 	char hex[GIT_OID_HEXSZ + 1];
@@ -202,13 +209,9 @@ transport_list(struct transport *t, FILE *out)
 	for (i = 0; i < n; i++) {
 		if (strcmp(heads[i]->name, "capabilities^{}") == 0)
 			continue;
-		if (heads[i]->symref_target != NULL) {
-			fprintf(out, "@%s %s\n", heads[i]->symref_target,
-			    heads[i]->name);
-			continue;
-		}
 		git_oid_tostr(hex, sizeof(hex), &heads[i]->oid);
-		fprintf(out, "%s %s\n", hex, heads[i]->name);
+		ref_list_add(out, hex, heads[i]->name, strlen(heads[i]->name),
+		    heads[i]->symref_target);
 	}
 	return 0;
 }

@@ -1,0 +1,200 @@
+#!/bin/bash
+# shellcheck disable=SC2016,SC2034
+test_description='a hostile server: nothing it advertises or reports is taken on trust'
+
+. "$(dirname "$0")/test-lib.sh"
+
+HOSTILE=$TRASH_DIRECTORY/hostile
+VICTIM=$TRASH_DIRECTORY/precious
+BBS_ACCESS_TOKEN=bbs_hostile_test_token
+export BBS_ACCESS_TOKEN
+
+# tamper JSON: what the server changes from now on (see hostile-git.py).
+tamper() {
+	printf '%s\n' "$1" >"$HOSTILE/tamper.json"
+}
+
+# no_esc FILE: FILE holds no ESC (or BEL) byte.
+no_esc() {
+	test_grep ! "$(printf '[\033\007]')" "$1"
+}
+
+test_expect_success 'set up the hostile server' '
+	mkdir -p "$HOSTILE" &&
+	git init -q --bare "$HOSTILE/repo.git" &&
+	git -C "$HOSTILE/repo.git" symbolic-ref HEAD refs/heads/main &&
+	git init -q -b main upstream &&
+	printf "one\n" >upstream/a.txt &&
+	git -C upstream add a.txt &&
+	git -C upstream commit -q -m one &&
+	git -C upstream tag -a -m v1 v1 &&
+	git -C upstream push -q "$HOSTILE/repo.git" main v1 &&
+	{ python3 "$SRCDIR/tests/forge/hostile-git.py" "$HOSTILE" >"$HOSTILE/out" 2>&1 &
+	  echo $! >"$HOSTILE/pid"; } &&
+	test_atexit "kill \$(cat \"$HOSTILE/pid\")" &&
+	for i in $(seq 100); do
+		test -s "$HOSTILE/port" && break
+		sleep 0.1
+	done &&
+	URL=bbs::http://127.0.0.1:$(cat "$HOSTILE/port")/repo.git &&
+	printf "%s\n" "$URL" >url &&
+	git clone -q "$URL" clone &&
+	printf "keep me\n" >"$VICTIM"
+'
+URL=$(cat url 2>/dev/null)
+
+# A ref name that ends git's `list` answer early and makes git read
+# "lock <file>" as the answer to its next fetch: git deletes that file.
+INJECT='refs/heads/main\n\nok\nlock '$VICTIM
+
+test_expect_success 'fetch: a ref name with newlines injects nothing' '
+	printf "two\n" >upstream/b.txt &&
+	git -C upstream add b.txt &&
+	git -C upstream commit -q -m two &&
+	git -C upstream push -q "$HOSTILE/repo.git" main &&
+	git -C clone rev-parse origin/main >before &&
+	tamper "{\"rename\": {\"refs/heads/main\": \"$INJECT\"}}" &&
+	test_when_finished "rm -f \"$HOSTILE/tamper.json\"" &&
+	test_must_fail git -C clone fetch origin 2>err &&
+	test_path_is_file "$VICTIM" &&
+	test_grep "protocol error: http://127.0.0.1:.* advertised an invalid ref name .refs/heads/main^J^Jok^Jlock " err &&
+	test_line_count = 1 err &&
+	git -C clone rev-parse origin/main >after &&
+	test_cmp before after
+'
+
+test_expect_success 'clone: a ref name with newlines injects nothing' '
+	tamper "{\"rename\": {\"refs/heads/main\": \"$INJECT\"}}" &&
+	test_when_finished "rm -f \"$HOSTILE/tamper.json\"" &&
+	test_must_fail git clone -q "$URL" c2 2>err &&
+	test_path_is_file "$VICTIM" &&
+	test_grep "advertised an invalid ref name" err &&
+	test_path_is_missing c2
+'
+
+test_expect_success 'a symref target with newlines injects nothing' '
+	tamper "{\"caps\": [\"symref=HEAD:refs/heads/main\", \"symref=HEAD:refs/heads/main\\n\\nok\\nconnectivity-ok\"]}" &&
+	test_when_finished "rm -f \"$HOSTILE/tamper.json\"" &&
+	test_must_fail git -C clone fetch origin 2>err &&
+	test_line_count = 1 err
+'
+
+test_expect_success 'push: a ref name with newlines injects nothing' '
+	git -C clone commit -q --allow-empty -m local &&
+	tamper "{\"rename\": {\"refs/heads/main\": \"$INJECT\"}}" &&
+	test_when_finished "rm -f \"$HOSTILE/tamper.json\"" &&
+	test_must_fail git -C clone push origin HEAD:refs/heads/other 2>err &&
+	test_path_is_file "$VICTIM" &&
+	test_grep "advertised an invalid ref name .refs/heads/main^J" err &&
+	test_line_count = 1 err &&
+	test_must_fail git -C "$HOSTILE/repo.git" rev-parse --verify -q refs/heads/other
+'
+
+for name in 'refs/heads/a..b' 'refs/heads/x.lock' 'refs/heads/sp ace' \
+	'refs/heads/esc\u001b[2J' 'refs/heads/a@{1}' 'refs/heads//x' \
+	'refs/heads/.hidden' 'refs/heads/end.' '-refs/heads/x' 'main'
+do
+	test_expect_success "an advertised ref named '$name' is refused" '
+		tamper "{\"rename\": {\"refs/heads/main\": \"$name\"}}" &&
+		test_when_finished "rm -f \"$HOSTILE/tamper.json\"" &&
+		test_must_fail git -C clone fetch origin 2>err &&
+		test_grep "advertised an invalid ref name" err &&
+		no_esc err
+	'
+done
+
+test_expect_success 'peeled tags are listed, and annotated tags still follow' '
+	git -C clone fetch -q origin &&
+	git ls-remote "$URL" >ls &&
+	test_grep "refs/tags/v1^{}" ls &&
+	git -C clone tag -d v1 &&
+	git -C clone fetch -q origin &&
+	git -C clone rev-parse --verify -q refs/tags/v1
+'
+
+# The report of a push that receive-pack would make for the refs in $1,
+# with the status lines given.
+report() {
+	local json='{"report": [[1, "unpack ok\n"]' line
+	for line in "$@"; do
+		json="$json, [1, \"$line\"]"
+	done
+	tamper "$json, [1, null], [0, null]]}"
+}
+
+test_expect_success 'a forged status after an ng in one line does not count' '
+	git -C clone fetch -q origin &&
+	git -C clone reset -q --hard origin/main &&
+	git -C clone commit -q --allow-empty -m forged &&
+	git -C clone rev-parse origin/main >before &&
+	report "ng refs/heads/main hook declined\nok refs/heads/main\n" &&
+	test_when_finished "rm -f \"$HOSTILE/tamper.json\"" &&
+	test_must_fail git -C clone push origin main 2>err &&
+	test_grep "\[remote rejected\] *main -> main" err &&
+	git -C clone rev-parse origin/main >after &&
+	test_cmp before after
+'
+
+test_expect_success 'a status for a ref that was not pushed is refused' '
+	report "ok refs/heads/other\n" "ok refs/heads/main\n" &&
+	test_when_finished "rm -f \"$HOSTILE/tamper.json\"" &&
+	test_must_fail git -C clone push origin main 2>err &&
+	test_grep "a status for a ref that was not pushed" err &&
+	git -C clone rev-parse origin/main >after &&
+	test_cmp before after
+'
+
+test_expect_success 'a second status for one ref is refused' '
+	report "ng refs/heads/main no\n" "ok refs/heads/main\n" &&
+	test_when_finished "rm -f \"$HOSTILE/tamper.json\"" &&
+	test_must_fail git -C clone push origin main 2>err &&
+	test_grep "a second status for one ref" err &&
+	git -C clone rev-parse origin/main >after &&
+	test_cmp before after
+'
+
+test_expect_success 'a pushed ref without a status failed' '
+	report &&
+	test_when_finished "rm -f \"$HOSTILE/tamper.json\"" &&
+	test_must_fail git -C clone push origin main 2>err &&
+	test_grep "no status reported by the server" err &&
+	git -C clone rev-parse origin/main >after &&
+	test_cmp before after
+'
+
+test_expect_success 'an ng reason reaches the user quoted and masked' '
+	report "ng refs/heads/main say \\\"no\\\" back\\\\slash \u001b[1mbold \u00e9\n" &&
+	test_when_finished "rm -f \"$HOSTILE/tamper.json\"" &&
+	test_must_fail git -C clone push origin main 2>err &&
+	printf "%s\n" "(say \"no\" back\\slash ^[[1mbold " >expect &&
+	test_grep -F -f expect err &&
+	no_esc err
+'
+
+test_expect_success 'side-band text has its escape sequences masked' '
+	tamper "{\"report\": [[2, \"hello \u001b[31mred\u001b]0;title\u0007\n\"], [1, \"unpack ok\n\"], [1, \"ng refs/heads/main no\n\"], [1, null], [0, null]]}" &&
+	test_when_finished "rm -f \"$HOSTILE/tamper.json\"" &&
+	test_must_fail git -C clone push origin main 2>err &&
+	test_grep -F "remote: hello ^[[31mred^[]0;title^G" err &&
+	no_esc err
+'
+
+test_expect_success 'a remote error has its escape sequences masked' '
+	tamper "{\"report\": [[3, \"boom \u001b[2J\n\"]]}" &&
+	test_when_finished "rm -f \"$HOSTILE/tamper.json\"" &&
+	test_must_fail git -C clone push origin main 2>err &&
+	test_grep -F "remote error: boom ^[[2J" err &&
+	no_esc err &&
+	git -C clone rev-parse origin/main >after &&
+	test_cmp before after
+'
+
+test_expect_success 'an ERR in the advertisement has its escape sequences masked' '
+	tamper "{\"err\": \"go away \u001b[5mnow\"}" &&
+	test_when_finished "rm -f \"$HOSTILE/tamper.json\"" &&
+	test_must_fail git -C clone push origin main 2>err &&
+	test_grep -F "remote error: go away ^[[5mnow" err &&
+	no_esc err
+'
+
+test_done
