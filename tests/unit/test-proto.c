@@ -163,6 +163,309 @@ test_bad_commands(void **state)
 	helper_options_release(&o);
 }
 
+/* Names as git check-ref-format (with HEAD the only one-level name). */
+static void
+test_refname(void **state)
+{
+	static const char *const good[] = {
+		"HEAD", "refs/heads/main", "refs/tags/v1.0", "refs/heads/a-b",
+		"refs/heads/a.b", "refs/heads/\xc3\xa9t\xc3\xa9",
+		"refs/pull/1/head", "refs/heads/x@y", "refs/heads/{x}",
+		"foo/bar", "refs/heads/a.lockx", "refs/heads/@",
+	};
+	static const char *const bad[] = {
+		"", "main", "@", "-x/y", "refs/heads/a..b", "refs/heads/a b",
+		"refs/heads/a~1", "refs/heads/a^", "refs/heads/a:b",
+		"refs/heads/a?", "refs/heads/a*", "refs/heads/a[b",
+		"refs/heads/a\\b", "refs/heads/a\nb", "refs/heads/a\rb",
+		"refs/heads/\x1b[2J", "refs/heads/a\x7f", "refs/heads/a@{1}",
+		"refs/heads//x", "/refs/heads/x", "refs/heads/x/",
+		"refs/heads/.x", "refs/heads/x.", "refs/heads/x.lock",
+		"refs/heads/x.lock/y", "refs/.heads/x", "refs/heads/a\tb",
+		"HEAD^{}", "refs/heads/main\n\nok\nlock /tmp/x",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < BBS_ARRAY_SIZE(good); i++)
+		if (!refname_ok(good[i], strlen(good[i])))
+			fail_msg("refused '%s'", good[i]);
+	for (i = 0; i < BBS_ARRAY_SIZE(bad); i++)
+		if (refname_ok(bad[i], strlen(bad[i])))
+			fail_msg("accepted '%s'", bad[i]);
+	/* the length is the name's: a NUL inside is a bad byte */
+	assert_false(refname_ok("refs/heads/a\0b", 14));
+	assert_true(oid_hex_ok("0123456789abcdef0123456789abcdef01234567", 40));
+	assert_false(oid_hex_ok("0123456789ABCDEF0123456789abcdef01234567", 40));
+	assert_false(oid_hex_ok("0123456789abcdef0123456789abcdef0123456", 39));
+}
+
+#define OID1 "1111111111111111111111111111111111111111"
+#define OID2 "2222222222222222222222222222222222222222"
+
+static void
+test_list_answer(void **state)
+{
+	struct ref_list l = { 0 };
+	struct buf out;
+
+	(void)state;
+	buf_init(&out, 0);
+	ref_list_add(&l, OID1, "HEAD", 4, "refs/heads/main");
+	ref_list_add(&l, OID1, "refs/heads/main", 15, NULL);
+	ref_list_add(&l, OID2, "refs/tags/v1", 12, NULL);
+	ref_list_add(&l, OID1, "refs/tags/v1^{}", 15, NULL);
+	assert_int_equal(proto_list_answer(&out, &l, 0, "srv"), 0);
+	assert_string_equal(out.ptr, "@refs/heads/main HEAD\n"
+	    OID1 " refs/heads/main\n" OID2 " refs/tags/v1\n"
+	    OID1 " refs/tags/v1^{}\n\n");
+	buf_reset(&out);
+	/* peeled entries are not refs: a push list leaves them out */
+	ref_list_release(&l);
+	ref_list_add(&l, OID2, "refs/tags/v1", 12, NULL);
+	ref_list_add(&l, OID1, "refs/tags/v1^{}", 15, NULL);
+	assert_int_equal(proto_list_answer(&out, &l, 1, "srv"), 0);
+	assert_string_equal(out.ptr, OID2 " refs/tags/v1\n\n");
+	ref_list_release(&l);
+	buf_release(&out);
+}
+
+/* One bad ref anywhere: an error naming the server, nothing appended. */
+static void
+test_list_refused(void **state)
+{
+	static const struct {
+		const char *hex, *name, *symref, *msg;
+	} cases[] = {
+		{ OID1, "refs/heads/a\n\nok\nlock /x", NULL,
+		    "protocol error: http://srv/r advertised an invalid ref "
+		    "name 'refs/heads/a^J^Jok^Jlock /x'" },
+		{ OID1, "HEAD", "refs/heads/a\nok",
+		    "protocol error: http://srv/r advertised an invalid "
+		    "symref target 'refs/heads/a^Jok'" },
+		{ OID1, "HEAD", "refs/heads/*", NULL },
+		{ OID1, "HEAD", "refs/tags/v1^{}", NULL },
+		{ OID1, "refs/heads/a..b^{}", NULL, NULL },
+		{ "111111111111111111111111111111111111111", "refs/heads/x",
+		    NULL, "protocol error: http://srv/r advertised an invalid "
+		    "object id for 'refs/heads/x'" },
+		{ "111111111111111111111111111111111111111\n", "refs/heads/x",
+		    NULL, NULL },
+	};
+	struct ref_list l;
+	struct buf out;
+	size_t i;
+
+	(void)state;
+	buf_init(&out, 0);
+	for (i = 0; i < BBS_ARRAY_SIZE(cases); i++) {
+		memset(&l, 0, sizeof(l));
+		ref_list_add(&l, OID2, "refs/heads/ok", 13, NULL);
+		ref_list_add(&l, cases[i].hex, cases[i].name,
+		    strlen(cases[i].name), cases[i].symref);
+		buf_reset(&out);
+		buf_addstr(&out, "before");
+		assert_int_equal(proto_list_answer(&out, &l, 0,
+		    "http://srv/r"), BBS_E_PROTOCOL);
+		assert_string_equal(out.ptr, "before");
+		if (cases[i].msg != NULL)
+			assert_string_equal(err_message(), cases[i].msg);
+		err_clear();
+		ref_list_release(&l);
+	}
+	buf_release(&out);
+}
+
+static void
+test_cquote(void **state)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{ "hook declined", "hook declined" },
+		{ "say \"no\"", "\"say \\\"no\\\"\"" },
+		{ "back\\slash", "\"back\\\\slash\"" },
+		{ "a\nb\tc\rd\a\b\v\f", "\"a\\nb\\tc\\rd\\a\\b\\v\\f\"" },
+		{ "\x1b[1m\x7f\x01", "\"\\033[1m\\177\\001\"" },
+		{ "\xc3\xa9", "\"\\303\\251\"" },
+		{ "", "" },
+	};
+	struct buf out;
+	size_t i;
+
+	(void)state;
+	buf_init(&out, 0);
+	for (i = 0; i < BBS_ARRAY_SIZE(cases); i++) {
+		buf_reset(&out);
+		assert_int_equal(proto_cquote(&out, cases[i].in,
+		    strlen(cases[i].in)), 0);
+		assert_string_equal(out.ptr ? out.ptr : "", cases[i].out);
+	}
+	buf_release(&out);
+}
+
+static void
+test_push_status(void **state)
+{
+	struct push_ref r = { 0 };
+	struct buf out;
+
+	(void)state;
+	buf_init(&out, 0);
+	r.dst = xstrdup("refs/heads/main");
+	assert_int_equal(proto_push_status(&out, &r), 0);
+	r.error = xstrdup("hook declined\nok refs/heads/main");
+	assert_int_equal(proto_push_status(&out, &r), 0);
+	free(r.error);
+	r.error = xstrdup("\"quoted\" \x1b[2J");
+	assert_int_equal(proto_push_status(&out, &r), 0);
+	free(r.error);
+	free(r.dst);
+	assert_string_equal(out.ptr, "ok refs/heads/main\n"
+	    "error refs/heads/main hook declined^Jok refs/heads/main\n"
+	    "error refs/heads/main \"\\\"quoted\\\" ^[[2J\"\n");
+	buf_release(&out);
+}
+
+static void
+test_text_sanitize(void **state)
+{
+	struct buf out;
+	char *s;
+
+	(void)state;
+	buf_init(&out, 0);
+	assert_int_equal(text_sanitize(&out, "a\x1b[1m\r\n\t\x7f\0z", 11, 1),
+	    0);
+	assert_int_equal(out.len, 14);
+	assert_memory_equal(out.ptr, "a^[[1m\r\n\t^?^@z", 14);
+	buf_reset(&out);
+	assert_int_equal(text_sanitize(&out, "a\r\nb", 4, 0), 0);
+	assert_string_equal(out.ptr, "a^M^Jb");
+	buf_release(&out);
+	s = text_sanitized("\x01\x1f", 2);
+	assert_string_equal(s, "^A^_");
+	free(s);
+	/* a full buffer is an error, not a cut */
+	buf_init(&out, 4);
+	assert_int_equal(text_sanitize(&out, "\x1b\x1b\x1b", 3, 0),
+	    BBS_E_TOO_BIG);
+	err_clear();
+	buf_release(&out);
+}
+
+/* A report-status in pkt-lines, from NUL-separated lines. */
+static void
+report_of(struct push_report *rp, const char *const *lines)
+{
+	struct buf raw;
+
+	buf_init(&raw, 0);
+	for (; *lines != NULL; lines++)
+		assert_int_equal(pkt_add(&raw, *lines, strlen(*lines)), 0);
+	assert_int_equal(pkt_flush(&raw), 0);
+	push_report_init(rp, 0);
+	assert_int_equal(push_report_feed(rp, raw.ptr, raw.len), 0);
+	buf_release(&raw);
+}
+
+static void
+test_report(void **state)
+{
+	static const char *const ok[] = { "unpack ok\n",
+	    "ng refs/heads/a hook \"no\"\n", "ok refs/heads/b\n", NULL };
+	static const char *const injected[] = { "unpack ok\n",
+	    "ng refs/heads/a no\nok refs/heads/a\n", NULL };
+	static const char *const stranger[] = { "unpack ok\n",
+	    "ok refs/heads/c\n", NULL };
+	static const char *const twice[] = { "unpack ok\n",
+	    "ng refs/heads/a no\n", "ok refs/heads/a\n", NULL };
+	static const char *const unpack_late[] = { "ok refs/heads/a\n",
+	    "unpack ok\n", NULL };
+	static const char *const unknown[] = { "unpack ok\n",
+	    "okay refs/heads/a\n", NULL };
+	static const char *const missing[] = { "unpack ok\n", NULL };
+	static const char *const *const bad[] = { injected, stranger, twice,
+	    unpack_late, unknown };
+	struct push_ref refs[3] = { { 0 } };
+	struct push_report rp;
+	int sent[3] = { 1, 1, 0 };
+	char a[] = "refs/heads/a", b[] = "refs/heads/b", c[] = "refs/heads/c";
+	size_t i;
+
+	(void)state;
+	refs[0].dst = a;
+	refs[1].dst = b;
+	refs[2].dst = c;
+	report_of(&rp, ok);
+	assert_int_equal(push_report_apply(&rp, refs, 3, sent), 0);
+	assert_string_equal(refs[0].error, "hook \"no\"");
+	assert_null(refs[1].error);
+	assert_null(refs[2].error);
+	push_report_release(&rp);
+	free(refs[0].error);
+	refs[0].error = NULL;
+	for (i = 0; i < BBS_ARRAY_SIZE(bad); i++) {
+		sent[0] = sent[1] = 1;
+		report_of(&rp, bad[i]);
+		assert_int_equal(push_report_apply(&rp, refs, 3, sent),
+		    BBS_E_PROTOCOL);
+		err_clear();
+		push_report_release(&rp);
+		free(refs[0].error);
+		refs[0].error = NULL;
+	}
+	sent[0] = sent[1] = 1;
+	report_of(&rp, missing);
+	assert_int_equal(push_report_apply(&rp, refs, 3, sent), 0);
+	assert_string_equal(refs[0].error, "no status reported by the server");
+	assert_string_equal(refs[1].error, "no status reported by the server");
+	assert_null(refs[2].error);
+	push_report_release(&rp);
+	free(refs[0].error);
+	free(refs[1].error);
+}
+
+static void
+test_push_adv(void **state)
+{
+	struct push_adv a;
+	struct buf body;
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	buf_init(&body, 0);
+	pkt_addf(&body, "# service=git-receive-pack\n");
+	pkt_flush(&body);
+	pkt_add(&body, OID1 " refs/heads/main\0report-status delete-refs\n",
+	    OID_HEX_LEN + 43);
+	pkt_addf(&body, OID2 " .have\n");
+	pkt_addf(&body, OID2 " refs/heads/x\n");
+	pkt_flush(&body);
+	assert_int_equal(push_adv_parse(&a, body.ptr, body.len), 0);
+	assert_int_equal(a.refs.nr, 2);
+	assert_string_equal(a.refs.v[0].name, "refs/heads/main");
+	assert_string_equal(a.refs.v[1].hex, OID2);
+	assert_string_equal(a.caps, "report-status delete-refs");
+	push_adv_release(&a);
+	/* an ERR packet is the server's error, masked */
+	buf_reset(&body);
+	pkt_addf(&body, "ERR go \x1b[2Jaway\n");
+	assert_int_equal(push_adv_parse(&a, body.ptr, body.len),
+	    BBS_E_PROTOCOL);
+	assert_string_equal(err_message(), "remote error: go ^[[2Jaway");
+	err_clear();
+	push_adv_release(&a);
+	/* an id that is not 40 hex digits */
+	buf_reset(&body);
+	pkt_addf(&body, "111111111111111111111111111111111111111g refs/x\n");
+	assert_int_equal(push_adv_parse(&a, body.ptr, body.len),
+	    BBS_E_PROTOCOL);
+	err_clear();
+	push_adv_release(&a);
+	buf_release(&body);
+}
+
 int
 main(void)
 {
@@ -172,6 +475,14 @@ main(void)
 		cmocka_unit_test(test_capabilities_options),
 		cmocka_unit_test(test_shallow_refused),
 		cmocka_unit_test(test_bad_commands),
+		cmocka_unit_test(test_refname),
+		cmocka_unit_test(test_list_answer),
+		cmocka_unit_test(test_list_refused),
+		cmocka_unit_test(test_cquote),
+		cmocka_unit_test(test_push_status),
+		cmocka_unit_test(test_text_sanitize),
+		cmocka_unit_test(test_report),
+		cmocka_unit_test(test_push_adv),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
