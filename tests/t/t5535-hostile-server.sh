@@ -197,4 +197,12 @@ test_expect_success 'an ERR in the advertisement has its escape sequences masked
 	no_esc err
 '
 
+test_expect_success 'an ERR to a fetch has its escape sequences masked' '
+	tamper "{\"err\": \"go away \u001b[5mnow\"}" &&
+	test_when_finished "rm -f \"$HOSTILE/tamper.json\"" &&
+	test_must_fail git -C clone fetch origin 2>err &&
+	test_grep -F "go away ^[[5mnow" err &&
+	no_esc err
+'
+
 test_done
