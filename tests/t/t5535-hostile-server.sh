@@ -14,6 +14,21 @@ tamper() {
 	printf '%s\n' "$1" >"$HOSTILE/tamper.json"
 }
 
+# start_hostile: start the server in $HOSTILE, stop it at exit, and wait
+# (up to 10 s) until it has written its port.
+start_hostile() {
+	local i
+	python3 "$SRCDIR/tests/forge/hostile-git.py" "$HOSTILE" >"$HOSTILE/out" 2>&1 &
+	echo $! >"$HOSTILE/pid"
+	test_atexit "kill $!"
+	for i in $(seq 100); do
+		test -s "$HOSTILE/port" && return 0
+		sleep 0.1
+	done
+	cat "$HOSTILE/out" >&2
+	return 1
+}
+
 # no_esc FILE: FILE holds no ESC (or BEL) byte.
 no_esc() {
 	test_grep ! "$(printf '[\033\007]')" "$1"
@@ -29,19 +44,11 @@ test_expect_success 'set up the hostile server' '
 	git -C upstream commit -q -m one &&
 	git -C upstream tag -a -m v1 v1 &&
 	git -C upstream push -q "$HOSTILE/repo.git" main v1 &&
-	{ python3 "$SRCDIR/tests/forge/hostile-git.py" "$HOSTILE" >"$HOSTILE/out" 2>&1 &
-	  echo $! >"$HOSTILE/pid"; } &&
-	test_atexit "kill \$(cat \"$HOSTILE/pid\")" &&
-	for i in $(seq 100); do
-		test -s "$HOSTILE/port" && break
-		sleep 0.1
-	done &&
+	start_hostile &&
 	URL=bbs::http://127.0.0.1:$(cat "$HOSTILE/port")/repo.git &&
-	printf "%s\n" "$URL" >url &&
 	git clone -q "$URL" clone &&
 	printf "keep me\n" >"$VICTIM"
 '
-URL=$(cat url 2>/dev/null)
 
 # A ref name that ends git's `list` answer early and makes git read
 # "lock <file>" as the answer to its next fetch: git deletes that file.
@@ -69,6 +76,7 @@ test_expect_success 'clone: a ref name with newlines injects nothing' '
 	test_must_fail git clone -q "$URL" c2 2>err &&
 	test_path_is_file "$VICTIM" &&
 	test_grep "advertised an invalid ref name" err &&
+	test_line_count = 1 err &&
 	test_path_is_missing c2
 '
 
