@@ -9,6 +9,8 @@
 #   {"rename": {"refs/heads/main": "<any name>"},  advertised names
 #    "caps": ["<from>", "<to>"],                  replace in the capabilities
 #    "err": "<text>",                             advertise only "ERR <text>"
+#    "progress": "<text>",                        send this on band 2 before
+#                                                 the pack of a fetch
 #    "report": [[BAND, "<text>"], ...]}           answer every push with
 #                                                 these side-band-64k packets
 #                                                 instead of running
@@ -84,6 +86,20 @@ def rewrite_adv(adv, t):
     return out
 
 
+def add_progress(out, text):
+    """Put a band-2 packet with text before the first band-1 packet."""
+    res, done = b"", False
+    for p in split_pkts(out):
+        if p is None:
+            res += b"0000"
+            continue
+        if not done and p[:1] == b"\1":
+            res += pkt(b"\2" + text)
+            done = True
+        res += pkt(p)
+    return res
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -150,6 +166,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             out = subprocess.run(
                 ["git", service[4:], "--stateless-rpc", REPO], input=body,
                 check=True, stdout=subprocess.PIPE).stdout
+            if service == "git-upload-pack" and "progress" in t:
+                out = add_progress(out, latin1(t["progress"]))
         self.reply("application/x-%s-result" % service, out)
 
 

@@ -213,4 +213,19 @@ test_expect_success 'an ERR to a fetch has its escape sequences masked' '
 	no_esc err
 '
 
+test_expect_success 'fetch progress has its escape sequences masked' '
+	printf "three\n" >upstream/c.txt &&
+	git -C upstream add c.txt &&
+	git -C upstream commit -q -m three &&
+	git -C upstream push -q "$HOSTILE/repo.git" main &&
+	tamper "{\"progress\": \"counting \u001b[31mred\u001b[0m\n\"}" &&
+	test_when_finished "rm -f \"$HOSTILE/tamper.json\"" &&
+	git -C clone fetch --progress origin 2>err &&
+	test_grep -F "remote: counting ^[[31mred^[[0m" err &&
+	no_esc err &&
+	git -C upstream rev-parse main >expect &&
+	git -C clone rev-parse origin/main >actual &&
+	test_cmp expect actual
+'
+
 test_done
