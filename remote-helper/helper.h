@@ -71,7 +71,8 @@ int refname_ok(const char *name, size_t len);
 int oid_hex_ok(const char *s, size_t len);
 
 /*
- * The refs a server advertised, as data: nothing in them is checked until
+ * The refs a server advertised, as data (the list functions are in
+ * proto.c): nothing in them is checked until
  * proto_list_answer formats them for git.
  */
 struct remote_ref {

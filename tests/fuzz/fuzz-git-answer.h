@@ -12,7 +12,7 @@
 #include "helper.h"
 
 /* No byte below 0x20 or 0x7f in `s`/`len`, except those in `allowed`. */
-static void
+static inline void
 fuzz_no_control(const char *s, size_t len, const char *allowed)
 {
 	size_t i;
@@ -27,7 +27,7 @@ fuzz_no_control(const char *s, size_t len, const char *allowed)
 }
 
 /* A printed ref name: no byte git's refname rules forbid. */
-static void
+static inline void
 fuzz_check_name(const char *s, size_t len, int peeled_ok)
 {
 	size_t i;
@@ -50,7 +50,7 @@ fuzz_check_name(const char *s, size_t len, int peeled_ok)
  * The answer to `list` / `list for-push`: lines "<40 hex> <name>" or
  * "@<target> <name>", ended by one blank line and nothing after it.
  */
-static void
+static inline void
 fuzz_check_list(const char *s, size_t len, int for_push)
 {
 	const char *line = s, *end = s + len, *nl, *sp;
@@ -79,7 +79,7 @@ fuzz_check_list(const char *s, size_t len, int for_push)
 }
 
 /* An error message: one line, no control bytes. */
-static void
+static inline void
 fuzz_check_error(void)
 {
 	const char *m = err_message();
