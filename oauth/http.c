@@ -50,6 +50,7 @@ struct http_stream {
 	int headers_done;
 	int done;
 	CURLcode result;
+	int write_err;		/* why http_write_cb refused a delivery */
 	int body_fd;
 	const char *prefix;	/* body_stream: sent before body_fd */
 	size_t prefix_len;
@@ -204,7 +205,7 @@ http_write_cb(char *ptr, size_t size, size_t nmemb, void *payload)
 	}
 	buf_reset(&s->data);
 	s->off = 0;
-	if (buf_add(&s->data, ptr, len) != 0)
+	if ((s->write_err = buf_add(&s->data, ptr, len)) != 0)
 		return 0;
 	s->headers_done = 1;
 	return len;
@@ -290,7 +291,7 @@ http_map_error(struct http_stream *s, const char *url)
 		return err_set(BBS_E_TLS, "TLS failure talking to the server: "
 		    "%s", detail);
 	case CURLE_WRITE_ERROR:
-		return err_code() ? err_code() : err_set(BBS_E_ERROR,
+		return s->write_err ? s->write_err : err_set(BBS_E_ERROR,
 		    "cannot buffer the response");
 	case CURLE_ABORTED_BY_CALLBACK:
 	case CURLE_READ_ERROR:

@@ -83,6 +83,7 @@ struct buf {
 	size_t cap;
 	size_t max;		/* adding past this fails with BBS_E_TOO_BIG */
 	int secret;		/* wipe on reallocation and release */
+	int err;		/* sticky: the code of the first failed append */
 };
 
 #define BUF_MAX_DEFAULT ((size_t)64 * 1024)
@@ -93,6 +94,12 @@ void buf_init_secret(struct buf *b, size_t max);
 int buf_add(struct buf *b, const void *data, size_t len);
 int buf_addstr(struct buf *b, const char *s);
 int buf_addf(struct buf *b, const char *fmt, ...) BBS_ATTR_PRINTF(2, 3);
+/*
+ * 0, or the code of the first append that failed: after a failure every
+ * append is a no-op returning that code, until buf_release() or
+ * buf_detach().  Check it once before using what was built.
+ */
+int buf_error(const struct buf *b);
 /* Drop the first `n` bytes. */
 void buf_consume(struct buf *b, size_t n);
 void buf_reset(struct buf *b);

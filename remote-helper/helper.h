@@ -289,10 +289,10 @@ int session_token_refused(struct session *s, const char *refused,
 int session_expire(struct session *s, const char *refused);
 char *session_login_url(struct session *s);
 /*
- * $XDG_STATE_HOME/git-remote-bbs (or under HOME); NULL, with the error
- * set, if neither is set.
+ * $XDG_STATE_HOME/git-remote-bbs (or under HOME) in `*out` (caller frees);
+ * BBS_E_INVALID with `*out` NULL if neither is set.
  */
-char *session_store_dir(void);
+int session_store_dir(char **out);
 /* Load / save the grants of this session's store (file or helper). */
 int session_store_open(struct session *s, struct store *st);
 int session_store_save(struct session *s, struct store *st);

@@ -82,12 +82,12 @@ static int
 logout_all(void)
 {
 	struct store st;
-	char *dir = session_store_dir();
+	char *dir;
 	size_t n;
 	int r;
 
-	if (dir == NULL)
-		return err_code();
+	if ((r = session_store_dir(&dir)) != 0)
+		return r;
 	if ((r = store_open(&st, dir)) == 0) {
 		n = st.nr;
 		while (st.nr > 0)
@@ -194,8 +194,8 @@ cmd_status(int argc, char **argv)
 		}
 		key = c.s.key;
 		dir = xstrdup(c.s.store_dir);
-	} else if ((dir = session_store_dir()) == NULL)
-		return err_code();
+	} else if ((r = session_store_dir(&dir)) != 0)
+		return r;
 	if ((r = key ? session_store_open(&c.s, &st) : store_open(&st,
 	    dir)) == 0) {
 		for (i = 0; i < st.nr; i++) {

@@ -55,18 +55,20 @@ datacenter_base(const struct remote_url *u)
 	return xstrndup(u->url, strlen(u->url) - strlen(u->path));
 }
 
-char *
-session_store_dir(void)
+int
+session_store_dir(char **out)
 {
 	const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
 
+	*out = NULL;
 	if (state != NULL && state[0] == '/')
-		return xasprintf("%s/git-remote-bbs", state);
-	if (home != NULL && home[0] == '/')
-		return xasprintf("%s/.local/state/git-remote-bbs", home);
-	err_set(BBS_E_INVALID, "neither XDG_STATE_HOME nor HOME is set: "
-	    "nowhere to keep tokens");
-	return NULL;
+		*out = xasprintf("%s/git-remote-bbs", state);
+	else if (home != NULL && home[0] == '/')
+		*out = xasprintf("%s/.local/state/git-remote-bbs", home);
+	else
+		return err_set(BBS_E_INVALID, "neither XDG_STATE_HOME nor "
+		    "HOME is set: nowhere to keep tokens");
+	return 0;
 }
 
 static void
@@ -82,6 +84,7 @@ session_init(struct session *s, const struct helper_config *cfg,
 {
 	const struct oauth_settings *o = &cfg->oauth;
 	struct oauth_client *c = &s->oc;
+	int r;
 
 	memset(s, 0, sizeof(*s));
 	s->url = u;
@@ -134,8 +137,8 @@ session_init(struct session *s, const struct helper_config *cfg,
 		    "bbs.<url>.tokenUrl for the generic provider");
 	s->key = xasprintf("%s %s", c->ep.issuer ? c->ep.issuer :
 	    c->ep.token_url, c->client_id);
-	if ((s->store_dir = session_store_dir()) == NULL)
-		return err_code();
+	if ((r = session_store_dir(&s->store_dir)) != 0)
+		return r;
 	s->credhelper = o->token_store != NULL &&
 	    strcmp(o->token_store, "credential-helper") == 0;
 	return 0;
