@@ -42,7 +42,9 @@ enum bbs_error {
 	BBS_E_REPORTED = -16,	/* failed, and the user has been told why */
 	BBS_E_OAUTH = -17,	/* the authorization server answered error= */
 	BBS_E_AUTH_REQUIRED = -18,	/* nobody is signed in: run git bbs login */
-	BBS_E_TIMEOUT = -19
+	BBS_E_TIMEOUT = -19,
+	BBS_E_NOT_CONFIGURED = -20,	/* no provider or client: a config key to set */
+	BBS_E_USAGE = -21	/* wrong arguments: the message is the usage */
 };
 
 /*
@@ -58,6 +60,29 @@ const char *err_message(void);
 const char *err_hint_message(void);
 int err_code(void);
 void err_clear(void);
+
+/*
+ * Exit statuses of the three programs, as git's own (each man page has
+ * them under EXIT STATUS): 0 success, 1 an error after which the caller
+ * goes on (git-credential-bbs), 128 a fatal error, 129 wrong usage.
+ */
+#define BBS_EXIT_OK 0
+#define BBS_EXIT_ERROR 1
+#define BBS_EXIT_FATAL 128
+#define BBS_EXIT_USAGE 129
+
+enum err_level { ERR_LEVEL_ERROR, ERR_LEVEL_FATAL };
+
+/*
+ * The one error reporter.  For `r` == 0 returns BBS_EXIT_OK and prints
+ * nothing.  For BBS_E_USAGE prints "usage: <message>" and returns
+ * BBS_EXIT_USAGE.  Otherwise prints "fatal: " or "error: " (by `level`),
+ * "<tag>: " when `tag` is not NULL, the recorded message, and then
+ * "hint: <hint>" if one was recorded, all on stderr, and returns
+ * BBS_EXIT_FATAL or BBS_EXIT_ERROR.  Nothing is printed for
+ * BBS_E_REPORTED: the user has been told already.
+ */
+int err_report(int r, enum err_level level, const char *tag);
 
 /* util-mem.c: allocation that never returns NULL (abort on OOM). */
 void *xmalloc(size_t size);

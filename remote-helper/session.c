@@ -71,6 +71,28 @@ session_store_dir(char **out)
 	return 0;
 }
 
+/* The URL to name in a bbs.<url>.<key> hint: the remote's scheme and host. */
+static char *
+config_url(const struct remote_url *u)
+{
+	return xstrndup(u->url, strlen(u->url) - strlen(u->path));
+}
+
+/* A missing setting: the error, and a hint naming the key to set. */
+static int
+not_configured(const struct remote_url *u, const char *what,
+    const char *key, const char *values)
+{
+	char *cu = config_url(u);
+	int r;
+
+	r = err_set(BBS_E_NOT_CONFIGURED, "no OAuth %s is configured for "
+	    "'%s'", what, u->host);
+	err_hint("set bbs.%s.%s %s", cu, key, values);
+	free(cu);
+	return r;
+}
+
 static void
 dup_or(char **dst, const char *v, const char *def)
 {
@@ -91,8 +113,8 @@ session_init(struct session *s, const struct helper_config *cfg,
 	s->settings = o;
 	c->http = http;
 	if (o->provider == NULL)
-		return err_set(BBS_E_AUTH_REQUIRED, "no OAuth provider is "
-		    "configured for '%s'", u->host);
+		return not_configured(u, "provider", "provider",
+		    "(bitbucket-cloud, bitbucket-datacenter or generic)");
 	c->provider = xstrdup(o->provider);
 	if (strcmp(o->provider, "bitbucket-cloud") == 0) {
 		dup_or(&c->ep.authorize_url, o->ep.authorize_url,
@@ -124,17 +146,13 @@ session_init(struct session *s, const struct helper_config *cfg,
 	c->auth = OAUTH_AUTH_BASIC;
 	if (o->client_secret != NULL)
 		c->client_secret = xstrdup(o->client_secret);
-	if (o->client_id == NULL) {
-		err_set(BBS_E_AUTH_REQUIRED, "no OAuth client is configured "
-		    "for '%s'", u->host);
-		err_hint("set bbs.%s.clientId (or BBS_CLIENT_ID) to the "
-		    "OAuth consumer key", u->origin);
-		return BBS_E_AUTH_REQUIRED;
-	}
+	if (o->client_id == NULL)
+		return not_configured(u, "client", "clientId",
+		    "(or BBS_CLIENT_ID) to the OAuth consumer key");
 	c->client_id = xstrdup(o->client_id);
 	if (c->ep.issuer == NULL && c->ep.token_url == NULL)
-		return err_set(BBS_E_INVALID, "set bbs.<url>.issuer or "
-		    "bbs.<url>.tokenUrl for the generic provider");
+		return not_configured(u, "issuer", "issuer", "(or "
+		    "bbs.<url>.tokenUrl) for the generic provider");
 	s->key = xasprintf("%s %s", c->ep.issuer ? c->ep.issuer :
 	    c->ep.token_url, c->client_id);
 	if ((r = session_store_dir(&s->store_dir)) != 0)
