@@ -85,6 +85,7 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	oauth_json_init();
 	trace_init(getenv("GIT_TRACE_BBS"));
+	process_harden();	/* before any secret is read */
 	memset(&rc, 0, sizeof(rc));
 	memset(&c, 0, sizeof(c));
 	if (argc != 2)

@@ -150,6 +150,7 @@ main(int argc, char **argv)
 	opts.progress = 0;
 	opts.verbosity = 1;
 	trace_init(getenv("GIT_TRACE_BBS"));
+	process_harden();	/* before any secret is read */
 
 	if (argc < 2 || argc > 3 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "--help") == 0) {
@@ -166,7 +167,8 @@ main(int argc, char **argv)
 		goto out;
 	if ((r = transport_new(&t, &conn, &opts)) != 0)
 		goto out;
-	if ((r = config_load(&cfg, transport_config(t), &url)) != 0)
+	if ((r = config_load(&cfg, transport_config(t), &url)) != 0 ||
+	    (r = config_env_scrub()) != 0)
 		goto out;
 	opts.fsck_objects = cfg.fsck_objects;
 	if ((r = conn_init(&conn, &url, &cfg)) != 0)

@@ -13,12 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
-#ifdef __linux__
-#include <sys/prctl.h>
-#endif
 
 #include "helper.h"
 
@@ -429,18 +425,6 @@ session_expire(struct session *s, const char *refused)
 	return r;
 }
 
-/* Turn off core dumps and ptrace while a sign-in holds secrets. */
-void
-session_protect_process(void)
-{
-	struct rlimit rl = { 0, 0 };
-
-	setrlimit(RLIMIT_CORE, &rl);
-#ifdef __linux__
-	prctl(PR_SET_DUMPABLE, 0);
-#endif
-}
-
 /* Store a new grant, naming the account after the server's answer. */
 int
 session_store_new(struct session *s, struct oauth_token *tok,
@@ -476,7 +460,8 @@ remote_ctx_config(struct remote_ctx *c, const char *url)
 	memset(c, 0, sizeof(*c));
 	if ((r = url_parse(&c->url, url)) != 0 ||
 	    (r = transport_cli_config(&c->gitcfg)) != 0 ||
-	    (r = config_load(&c->cfg, c->gitcfg, &c->url)) != 0)
+	    (r = config_load(&c->cfg, c->gitcfg, &c->url)) != 0 ||
+	    (r = config_env_scrub()) != 0)
 		return r;
 	/* a static BBS_ACCESS_TOKEN plays no part in OAuth commands */
 	secret_free(c->cfg.token);
