@@ -82,7 +82,10 @@ http_client_new(struct http_client **out, const struct http_settings *s)
 
 	*out = NULL;
 	if (!curl_initialised) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		/* libcurl's buffers hold tokens: wipe them when freed */
+		if (curl_global_init_mem(CURL_GLOBAL_DEFAULT, secret_malloc,
+		    secret_mfree, secret_realloc, secret_strdup,
+		    secret_calloc) != CURLE_OK)
 			return err_set(BBS_E_ERROR, "cannot initialise libcurl");
 		curl_initialised = 1;
 	}
@@ -402,7 +405,8 @@ http_open(struct http_stream **out, struct http_response *resp,
 	s->client = c;
 	s->resp = resp;
 	s->body_fd = -1;
-	buf_init(&s->data, HTTP_STREAM_BUF_MAX);
+	/* token responses pass through: wiped when consumed and freed */
+	buf_init_secret(&s->data, HTTP_STREAM_BUF_MAX);
 	if ((s->easy = curl_easy_init()) == NULL) {
 		free(s);
 		return err_set(BBS_E_ERROR, "cannot initialise libcurl");
@@ -517,13 +521,12 @@ http_stream_read_all(struct http_stream *s, struct buf *b)
 	int r;
 
 	for (;;) {
-		if ((r = http_stream_read(s, tmp, sizeof(tmp), &n)) != 0)
-			return r;
-		if (n == 0)
-			return 0;
-		if ((r = buf_add(b, tmp, n)) != 0)
-			return r;
+		if ((r = http_stream_read(s, tmp, sizeof(tmp), &n)) != 0 ||
+		    n == 0 || (r = buf_add(b, tmp, n)) != 0)
+			break;
 	}
+	secret_wipe(tmp, sizeof(tmp));	/* it held a token response */
+	return r;
 }
 
 void

@@ -100,6 +100,32 @@ void secret_wipe(void *p, size_t len);
 void secret_free(char *s);
 /* Constant-time equality of two NUL-terminated strings. */
 int secret_equal(const char *a, const char *b);
+/*
+ * malloc, calloc, realloc, strdup and free for libraries that copy
+ * secrets (libcurl, OpenSSL): every block is wiped when it is freed, and
+ * realloc always moves and wipes.  NULL on failure, as the libc ones.
+ * Blocks from these must be freed with secret_mfree() and nothing else.
+ */
+void *secret_malloc(size_t size);
+void *secret_calloc(size_t nmemb, size_t size);
+void *secret_realloc(void *ptr, size_t size);
+char *secret_strdup(const char *s);
+void secret_mfree(void *ptr);
+/*
+ * Make OpenSSL allocate with the functions above; it must run before
+ * OpenSSL's first allocation (first thing in main).  0, or BBS_E_ERROR
+ * when it was too late.
+ */
+int secret_openssl_init(void);
+/*
+ * Give stdin and stdout buffers of our own, before any I/O on them, so
+ * that the secrets read or printed through stdio (a credential request,
+ * a refresh token, a printed token) can be wiped at exit by
+ * secret_stdio_wipe(), which flushes stdout first (and returns
+ * BBS_E_IO if that fails).  Neither stream may be used after the wipe.
+ */
+int secret_stdio_init(void);
+int secret_stdio_wipe(void);
 
 /* util-buf.c: a growable buffer with a hard maximum size. */
 struct buf {

@@ -311,12 +311,14 @@ int
 main(int argc, char **argv)
 {
 	size_t i;
-	int r = -1;
+	int r = -1, w;
 
 	signal(SIGPIPE, SIG_IGN);
 	oauth_json_init();
 	trace_init(getenv("GIT_TRACE_BBS"));
 	process_harden();	/* before any secret is read */
+	if ((r = secret_stdio_init()) != 0)
+		return err_report(r, ERR_LEVEL_FATAL, NULL);
 	if (argc < 2 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
 		/* asked for: stdout and success; no command: 129 */
@@ -334,6 +336,9 @@ main(int argc, char **argv)
 		    argv[1], usage_text);
 		return BBS_EXIT_USAGE;
 	}
+	/* a token printed or a refresh token read went through stdio */
+	if ((w = secret_stdio_wipe()) != 0 && r == 0)
+		r = w;
 	r = err_report(r, ERR_LEVEL_FATAL, NULL);
 	trace_close();
 	return r;

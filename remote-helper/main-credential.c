@@ -80,12 +80,14 @@ main(int argc, char **argv)
 	struct remote_ctx rc;
 	struct cred c;
 	char *u = NULL, *tok = NULL;
-	int r;
+	int r, w;
 
 	signal(SIGPIPE, SIG_IGN);
 	oauth_json_init();
 	trace_init(getenv("GIT_TRACE_BBS"));
 	process_harden();	/* before any secret is read */
+	if ((r = secret_stdio_init()) != 0)
+		return err_report(r, ERR_LEVEL_ERROR, "git-credential-bbs");
 	memset(&rc, 0, sizeof(rc));
 	memset(&c, 0, sizeof(c));
 	if (argc != 2)
@@ -125,6 +127,9 @@ main(int argc, char **argv)
 		fflush(stdout);
 	}
 out:
+	/* the request and the answer went through stdio: wipe its buffers */
+	if ((w = secret_stdio_wipe()) != 0 && r == 0)
+		r = w;
 	/* say why on stderr; git then tries its other helpers */
 	r = err_report(r, ERR_LEVEL_ERROR, "git-credential-bbs");
 	secret_free(tok);

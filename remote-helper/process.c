@@ -35,6 +35,11 @@ process_harden(void)
 	struct rlimit rl = { 0, 0 };
 	int failed = 0;
 
+	if (secret_openssl_init() != 0) {
+		trace_printf("process: %s", err_message());
+		err_clear();
+	}
+
 	if (setrlimit(RLIMIT_CORE, &rl) != 0 ||
 	    getrlimit(RLIMIT_CORE, &rl) != 0 || rl.rlim_cur != 0) {
 		harden_warn("turn off core dumps", errno ? errno : EPERM);
