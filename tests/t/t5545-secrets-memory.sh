@@ -16,31 +16,37 @@ URL=$FORGE_URL/team/repo.git
 	test_set_prereq MEMSCAN
 
 # memscan PID STRING...: each STRING found in the writable memory of PID,
-# with a count, one per line.
+# with a count, one per line.  Mappings over 1 GiB are a sanitizer's
+# shadow memory, not data: skipped.
 memscan() {
 	python3 - "$@" <<-\PY
-	import re, sys
+	import sys
 	pid = int(sys.argv[1])
 	needles = [a.encode() for a in sys.argv[2:] if a]
-	hits = {}
+	step = 1 << 24
 	with open("/proc/%d/maps" % pid) as maps, \
 	     open("/proc/%d/mem" % pid, "rb", 0) as mem:
 	    for line in maps:
 	        f = line.split()
-	        if "rw" not in f[1]:
-	            continue
 	        lo, hi = (int(x, 16) for x in f[0].split("-"))
-	        try:
-	            mem.seek(lo)
-	            data = mem.read(hi - lo)
-	        except OSError:
+	        if "rw" not in f[1] or hi - lo > 1 << 30:
 	            continue
+	        where = f[5] if len(f) > 5 else "anonymous"
+	        count = dict.fromkeys(needles, 0)
+	        for at in range(lo, hi, step):
+	            try:
+	                mem.seek(at)
+	                data = mem.read(min(step + 256, hi - at))
+	            except OSError:
+	                break
+	            for n in needles:
+	                i = data.find(n)
+	                while 0 <= i < step:
+	                    count[n] += 1
+	                    i = data.find(n, i + 1)
 	        for n in needles:
-	            c = len(re.findall(re.escape(n), data))
-	            if c:
-	                where = f[5] if len(f) > 5 else "anonymous"
-	                hits[n] = hits.get(n, 0) + c
-	                print("%s in %s: %d" % (n.decode()[:12], where, c))
+	            if count[n]:
+	                print("%s in %s: %d" % (n.decode()[:12], where, count[n]))
 	PY
 }
 
@@ -74,8 +80,9 @@ test_expect_success MEMSCAN 'after a refresh the helper keeps neither refresh to
 	new_refresh=$(stored refresh_token) &&
 	access=$(stored access_token) &&
 	test "$new_refresh" != "$old_refresh" &&
+	# the scan does see the token the helper needs
 	memscan $pid "$access" >found.access &&
-	test_grep "in \[heap\]" found.access &&
+	test_grep "^at_.* in .*: [1-9]" found.access &&
 	memscan $pid "$new_refresh" "$old_refresh" >found &&
 	test_must_be_empty found
 '
