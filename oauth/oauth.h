@@ -43,7 +43,7 @@ enum bbs_error {
 	BBS_E_OAUTH = -17,	/* the authorization server answered error= */
 	BBS_E_AUTH_REQUIRED = -18,	/* nobody is signed in: run git bbs login */
 	BBS_E_TIMEOUT = -19,
-	BBS_E_NOT_CONFIGURED = -20,	/* no provider or client: a config key to set */
+	BBS_E_NOT_CONFIGURED = -20,	/* no provider, client: a key to set */
 	BBS_E_USAGE = -21	/* wrong arguments: the message is the usage */
 };
 
