@@ -108,6 +108,10 @@ oauth_request(struct oauth_client *c, const char *url, struct buf *form,
 			url_encode(&up, c->client_id);
 			buf_add(&up, ":", 1);
 			url_encode(&up, c->client_secret);
+			if ((r = buf_error(&up)) != 0) {
+				buf_release(&up);
+				return r;
+			}
 			plain = buf_detach(&up);
 			auth = xmalloc(strlen(plain) * 2 + 64);
 			memcpy(auth, "Authorization: Basic ", 21);
@@ -120,6 +124,11 @@ oauth_request(struct oauth_client *c, const char *url, struct buf *form,
 			if (c->client_secret != NULL && (r = form_add(form,
 			    "client_secret", c->client_secret)) != 0)
 				return r;
+		}
+		/* a form that failed to build is never sent half-built */
+		if ((r = buf_error(form)) != 0) {
+			secret_free(auth);
+			return r;
 		}
 		req.body = form->ptr ? form->ptr : "";
 		req.body_len = (off_t)form->len;

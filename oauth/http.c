@@ -50,6 +50,7 @@ struct http_stream {
 	int headers_done;
 	int done;
 	CURLcode result;
+	int write_err;		/* why http_write_cb refused a delivery */
 	int body_fd;
 	const char *prefix;	/* body_stream: sent before body_fd */
 	size_t prefix_len;
@@ -81,7 +82,10 @@ http_client_new(struct http_client **out, const struct http_settings *s)
 
 	*out = NULL;
 	if (!curl_initialised) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		/* libcurl's buffers hold tokens: wipe them when freed */
+		if (curl_global_init_mem(CURL_GLOBAL_DEFAULT, secret_malloc,
+		    secret_mfree, secret_realloc, secret_strdup,
+		    secret_calloc) != CURLE_OK)
 			return err_set(BBS_E_ERROR, "cannot initialise libcurl");
 		curl_initialised = 1;
 	}
@@ -204,7 +208,7 @@ http_write_cb(char *ptr, size_t size, size_t nmemb, void *payload)
 	}
 	buf_reset(&s->data);
 	s->off = 0;
-	if (buf_add(&s->data, ptr, len) != 0)
+	if ((s->write_err = buf_add(&s->data, ptr, len)) != 0)
 		return 0;
 	s->headers_done = 1;
 	return len;
@@ -290,7 +294,7 @@ http_map_error(struct http_stream *s, const char *url)
 		return err_set(BBS_E_TLS, "TLS failure talking to the server: "
 		    "%s", detail);
 	case CURLE_WRITE_ERROR:
-		return err_code() ? err_code() : err_set(BBS_E_ERROR,
+		return s->write_err ? s->write_err : err_set(BBS_E_ERROR,
 		    "cannot buffer the response");
 	case CURLE_ABORTED_BY_CALLBACK:
 	case CURLE_READ_ERROR:
@@ -401,7 +405,8 @@ http_open(struct http_stream **out, struct http_response *resp,
 	s->client = c;
 	s->resp = resp;
 	s->body_fd = -1;
-	buf_init(&s->data, HTTP_STREAM_BUF_MAX);
+	/* token responses pass through: wiped when consumed and freed */
+	buf_init_secret(&s->data, HTTP_STREAM_BUF_MAX);
 	if ((s->easy = curl_easy_init()) == NULL) {
 		free(s);
 		return err_set(BBS_E_ERROR, "cannot initialise libcurl");
@@ -516,13 +521,12 @@ http_stream_read_all(struct http_stream *s, struct buf *b)
 	int r;
 
 	for (;;) {
-		if ((r = http_stream_read(s, tmp, sizeof(tmp), &n)) != 0)
-			return r;
-		if (n == 0)
-			return 0;
-		if ((r = buf_add(b, tmp, n)) != 0)
-			return r;
+		if ((r = http_stream_read(s, tmp, sizeof(tmp), &n)) != 0 ||
+		    n == 0 || (r = buf_add(b, tmp, n)) != 0)
+			break;
 	}
+	secret_wipe(tmp, sizeof(tmp));	/* it held a token response */
+	return r;
 }
 
 void

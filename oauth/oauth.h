@@ -42,7 +42,9 @@ enum bbs_error {
 	BBS_E_REPORTED = -16,	/* failed, and the user has been told why */
 	BBS_E_OAUTH = -17,	/* the authorization server answered error= */
 	BBS_E_AUTH_REQUIRED = -18,	/* nobody is signed in: run git bbs login */
-	BBS_E_TIMEOUT = -19
+	BBS_E_TIMEOUT = -19,
+	BBS_E_NOT_CONFIGURED = -20,	/* no provider, client: a key to set */
+	BBS_E_USAGE = -21	/* wrong arguments: the message is the usage */
 };
 
 /*
@@ -58,6 +60,29 @@ const char *err_message(void);
 const char *err_hint_message(void);
 int err_code(void);
 void err_clear(void);
+
+/*
+ * Exit statuses of the three programs, as git's own (each man page has
+ * them under EXIT STATUS): 0 success, 1 an error after which the caller
+ * goes on (git-credential-bbs), 128 a fatal error, 129 wrong usage.
+ */
+#define BBS_EXIT_OK 0
+#define BBS_EXIT_ERROR 1
+#define BBS_EXIT_FATAL 128
+#define BBS_EXIT_USAGE 129
+
+enum err_level { ERR_LEVEL_ERROR, ERR_LEVEL_FATAL };
+
+/*
+ * The one error reporter.  For `r` == 0 returns BBS_EXIT_OK and prints
+ * nothing.  For BBS_E_USAGE prints "usage: <message>" and returns
+ * BBS_EXIT_USAGE.  Otherwise prints "fatal: " or "error: " (by `level`),
+ * "<tag>: " when `tag` is not NULL, the recorded message, and then
+ * "hint: <hint>" if one was recorded, all on stderr, and returns
+ * BBS_EXIT_FATAL or BBS_EXIT_ERROR.  Nothing is printed for
+ * BBS_E_REPORTED: the user has been told already.
+ */
+int err_report(int r, enum err_level level, const char *tag);
 
 /* util-mem.c: allocation that never returns NULL (abort on OOM). */
 void *xmalloc(size_t size);
@@ -75,6 +100,32 @@ void secret_wipe(void *p, size_t len);
 void secret_free(char *s);
 /* Constant-time equality of two NUL-terminated strings. */
 int secret_equal(const char *a, const char *b);
+/*
+ * malloc, calloc, realloc, strdup and free for libraries that copy
+ * secrets (libcurl, OpenSSL): every block is wiped when it is freed, and
+ * realloc always moves and wipes.  NULL on failure, as the libc ones.
+ * Blocks from these must be freed with secret_mfree() and nothing else.
+ */
+void *secret_malloc(size_t size);
+void *secret_calloc(size_t nmemb, size_t size);
+void *secret_realloc(void *ptr, size_t size);
+char *secret_strdup(const char *s);
+void secret_mfree(void *ptr);
+/*
+ * Make OpenSSL allocate with the functions above; it must run before
+ * OpenSSL's first allocation (first thing in main).  0, or BBS_E_ERROR
+ * when it was too late.
+ */
+int secret_openssl_init(void);
+/*
+ * Give stdin and stdout buffers of our own, before any I/O on them, so
+ * that the secrets read or printed through stdio (a credential request,
+ * a refresh token, a printed token) can be wiped at exit by
+ * secret_stdio_wipe(), which flushes stdout first (and returns
+ * BBS_E_IO if that fails).  Neither stream may be used after the wipe.
+ */
+int secret_stdio_init(void);
+int secret_stdio_wipe(void);
 
 /* util-buf.c: a growable buffer with a hard maximum size. */
 struct buf {
@@ -83,6 +134,7 @@ struct buf {
 	size_t cap;
 	size_t max;		/* adding past this fails with BBS_E_TOO_BIG */
 	int secret;		/* wipe on reallocation and release */
+	int err;		/* sticky: the code of the first failed append */
 };
 
 #define BUF_MAX_DEFAULT ((size_t)64 * 1024)
@@ -93,6 +145,12 @@ void buf_init_secret(struct buf *b, size_t max);
 int buf_add(struct buf *b, const void *data, size_t len);
 int buf_addstr(struct buf *b, const char *s);
 int buf_addf(struct buf *b, const char *fmt, ...) BBS_ATTR_PRINTF(2, 3);
+/*
+ * 0, or the code of the first append that failed: after a failure every
+ * append is a no-op returning that code, until buf_release() or
+ * buf_detach().  Check it once before using what was built.
+ */
+int buf_error(const struct buf *b);
 /* Drop the first `n` bytes. */
 void buf_consume(struct buf *b, size_t n);
 void buf_reset(struct buf *b);

@@ -4,6 +4,12 @@
  * Everything read from the network or from stdin goes into one of these,
  * so a hostile peer can make us fail but never make us allocate without
  * bound.  Secret buffers are wiped whenever their memory is given back.
+ *
+ * Errors are sticky: once an append fails the buffer remembers the code,
+ * later appends do nothing and return it, and buf_error() tells the user
+ * of the buffer (a form, a request) before it sends anything, so a
+ * half-built buffer never leaves the process.  Only buf_release() and
+ * buf_detach() forget the error.
  */
 #include "config.h"
 
@@ -27,15 +33,31 @@ buf_init_secret(struct buf *b, size_t max)
 	b->secret = 1;
 }
 
+/* Mark `b` failed with `code` (kept until release) and return it. */
+static int
+buf_fail(struct buf *b, int code)
+{
+	b->err = code ? code : BBS_E_ERROR;
+	return b->err;
+}
+
+int
+buf_error(const struct buf *b)
+{
+	return b->err;
+}
+
 static int
 buf_grow(struct buf *b, size_t extra)
 {
 	size_t want, cap;
 	char *p;
 
+	if (b->err != 0)
+		return b->err;
 	if (extra > b->max || b->len > b->max - extra)
-		return err_set(BBS_E_TOO_BIG,
-		    "data exceeds the limit of %zu bytes", b->max);
+		return buf_fail(b, err_set(BBS_E_TOO_BIG,
+		    "data exceeds the limit of %zu bytes", b->max));
 	want = b->len + extra + 1;
 	if (want <= b->cap)
 		return 0;
@@ -83,11 +105,14 @@ buf_addf(struct buf *b, const char *fmt, ...)
 	va_list ap;
 	int n, r;
 
+	if (b->err != 0)
+		return b->err;
 	va_start(ap, fmt);
 	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
 	if (n < 0)
-		return err_set(BBS_E_ERROR, "cannot format a string");
+		return buf_fail(b, err_set(BBS_E_ERROR,
+		    "cannot format a string"));
 	if ((r = buf_grow(b, (size_t)n)) != 0)
 		return r;
 	va_start(ap, fmt);

@@ -1,5 +1,6 @@
 /*
- * util-error.c - the last error: a code, a one-line message and a hint.
+ * util-error.c - the last error: a code, a one-line message and a hint,
+ * and the one place that shows it to the user the way git does.
  */
 #include "config.h"
 
@@ -65,4 +66,26 @@ err_clear(void)
 	last_code = 0;
 	last_message[0] = '\0';
 	last_hint[0] = '\0';
+}
+
+int
+err_report(int r, enum err_level level, const char *tag)
+{
+	const char *msg = err_message(), *hint = err_hint_message();
+
+	if (r == 0)
+		return BBS_EXIT_OK;
+	if (r == BBS_E_USAGE) {
+		fprintf(stderr, "usage: %s\n", msg ? msg : "see the manual");
+		return BBS_EXIT_USAGE;
+	}
+	if (r != BBS_E_REPORTED && last_code != BBS_E_REPORTED) {
+		fprintf(stderr, "%s: %s%s%s\n", level == ERR_LEVEL_FATAL ?
+		    "fatal" : "error", tag ? tag : "", tag ? ": " : "",
+		    msg ? msg : "unknown error");
+		if (hint != NULL)
+			fprintf(stderr, "hint: %s\n", hint);
+	}
+	fflush(stderr);
+	return level == ERR_LEVEL_FATAL ? BBS_EXIT_FATAL : BBS_EXIT_ERROR;
 }

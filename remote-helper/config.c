@@ -96,6 +96,7 @@ read_secret_file(const char *path, char **out)
 	if ((f = fopen(path, "re")) == NULL)
 		return err_set(BBS_E_IO, "cannot read the client secret file "
 		    "'%s': %s", path, strerror(errno));
+	setvbuf(f, NULL, _IONBF, 0);	/* no unwiped stdio copy */
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
 	buf[n] = '\0';
@@ -205,7 +206,7 @@ cfg_collect_cb(const git_config_entry *e, void *payload)
 			score = score * 2 + 1;
 		}
 		if (score >= cc->score[i]) {
-			free(cc->value[i]);
+			secret_free(cc->value[i]);	/* may be clientSecret */
 			cc->value[i] = xstrdup(e->value);
 			cc->score[i] = score;
 		}
@@ -239,8 +240,9 @@ config_parse_parameters(const char *s,
 	struct buf word, name;
 	int have_name = 0, r = 0;
 
-	buf_init(&word, 64 * 1024);
-	buf_init(&name, 64 * 1024);
+	/* a value may be a client secret */
+	buf_init_secret(&word, 64 * 1024);
+	buf_init_secret(&name, 64 * 1024);
 	while (*s != '\0') {
 		while (*s == ' ')
 			s++;
@@ -452,7 +454,7 @@ config_load(struct helper_config *out, struct git_config *cfg,
 	}
 out:
 	for (i = 0; i < K_NR; i++)
-		free(cc.value[i]);
+		secret_free(cc.value[i]);	/* clientSecret among them */
 	return r;
 }
 

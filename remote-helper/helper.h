@@ -380,10 +380,10 @@ int session_token_refused(struct session *s, const char *refused,
 int session_expire(struct session *s, const char *refused);
 char *session_login_url(struct session *s);
 /*
- * $XDG_STATE_HOME/git-remote-bbs (or under HOME); NULL, with the error
- * set, if neither is set.
+ * $XDG_STATE_HOME/git-remote-bbs (or under HOME) in `*out` (caller frees);
+ * BBS_E_INVALID with `*out` NULL if neither is set.
  */
-char *session_store_dir(void);
+int session_store_dir(char **out);
 /* Load / save the grants of this session's store (file or helper). */
 int session_store_open(struct session *s, struct store *st);
 int session_store_save(struct session *s, struct store *st);
@@ -394,7 +394,27 @@ int credstore_save(struct store *st, const char *key, const char *old_index);
 /* The list of accounts the helper holds for `key` (caller frees). */
 char *credstore_index(const char *key);
 void session_login_hint(struct session *s);
-void session_protect_process(void);
+
+/* process.c: a process that holds secrets */
+
+/*
+ * Turn off core dumps (RLIMIT_CORE 0) and, on Linux, ptrace and
+ * /proc/PID/mem access by other processes of the user (PR_SET_DUMPABLE
+ * 0), checking that both took.  A step that fails is traced and warned
+ * about on stderr, never fatal: the programs still work, unprotected.
+ * Call first thing in main(), before any secret is read.
+ */
+void process_harden(void);
+/* Whether a config key is bbs.clientSecret or bbs.<url>.clientSecret. */
+int config_key_is_secret(const char *name);
+/*
+ * Remove every bbs.[<url>.]clientSecret entry from GIT_CONFIG_PARAMETERS
+ * and from the GIT_CONFIG_COUNT / GIT_CONFIG_KEY_n / GIT_CONFIG_VALUE_n
+ * form, in this process's environment, so that no child inherits it;
+ * the inherited copies are wiped.  Call after config_load() and before
+ * any child is started.  0, or the error of the failing step.
+ */
+int config_env_scrub(void);
 
 /*
  * What git bbs and git-credential-bbs need for one URL: the URL, its

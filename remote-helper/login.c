@@ -319,7 +319,6 @@ login_run(struct session *s, const char *flow, char **account_out)
 	int r;
 
 	*account_out = NULL;
-	session_protect_process();
 	/*
 	 * Ctrl-C during a sign-in ends the wait, closes the listener and
 	 * removes the hand-off socket before the process goes.

@@ -48,13 +48,13 @@ cmd_login(int argc, char **argv)
 		else if (strncmp(argv[i], "--scopes=", 9) == 0)
 			scopes = argv[i] + 9;
 		else if (argv[i][0] == '-' || url != NULL)
-			return err_set(BBS_E_INVALID, "usage: git bbs login "
+			return err_set(BBS_E_USAGE, "git bbs login "
 			    "[--flow F] [--scopes S] <url>");
 		else
 			url = argv[i];
 	}
 	if (url == NULL)
-		return err_set(BBS_E_INVALID, "usage: git bbs login [--flow F] "
+		return err_set(BBS_E_USAGE, "git bbs login [--flow F] "
 		    "[--scopes S] <url>");
 	if ((r = ctx_init(&c, url)) == 0) {
 		if (scopes != NULL) {
@@ -82,12 +82,12 @@ static int
 logout_all(void)
 {
 	struct store st;
-	char *dir = session_store_dir();
+	char *dir;
 	size_t n;
 	int r;
 
-	if (dir == NULL)
-		return err_code();
+	if ((r = session_store_dir(&dir)) != 0)
+		return r;
 	if ((r = store_open(&st, dir)) == 0) {
 		n = st.nr;
 		while (st.nr > 0)
@@ -114,7 +114,7 @@ cmd_logout(int argc, char **argv)
 	if (argc == 1)
 		return logout_all();
 	if (argc != 2)
-		return err_set(BBS_E_INVALID, "usage: git bbs logout [<url>]");
+		return err_set(BBS_E_USAGE, "git bbs logout [<url>]");
 	if ((r = ctx_init(&c, argv[1])) != 0) {
 		remote_ctx_release(&c);
 		return r;
@@ -186,7 +186,7 @@ cmd_status(int argc, char **argv)
 
 	memset(&c, 0, sizeof(c));
 	if (argc > 2)
-		return err_set(BBS_E_INVALID, "usage: git bbs status [<url>]");
+		return err_set(BBS_E_USAGE, "git bbs status [<url>]");
 	if (argc == 2) {
 		if ((r = ctx_init(&c, argv[1])) != 0) {
 			remote_ctx_release(&c);
@@ -194,8 +194,8 @@ cmd_status(int argc, char **argv)
 		}
 		key = c.s.key;
 		dir = xstrdup(c.s.store_dir);
-	} else if ((dir = session_store_dir()) == NULL)
-		return err_code();
+	} else if ((r = session_store_dir(&dir)) != 0)
+		return r;
 	if ((r = key ? session_store_open(&c.s, &st) : store_open(&st,
 	    dir)) == 0) {
 		for (i = 0; i < st.nr; i++) {
@@ -233,7 +233,7 @@ cmd_token(int argc, char **argv)
 	int r;
 
 	if (argc != 2)
-		return err_set(BBS_E_INVALID, "usage: git bbs token <url>");
+		return err_set(BBS_E_USAGE, "git bbs token <url>");
 	if ((r = ctx_init(&c, argv[1])) == 0 &&
 	    (r = session_token(&c.s, &tok)) == 0) {
 		fputs(tok, stdout);
@@ -255,7 +255,7 @@ cmd_import(int argc, char **argv)
 	int r;
 
 	if (argc != 2)
-		return err_set(BBS_E_INVALID, "usage: git bbs import <url> "
+		return err_set(BBS_E_USAGE, "git bbs import <url> "
 		    "(refresh token on stdin)");
 	if (fgets(line, sizeof(line), stdin) == NULL)
 		return err_set(BBS_E_INVALID, "no refresh token on stdin");
@@ -287,7 +287,7 @@ cmd_callback(int argc, char **argv)
 	int r;
 
 	if (argc != 2)
-		return err_set(BBS_E_INVALID, "usage: git bbs callback <uri>");
+		return err_set(BBS_E_USAGE, "git bbs callback <uri>");
 	r = callback_deliver(argv[1]);
 	if (r == 0)
 		fprintf(stderr, "Handed the sign-in response to the waiting "
@@ -311,15 +311,19 @@ int
 main(int argc, char **argv)
 {
 	size_t i;
-	int r = -1;
+	int r = -1, w;
 
 	signal(SIGPIPE, SIG_IGN);
 	oauth_json_init();
 	trace_init(getenv("GIT_TRACE_BBS"));
+	process_harden();	/* before any secret is read */
+	if ((r = secret_stdio_init()) != 0)
+		return err_report(r, ERR_LEVEL_FATAL, NULL);
 	if (argc < 2 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
+		/* asked for: stdout and success; no command: 129 */
 		fputs(usage_text, argc < 2 ? stderr : stdout);
-		return argc < 2 ? 2 : 0;
+		return argc < 2 ? BBS_EXIT_USAGE : BBS_EXIT_OK;
 	}
 	for (i = 0; i < BBS_ARRAY_SIZE(commands); i++) {
 		if (strcmp(argv[1], commands[i].name) == 0) {
@@ -328,16 +332,14 @@ main(int argc, char **argv)
 		}
 	}
 	if (i == BBS_ARRAY_SIZE(commands)) {
-		fprintf(stderr, "git bbs: '%s' is not a command\n%s", argv[1],
-		    usage_text);
-		return 2;
+		fprintf(stderr, "error: '%s' is not a git bbs command\n%s",
+		    argv[1], usage_text);
+		return BBS_EXIT_USAGE;
 	}
-	if (r != 0) {
-		fprintf(stderr, "fatal: %s\n", err_message() ? err_message() :
-		    "unknown error");
-		if (err_hint_message() != NULL)
-			fprintf(stderr, "hint: %s\n", err_hint_message());
-	}
+	/* a token printed or a refresh token read went through stdio */
+	if ((w = secret_stdio_wipe()) != 0 && r == 0)
+		r = w;
+	r = err_report(r, ERR_LEVEL_FATAL, NULL);
 	trace_close();
-	return r == 0 ? 0 : 1;
+	return r;
 }

@@ -80,17 +80,19 @@ main(int argc, char **argv)
 	struct remote_ctx rc;
 	struct cred c;
 	char *u = NULL, *tok = NULL;
-	int r;
+	int r, w;
 
 	signal(SIGPIPE, SIG_IGN);
 	oauth_json_init();
 	trace_init(getenv("GIT_TRACE_BBS"));
+	process_harden();	/* before any secret is read */
+	if ((r = secret_stdio_init()) != 0)
+		return err_report(r, ERR_LEVEL_ERROR, "git-credential-bbs");
 	memset(&rc, 0, sizeof(rc));
 	memset(&c, 0, sizeof(c));
-	if (argc != 2) {
-		fprintf(stderr, "usage: git-credential-bbs get|store|erase\n");
-		return 2;
-	}
+	if (argc != 2)
+		return err_report(err_set(BBS_E_USAGE, "git-credential-bbs "
+		    "get|store|erase"), ERR_LEVEL_ERROR, NULL);
 	if (strcmp(argv[1], "get") != 0 && strcmp(argv[1], "store") != 0 &&
 	    strcmp(argv[1], "erase") != 0)
 		return 0;	/* unknown actions are ignored, as git asks */
@@ -125,17 +127,15 @@ main(int argc, char **argv)
 		fflush(stdout);
 	}
 out:
-	if (r != 0) {
-		/* say why on stderr; git then tries its other helpers */
-		fprintf(stderr, "git-credential-bbs: %s\n", err_message() ?
-		    err_message() : "failed");
-		if (err_hint_message() != NULL)
-			fprintf(stderr, "hint: %s\n", err_hint_message());
-	}
+	/* the request and the answer went through stdio: wipe its buffers */
+	if ((w = secret_stdio_wipe()) != 0 && r == 0)
+		r = w;
+	/* say why on stderr; git then tries its other helpers */
+	r = err_report(r, ERR_LEVEL_ERROR, "git-credential-bbs");
 	secret_free(tok);
 	free(u);
 	cred_release(&c);
 	remote_ctx_release(&rc);
 	trace_close();
-	return 0;
+	return r;
 }

@@ -13,16 +13,6 @@
 
 #include "helper.h"
 
-static void
-report_error(void)
-{
-	const char *msg = err_message(), *hint = err_hint_message();
-
-	fprintf(stderr, "fatal: bbs: %s\n", msg ? msg : "unknown error");
-	if (hint != NULL)
-		fprintf(stderr, "hint: %s\n", hint);
-}
-
 /* The signed-in grant behind the git requests, when OAuth is in use. */
 struct oauth_use {
 	struct session s;
@@ -160,21 +150,25 @@ main(int argc, char **argv)
 	opts.progress = 0;
 	opts.verbosity = 1;
 	trace_init(getenv("GIT_TRACE_BBS"));
+	process_harden();	/* before any secret is read */
 
 	if (argc < 2 || argc > 3 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "--help") == 0) {
-		fprintf(stderr, "usage: git-remote-bbs <remote> [<url>]\n"
+		/* asked for: stdout and success; wrong arguments: 129 */
+		fprintf(argc == 2 ? stdout : stderr, "usage: git-remote-bbs "
+		    "<remote> [<url>]\n"
 		    "git runs this helper for bbs::<url> and bbs:// remotes, "
 		    "for example:\n"
 		    "  git clone bbs::https://bitbucket.org/team/repo.git\n");
-		return argc == 2 ? 0 : 2;
+		return argc == 2 ? BBS_EXIT_OK : BBS_EXIT_USAGE;
 	}
 	arg = argc == 3 ? argv[2] : argv[1];
 	if ((r = url_parse(&url, arg)) != 0)
 		goto out;
 	if ((r = transport_new(&t, &conn, &opts)) != 0)
 		goto out;
-	if ((r = config_load(&cfg, transport_config(t), &url)) != 0)
+	if ((r = config_load(&cfg, transport_config(t), &url)) != 0 ||
+	    (r = config_env_scrub()) != 0)
 		goto out;
 	opts.fsck_objects = cfg.fsck_objects;
 	if ((r = conn_init(&conn, &url, &cfg)) != 0)
@@ -187,8 +181,7 @@ main(int argc, char **argv)
 	cfg.token = NULL;
 	r = proto_run(stdin, stdout, t, &conn, &opts);
 out:
-	if (r != 0 && err_code() != BBS_E_REPORTED)
-		report_error();
+	r = err_report(r, ERR_LEVEL_FATAL, "bbs");
 	transport_free(t);
 	conn_release(&conn);
 	session_release(&ou.s);
@@ -197,5 +190,5 @@ out:
 	helper_options_release(&opts);
 	url_release(&url);
 	trace_close();
-	return r != 0 ? 128 : 0;
+	return r;
 }

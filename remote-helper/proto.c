@@ -21,7 +21,7 @@
 int
 proto_read_line(FILE *in, struct buf *line)
 {
-	int c;
+	int c, r;
 
 	buf_reset(line);
 	for (;;) {
@@ -40,8 +40,8 @@ proto_read_line(FILE *in, struct buf *line)
 		if (line->len >= LINE_MAX_LEN - 1)
 			return err_set(BBS_E_PROTOCOL, "command line from git "
 			    "is too long");
-		if (buf_add(line, &(char){ (char)c }, 1) != 0)
-			return err_code();
+		if ((r = buf_add(line, &(char){ (char)c }, 1)) != 0)
+			return r;
 	}
 }
 

@@ -13,12 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
-#ifdef __linux__
-#include <sys/prctl.h>
-#endif
 
 #include "helper.h"
 
@@ -55,18 +51,42 @@ datacenter_base(const struct remote_url *u)
 	return xstrndup(u->url, strlen(u->url) - strlen(u->path));
 }
 
-char *
-session_store_dir(void)
+int
+session_store_dir(char **out)
 {
 	const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
 
+	*out = NULL;
 	if (state != NULL && state[0] == '/')
-		return xasprintf("%s/git-remote-bbs", state);
-	if (home != NULL && home[0] == '/')
-		return xasprintf("%s/.local/state/git-remote-bbs", home);
-	err_set(BBS_E_INVALID, "neither XDG_STATE_HOME nor HOME is set: "
-	    "nowhere to keep tokens");
-	return NULL;
+		*out = xasprintf("%s/git-remote-bbs", state);
+	else if (home != NULL && home[0] == '/')
+		*out = xasprintf("%s/.local/state/git-remote-bbs", home);
+	else
+		return err_set(BBS_E_INVALID, "neither XDG_STATE_HOME nor "
+		    "HOME is set: nowhere to keep tokens");
+	return 0;
+}
+
+/* The URL to name in a bbs.<url>.<key> hint: the remote's scheme and host. */
+static char *
+config_url(const struct remote_url *u)
+{
+	return xstrndup(u->url, strlen(u->url) - strlen(u->path));
+}
+
+/* A missing setting: the error, and a hint naming the key to set. */
+static int
+not_configured(const struct remote_url *u, const char *what,
+    const char *key, const char *values)
+{
+	char *cu = config_url(u);
+	int r;
+
+	r = err_set(BBS_E_NOT_CONFIGURED, "no OAuth %s is configured for "
+	    "'%s'", what, u->host);
+	err_hint("set bbs.%s.%s %s", cu, key, values);
+	free(cu);
+	return r;
 }
 
 static void
@@ -82,14 +102,15 @@ session_init(struct session *s, const struct helper_config *cfg,
 {
 	const struct oauth_settings *o = &cfg->oauth;
 	struct oauth_client *c = &s->oc;
+	int r;
 
 	memset(s, 0, sizeof(*s));
 	s->url = u;
 	s->settings = o;
 	c->http = http;
 	if (o->provider == NULL)
-		return err_set(BBS_E_AUTH_REQUIRED, "no OAuth provider is "
-		    "configured for '%s'", u->host);
+		return not_configured(u, "provider", "provider",
+		    "(bitbucket-cloud, bitbucket-datacenter or generic)");
 	c->provider = xstrdup(o->provider);
 	if (strcmp(o->provider, "bitbucket-cloud") == 0) {
 		dup_or(&c->ep.authorize_url, o->ep.authorize_url,
@@ -121,21 +142,17 @@ session_init(struct session *s, const struct helper_config *cfg,
 	c->auth = OAUTH_AUTH_BASIC;
 	if (o->client_secret != NULL)
 		c->client_secret = xstrdup(o->client_secret);
-	if (o->client_id == NULL) {
-		err_set(BBS_E_AUTH_REQUIRED, "no OAuth client is configured "
-		    "for '%s'", u->host);
-		err_hint("set bbs.%s.clientId (or BBS_CLIENT_ID) to the "
-		    "OAuth consumer key", u->origin);
-		return BBS_E_AUTH_REQUIRED;
-	}
+	if (o->client_id == NULL)
+		return not_configured(u, "client", "clientId",
+		    "(or BBS_CLIENT_ID) to the OAuth consumer key");
 	c->client_id = xstrdup(o->client_id);
 	if (c->ep.issuer == NULL && c->ep.token_url == NULL)
-		return err_set(BBS_E_INVALID, "set bbs.<url>.issuer or "
-		    "bbs.<url>.tokenUrl for the generic provider");
+		return not_configured(u, "issuer", "issuer", "(or "
+		    "bbs.<url>.tokenUrl) for the generic provider");
 	s->key = xasprintf("%s %s", c->ep.issuer ? c->ep.issuer :
 	    c->ep.token_url, c->client_id);
-	if ((s->store_dir = session_store_dir()) == NULL)
-		return err_code();
+	if ((r = session_store_dir(&s->store_dir)) != 0)
+		return r;
 	s->credhelper = o->token_store != NULL &&
 	    strcmp(o->token_store, "credential-helper") == 0;
 	return 0;
@@ -408,18 +425,6 @@ session_expire(struct session *s, const char *refused)
 	return r;
 }
 
-/* Turn off core dumps and ptrace while a sign-in holds secrets. */
-void
-session_protect_process(void)
-{
-	struct rlimit rl = { 0, 0 };
-
-	setrlimit(RLIMIT_CORE, &rl);
-#ifdef __linux__
-	prctl(PR_SET_DUMPABLE, 0);
-#endif
-}
-
 /* Store a new grant, naming the account after the server's answer. */
 int
 session_store_new(struct session *s, struct oauth_token *tok,
@@ -455,7 +460,8 @@ remote_ctx_config(struct remote_ctx *c, const char *url)
 	memset(c, 0, sizeof(*c));
 	if ((r = url_parse(&c->url, url)) != 0 ||
 	    (r = transport_cli_config(&c->gitcfg)) != 0 ||
-	    (r = config_load(&c->cfg, c->gitcfg, &c->url)) != 0)
+	    (r = config_load(&c->cfg, c->gitcfg, &c->url)) != 0 ||
+	    (r = config_env_scrub()) != 0)
 		return r;
 	/* a static BBS_ACCESS_TOKEN plays no part in OAuth commands */
 	secret_free(c->cfg.token);

@@ -67,6 +67,7 @@ conn_init(struct conn *c, const struct remote_url *u,
 {
 	struct http_settings hs;
 	size_t len;
+	int r;
 
 	memset(c, 0, sizeof(*c));
 	memset(&hs, 0, sizeof(hs));
@@ -75,8 +76,8 @@ conn_init(struct conn *c, const struct remote_url *u,
 	while (len > 0 && u->url[len - 1] == '/')
 		len--;
 	c->base = xstrndup(u->url, len);
-	if (cfg->token != NULL && conn_set_token(c, cfg, cfg->token) != 0)
-		return err_code();
+	if (cfg->token != NULL && (r = conn_set_token(c, cfg, cfg->token)) != 0)
+		return r;
 	hs.user_agent = "git/2.0 (" PACKAGE_NAME "/" PACKAGE_VERSION ")";
 	hs.ca_file = cfg->ca_file;
 	hs.ca_path = cfg->ca_path;

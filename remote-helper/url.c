@@ -43,6 +43,7 @@ url_split(struct remote_url *u, const char *s)
 	const char *at;
 	size_t i;
 	long portnum;
+	int r;
 
 	memset(u, 0, sizeof(*u));
 	for (i = 0; s[i] != '\0'; i++)
@@ -55,8 +56,8 @@ url_split(struct remote_url *u, const char *s)
 	for (i = 0; u->scheme[i]; i++)
 		u->scheme[i] = (char)tolower((unsigned char)u->scheme[i]);
 	if (strcmp(u->scheme, "http") != 0 && strcmp(u->scheme, "https") != 0) {
-		err_set(BBS_E_INVALID, "unsupported URL scheme '%s' (use https)",
-		    u->scheme);
+		r = err_set(BBS_E_INVALID, "unsupported URL scheme '%s' "
+		    "(use https)", u->scheme);
 		goto fail;
 	}
 	auth = p + 3;
@@ -69,14 +70,15 @@ url_split(struct remote_url *u, const char *s)
 	host = auth;
 	if (at != NULL) {
 		if (memchr(auth, ':', (size_t)(at - auth)) != NULL) {
-			err_set(BBS_E_INVALID, "a URL must not carry a password "
-			    "or token; remove it from the URL");
+			r = err_set(BBS_E_INVALID, "a URL must not carry a "
+			    "password or token; remove it from the URL");
 			goto fail;
 		}
 		if (at == auth ||
 		    (u->user = percent_decode(auth, (size_t)(at - auth), 0)) ==
 		    NULL) {
-			err_set(BBS_E_INVALID, "malformed user name in URL");
+			r = err_set(BBS_E_INVALID, "malformed user name in "
+			    "URL");
 			goto fail;
 		}
 		host = at + 1;
@@ -84,7 +86,8 @@ url_split(struct remote_url *u, const char *s)
 	if (*host == '[') {
 		host_end = memchr(host, ']', (size_t)(auth_end - host));
 		if (host_end == NULL) {
-			err_set(BBS_E_INVALID, "malformed IPv6 address in URL");
+			r = err_set(BBS_E_INVALID, "malformed IPv6 address "
+			    "in URL");
 			goto fail;
 		}
 		u->host = xstrndup(host + 1, (size_t)(host_end - host - 1));
@@ -92,14 +95,14 @@ url_split(struct remote_url *u, const char *s)
 		if (host_end < auth_end && *host_end == ':')
 			port = host_end + 1;
 		else if (host_end != auth_end) {
-			err_set(BBS_E_INVALID, "malformed host in URL");
+			r = err_set(BBS_E_INVALID, "malformed host in URL");
 			goto fail;
 		}
 		for (i = 0; u->host[i]; i++)
 			if (!isxdigit((unsigned char)u->host[i]) &&
 			    u->host[i] != ':' && u->host[i] != '.') {
-				err_set(BBS_E_INVALID, "malformed IPv6 address "
-				    "in URL");
+				r = err_set(BBS_E_INVALID, "malformed IPv6 "
+				    "address in URL");
 				goto fail;
 			}
 	} else {
@@ -111,26 +114,27 @@ url_split(struct remote_url *u, const char *s)
 		u->host = xstrndup(host, (size_t)(host_end - host));
 		for (i = 0; u->host[i]; i++) {
 			if (!valid_host_char((unsigned char)u->host[i])) {
-				err_set(BBS_E_INVALID, "malformed host in URL");
+				r = err_set(BBS_E_INVALID, "malformed host in "
+				    "URL");
 				goto fail;
 			}
 			u->host[i] = (char)tolower((unsigned char)u->host[i]);
 		}
 	}
 	if (u->host[0] == '\0') {
-		err_set(BBS_E_INVALID, "URL has no host");
+		r = err_set(BBS_E_INVALID, "URL has no host");
 		goto fail;
 	}
 	if (port != NULL) {
 		char *end;
 
 		if (port == auth_end || !isdigit((unsigned char)*port)) {
-			err_set(BBS_E_INVALID, "malformed port in URL");
+			r = err_set(BBS_E_INVALID, "malformed port in URL");
 			goto fail;
 		}
 		portnum = strtol(port, &end, 10);
 		if (end != auth_end || portnum < 1 || portnum > 65535) {
-			err_set(BBS_E_INVALID, "malformed port in URL");
+			r = err_set(BBS_E_INVALID, "malformed port in URL");
 			goto fail;
 		}
 		u->port = (int)portnum;
@@ -140,7 +144,7 @@ url_split(struct remote_url *u, const char *s)
 		u->path = xstrdup(auth_end);
 	else {
 		if (*auth_end != '\0') {
-			err_set(BBS_E_INVALID, "malformed URL");
+			r = err_set(BBS_E_INVALID, "malformed URL");
 			goto fail;
 		}
 		u->path = xstrdup("/");
@@ -148,7 +152,7 @@ url_split(struct remote_url *u, const char *s)
 	return 0;
 fail:
 	url_release(u);
-	return err_code() ? err_code() : BBS_E_INVALID;
+	return r;
 }
 
 static void
