@@ -99,12 +99,119 @@ test_load_env(void **state)
 	url_release(&u);
 }
 
+static void
+test_token_variables(void **state)
+{
+	struct helper_config c;
+	struct remote_url u;
+
+	assert_int_equal(url_parse(&u, "https://git.example/team/r.git"), 0);
+	unsetenv("GIT_CONFIG_PARAMETERS");
+	unsetenv("GIT_CONFIG_COUNT");
+	unsetenv("BBS_REFRESH_TOKEN");
+	setenv("BBS_ACCESS_TOKEN", "at_x\r\nX-Injected: 1", 1);
+	err_clear();
+	assert_int_equal(config_load(&c, NULL, &u), BBS_E_INVALID);
+	assert_non_null(strstr(err_message(), "BBS_ACCESS_TOKEN"));
+	assert_null(strpbrk(err_message(), "\r\n"));
+	assert_null(getenv("BBS_ACCESS_TOKEN"));
+	assert_null(c.token);
+	err_clear();
+	config_release(&c);
+
+	setenv("BBS_REFRESH_TOKEN", "rt with spaces", 1);
+	assert_int_equal(config_load(&c, NULL, &u), BBS_E_INVALID);
+	assert_non_null(strstr(err_message(), "BBS_REFRESH_TOKEN"));
+	assert_null(getenv("BBS_REFRESH_TOKEN"));
+	err_clear();
+	config_release(&c);
+
+	setenv("BBS_REFRESH_TOKEN", "rt_good==", 1);
+	setenv("BBS_ACCESS_TOKEN", "at_good", 1);
+	assert_int_equal(config_load(&c, NULL, &u), 0);
+	assert_string_equal(c.oauth.refresh_seed, "rt_good==");
+	assert_string_equal(c.token, "at_good");
+	config_release(&c);
+	url_release(&u);
+}
+
+static void
+test_http_per_url(void **state)
+{
+	struct http_url_settings hs;
+	struct helper_config c;
+	struct remote_url u;
+
+	unsetenv("GIT_SSL_CAINFO");
+	unsetenv("GIT_SSL_CAPATH");
+	unsetenv("GIT_SSL_NO_VERIFY");
+	unsetenv("GIT_HTTP_LOW_SPEED_TIME");
+	unsetenv("GIT_CONFIG_COUNT");
+	setenv("GIT_CONFIG_PARAMETERS",
+	    "'http.https://git.example:8443.sslverify'='false' "
+	    "'http.https://git.example:8443/team.proxy'='http://127.0.0.1:9' "
+	    "'http.https://alice@git.example:8443.sslcainfo'='/alice.pem' "
+	    "'http.sslcapath'='/capath' "
+	    "'http.https://as.example.sslcainfo'='/as.pem'", 1);
+	assert_int_equal(url_parse(&u,
+	    "https://alice@git.example:8443/team/r.git"), 0);
+	assert_int_equal(config_load(&c, NULL, &u), 0);
+	assert_int_equal(c.ssl_verify, 0);
+	assert_string_equal(c.proxy, "http://127.0.0.1:9");
+
+	/* the git URL itself, as requested (without the user part) */
+	assert_int_equal(config_http_resolve(&c,
+	    "https://git.example:8443/team/r.git/info/refs", &hs), 0);
+	assert_int_equal(hs.ssl_verify, 0);
+	assert_string_equal(hs.proxy, "http://127.0.0.1:9");
+	assert_string_equal(hs.ca_file, "/alice.pem");
+	assert_string_equal(hs.ca_path, "/capath");
+	http_url_settings_release(&hs);
+
+	/* an OAuth endpoint on another origin gets its own settings */
+	assert_int_equal(config_http_resolve(&c,
+	    "https://git.example:9443/token", &hs), 0);
+	assert_int_equal(hs.ssl_verify, 1);
+	assert_null(hs.proxy);
+	assert_null(hs.ca_file);
+	assert_string_equal(hs.ca_path, "/capath");
+	http_url_settings_release(&hs);
+	assert_int_equal(config_http_resolve(&c,
+	    "https://as.example/oauth/token", &hs), 0);
+	assert_int_equal(hs.ssl_verify, 1);
+	assert_string_equal(hs.ca_file, "/as.pem");
+	http_url_settings_release(&hs);
+
+	/* the same origin, another path: no proxy of /team */
+	assert_int_equal(config_http_resolve(&c,
+	    "https://git.example:8443/oauth/token", &hs), 0);
+	assert_int_equal(hs.ssl_verify, 0);
+	assert_null(hs.proxy);
+	http_url_settings_release(&hs);
+
+	/* GIT_SSL_NO_VERIFY applies to every URL, as in git */
+	setenv("GIT_SSL_NO_VERIFY", "1", 1);
+	assert_int_equal(config_http_resolve(&c, "https://as.example/t", &hs),
+	    0);
+	assert_int_equal(hs.ssl_verify, 0);
+	http_url_settings_release(&hs);
+	unsetenv("GIT_SSL_NO_VERIFY");
+	err_clear();
+	assert_true(config_http_resolve(&c, "not a url", &hs) < 0);
+	err_clear();
+	config_release(&c);
+	url_release(&u);
+	unsetenv("GIT_CONFIG_PARAMETERS");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parameters),
 		cmocka_unit_test(test_load_env),
+		cmocka_unit_test(test_token_variables),
+		cmocka_unit_test(test_http_per_url),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
