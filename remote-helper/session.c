@@ -82,6 +82,7 @@ session_init(struct session *s, const struct helper_config *cfg,
 {
 	const struct oauth_settings *o = &cfg->oauth;
 	struct oauth_client *c = &s->oc;
+	int r;
 
 	memset(s, 0, sizeof(*s));
 	s->url = u;
@@ -132,6 +133,9 @@ session_init(struct session *s, const struct helper_config *cfg,
 	if (c->ep.issuer == NULL && c->ep.token_url == NULL)
 		return err_set(BBS_E_INVALID, "set bbs.<url>.issuer or "
 		    "bbs.<url>.tokenUrl for the generic provider");
+	/* configured endpoints: the rule discovered ones follow, no network */
+	if ((r = oauth_endpoints_check(&c->ep)) != 0)
+		return r;
 	s->key = xasprintf("%s %s", c->ep.issuer ? c->ep.issuer :
 	    c->ep.token_url, c->client_id);
 	if ((s->store_dir = session_store_dir()) == NULL)
