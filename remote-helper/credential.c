@@ -3,8 +3,8 @@
  * key=value lines git sends, and the answer we print.
  *
  * Git's own rules apply: a line ends at LF (a CR before it is dropped),
- * a NUL byte is an error, and no value we print may contain CR or LF
- * (it would add lines to the answer).
+ * a NUL byte or another CR is an error, and no value we print may contain
+ * CR or LF (it would add lines to the answer).
  */
 #include "config.h"
 
@@ -64,6 +64,11 @@ cred_read(struct cred *c, FILE *in)
 			break;
 		if (strlen(line.ptr) != line.len) {
 			r = err_set(BBS_E_PROTOCOL, "a NUL byte in the "
+			    "credential request");
+			break;
+		}
+		if (strchr(line.ptr, '\r') != NULL) {
+			r = err_set(BBS_E_PROTOCOL, "a CR inside a line of the "
 			    "credential request");
 			break;
 		}

@@ -53,7 +53,8 @@ struct cred {
 /*
  * Read git's key=value lines up to a blank line or EOF into `c` (unknown
  * keys are ignored, a repeated key replaces).  A trailing CR is dropped; a
- * line with a NUL byte is BBS_E_PROTOCOL, and then `c` is left empty.
+ * line with a NUL byte or another CR is BBS_E_PROTOCOL, and then `c` is
+ * left empty.
  */
 int cred_read(struct cred *c, FILE *in);
 void cred_release(struct cred *c);

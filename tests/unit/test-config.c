@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -204,6 +205,57 @@ test_http_per_url(void **state)
 	unsetenv("GIT_CONFIG_PARAMETERS");
 }
 
+static int
+cred_from(struct cred *c, const char *text, size_t len)
+{
+	FILE *f = fmemopen((void *)text, len, "r");
+	int r;
+
+	assert_non_null(f);
+	err_clear();
+	r = cred_read(c, f);
+	fclose(f);
+	return r;
+}
+
+static void
+test_credential_protocol(void **state)
+{
+	static const char nul[] = "protocol=https\nhost=a\0b\n\n";
+	const char *ok = "protocol=https\r\nhost=h:1\r\npassword=p\r\nx=y\n\n"
+	    "username=after-the-blank-line\n";
+	const char *kv[] = { "username", "u", "password", "a\nusername=evil",
+		NULL };
+	const char *kv2[] = { "username", "u\r", NULL };
+	const char *kv3[] = { "username", "u", "password", "p", NULL };
+	char *out = NULL;
+	size_t len = 0;
+	struct cred c;
+	FILE *f;
+
+	assert_int_equal(cred_from(&c, ok, strlen(ok)), 0);
+	assert_string_equal(c.protocol, "https");
+	assert_string_equal(c.host, "h:1");
+	assert_string_equal(c.password, "p");
+	assert_null(c.username);
+	cred_release(&c);
+	assert_int_equal(cred_from(&c, nul, sizeof(nul) - 1), BBS_E_PROTOCOL);
+	assert_null(c.protocol);
+	err_clear();
+	assert_int_equal(cred_from(&c, "username=a\r\r\n", 13), BBS_E_PROTOCOL);
+	assert_null(c.username);
+	err_clear();
+
+	f = open_memstream(&out, &len);
+	assert_int_equal(cred_write(f, kv), BBS_E_INVALID);
+	assert_int_equal(cred_write(f, kv2), BBS_E_INVALID);
+	err_clear();
+	assert_int_equal(cred_write(f, kv3), 0);
+	fclose(f);
+	assert_string_equal(out, "username=u\npassword=p\n");
+	free(out);
+}
+
 int
 main(void)
 {
@@ -212,6 +264,7 @@ main(void)
 		cmocka_unit_test(test_load_env),
 		cmocka_unit_test(test_token_variables),
 		cmocka_unit_test(test_http_per_url),
+		cmocka_unit_test(test_credential_protocol),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
