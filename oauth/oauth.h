@@ -313,9 +313,12 @@ int oauth_token_syntax_ok(const char *s);
 /* Install a zeroing allocator in jansson; call once at start-up. */
 void oauth_json_init(void);
 /*
- * Parse a token endpoint answer.  On an RFC 6749 §5.2 error returns
- * BBS_E_OAUTH with the message set; `*oauth_error` (optional) receives the
- * error code string (caller frees).
+ * Parse a token endpoint answer.  On success the access token (and the
+ * refresh token, if any) pass oauth_token_syntax_ok() and expires_at is 0
+ * (not said) or now + [1, OAUTH_EXPIRES_MAX].  On an RFC 6749 §5.2 error
+ * returns BBS_E_OAUTH with the message set (one line, server text
+ * cleaned); `*oauth_error` (optional) receives the error code, at most 64
+ * bytes, control bytes replaced (caller frees).
  */
 int oauth_token_parse(struct oauth_token *out, long status, const char *body,
     size_t len, int64_t now, char **oauth_error);

@@ -161,10 +161,10 @@ oauth_error_set(json_t *j, long status, char **oauth_error)
 		free(e);
 		free(d);
 	}
+	/* callers print it: the code is cleaned as the message is */
 	if (oauth_error != NULL)
-		*oauth_error = error;
-	else
-		free(error);
+		*oauth_error = oauth_text_clean(error, 64);
+	free(error);
 	free(desc);
 	return r;
 }

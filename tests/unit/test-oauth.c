@@ -453,6 +453,12 @@ test_server_text_cleaned(void **state)
 	    BBS_E_OAUTH);
 	assert_non_null(strstr(err_message(), "?[2Jgone?fatal: fake"));
 	one_line_error();
+	bad = "{\"error\":\"invalid_grant\\u001b[2J\\n\"}";
+	assert_int_equal(oauth_token_parse(&t, 400, bad, strlen(bad), 0, &c),
+	    BBS_E_OAUTH);
+	assert_string_equal(c, "invalid_grant?[2J?");
+	free(c);
+	one_line_error();
 	bad = "{\"error\":\"server_error\\u001b]0;x\\u0007\"}";
 	assert_int_equal(oauth_token_parse(&t, 503, bad, strlen(bad), 0, NULL),
 	    BBS_E_HTTP);
