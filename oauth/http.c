@@ -440,6 +440,8 @@ http_open(struct http_stream **out, struct http_response *resp,
 		http_url_settings_release(&us);
 		return r;
 	}
+	if (!us.ssl_verify && strncasecmp(req->url, "https://", 8) == 0)
+		trace_printf("http: TLS verification is off for this URL");
 
 	s = xcalloc(1, sizeof(*s));
 	s->client = c;
