@@ -40,29 +40,29 @@ client_now(struct oauth_client *c)
 	return c->now ? c->now() : (int64_t)time(NULL);
 }
 
-static int
-url_allowed(const char *url)
+int
+oauth_text_has_control(const char *s)
 {
-	struct buf host;
-	const char *p, *end;
-	int ok;
+	for (; s != NULL && *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 1;
+	return 0;
+}
 
-	if (strncasecmp(url, "https://", 8) == 0)
-		return 1;
-	if (strncasecmp(url, "http://", 7) != 0)
-		return 0;
-	p = url + 7;
-	buf_init(&host, 1024);
-	if (*p == '[') {
-		end = strchr(p, ']');
-		if (end == NULL)
-			return 0;
-		buf_add(&host, p + 1, (size_t)(end - p - 1));
-	} else
-		buf_add(&host, p, strcspn(p, ":/?#"));
-	ok = host.ptr != NULL && http_host_is_loopback(host.ptr);
-	buf_release(&host);
-	return ok;
+char *
+oauth_text_clean(const char *s, size_t max)
+{
+	size_t i, n;
+	char *out;
+
+	if (s == NULL)
+		return NULL;
+	n = strnlen(s, max);
+	out = xstrndup(s, n);
+	for (i = 0; i < n; i++)
+		if ((unsigned char)out[i] < 0x20 || out[i] == 0x7f)
+			out[i] = '?';
+	return out;
 }
 
 /*
@@ -83,12 +83,11 @@ oauth_request(struct oauth_client *c, const char *url, struct buf *form,
 	*status = 0;
 	if (url == NULL)
 		return err_set(BBS_E_INVALID, "no endpoint configured");
-	if (!url_allowed(url))
-		return err_set(BBS_E_INSECURE_URL, "refusing to talk to the "
-		    "authorization server over plain http");
+	if ((r = oauth_endpoint_check("authorization server", url)) != 0)
+		return r;
 	memset(&req, 0, sizeof(req));
 	req.url = url;
-	req.allow_http = 1;	/* url_allowed() kept it to loopback */
+	req.allow_http = 1;	/* oauth_endpoint_check(): loopback only */
 	req.body_fd = -1;
 	req.timeout = OAUTH_TIMEOUT;
 	hdrs[0] = "Accept: application/json";
@@ -309,7 +308,9 @@ oauth_device_poll(struct oauth_client *c, struct oauth_device *d,
 				continue;
 			}
 			if (strcmp(oerr, "slow_down") == 0) {
-				interval += 5;	/* RFC 8628 §3.5 */
+				/* RFC 8628 §3.5, within our bound */
+				interval = interval + 5 > OAUTH_DEVICE_INTERVAL_MAX ?
+				    OAUTH_DEVICE_INTERVAL_MAX : interval + 5;
 				free(oerr);
 				err_clear();
 				continue;
@@ -401,6 +402,8 @@ oauth_discover(struct oauth_client *c)
 
 	if (iss == NULL)
 		return err_set(BBS_E_INVALID, "no issuer to discover");
+	if ((r = oauth_endpoint_check("issuer", iss)) != 0)
+		return r;
 	ilen = strlen(iss);
 	while (ilen > 0 && iss[ilen - 1] == '/')
 		ilen--;
@@ -433,6 +436,9 @@ oauth_discover(struct oauth_client *c)
 	if (c->ep.token_url == NULL)
 		return err_set(BBS_E_PROTOCOL, "the metadata of '%s' names no "
 		    "token endpoint", iss);
+	/* what discovery named is held to the same rule as configuration */
+	if ((r = oauth_endpoints_check(&c->ep)) != 0)
+		return r;
 	/* send the secret the way the server says it takes it */
 	if (c->ep.secret_post_only)
 		c->auth = OAUTH_AUTH_POST;

@@ -37,6 +37,8 @@ struct http_client {
 	int ssl_verify;
 	long connect_timeout;
 	long low_speed_time;
+	http_settings_fn resolve;
+	void *resolve_payload;
 };
 
 struct http_stream {
@@ -106,6 +108,41 @@ http_client_new(struct http_client **out, const struct http_settings *s)
 	c->connect_timeout = s->connect_timeout;
 	c->low_speed_time = s->low_speed_time;
 	*out = c;
+	return 0;
+}
+
+void
+http_client_set_resolver(struct http_client *c, http_settings_fn fn,
+    void *payload)
+{
+	c->resolve = fn;
+	c->resolve_payload = payload;
+}
+
+void
+http_url_settings_release(struct http_url_settings *s)
+{
+	if (s == NULL)
+		return;
+	free(s->ca_file);
+	free(s->ca_path);
+	free(s->proxy);
+	memset(s, 0, sizeof(*s));
+}
+
+/* The settings for `url`: the resolver's, or the client's own. */
+static int
+http_settings_for(struct http_client *c, const char *url,
+    struct http_url_settings *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (c->resolve != NULL)
+		return c->resolve(c->resolve_payload, url, out);
+	out->ssl_verify = c->ssl_verify;
+	out->ca_file = c->ca_file ? xstrdup(c->ca_file) : NULL;
+	out->ca_path = c->ca_path ? xstrdup(c->ca_path) : NULL;
+	out->proxy = c->proxy ? xstrdup(c->proxy) : NULL;
+	out->low_speed_time = c->low_speed_time;
 	return 0;
 }
 
@@ -332,8 +369,10 @@ http_pump(struct http_stream *s)
 	return 0;
 }
 
+/* libcurl copies string options, so `u` may be released afterwards. */
 static void
-http_setopt_common(struct http_stream *s, const struct http_request *req)
+http_setopt_common(struct http_stream *s, const struct http_request *req,
+    const struct http_url_settings *u)
 {
 	struct http_client *c = s->client;
 	CURL *e = s->easy;
@@ -350,19 +389,19 @@ http_setopt_common(struct http_stream *s, const struct http_request *req)
 	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, s->errbuf);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, c->ssl_verify ? 1L : 0L);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, c->ssl_verify ? 2L : 0L);
-	if (c->ca_file != NULL)
-		curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
-	if (c->ca_path != NULL)
-		curl_easy_setopt(e, CURLOPT_CAPATH, c->ca_path);
-	if (c->proxy != NULL)
-		curl_easy_setopt(e, CURLOPT_PROXY, c->proxy);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, u->ssl_verify ? 1L : 0L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, u->ssl_verify ? 2L : 0L);
+	if (u->ca_file != NULL)
+		curl_easy_setopt(e, CURLOPT_CAINFO, u->ca_file);
+	if (u->ca_path != NULL)
+		curl_easy_setopt(e, CURLOPT_CAPATH, u->ca_path);
+	if (u->proxy != NULL)
+		curl_easy_setopt(e, CURLOPT_PROXY, u->proxy);
 	if (c->connect_timeout > 0)
 		curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, c->connect_timeout);
-	if (c->low_speed_time > 0) {
+	if (u->low_speed_time > 0) {
 		curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-		curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, c->low_speed_time);
+		curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, u->low_speed_time);
 	}
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, http_header_cb);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, s);
@@ -389,6 +428,7 @@ int
 http_open(struct http_stream **out, struct http_response *resp,
     struct http_client *c, const struct http_request *req)
 {
+	struct http_url_settings us;
 	struct http_stream *s;
 	struct curl_slist *h;
 	size_t i;
@@ -400,6 +440,12 @@ http_open(struct http_stream **out, struct http_response *resp,
 	    !(req->allow_http && strncasecmp(req->url, "http://", 7) == 0))
 		return err_set(BBS_E_INSECURE_URL,
 		    "refusing to send a request over plain http");
+	if ((r = http_settings_for(c, req->url, &us)) != 0) {
+		http_url_settings_release(&us);
+		return r;
+	}
+	if (!us.ssl_verify && strncasecmp(req->url, "https://", 8) == 0)
+		trace_printf("http: TLS verification is off for this URL");
 
 	s = xcalloc(1, sizeof(*s));
 	s->client = c;
@@ -409,9 +455,11 @@ http_open(struct http_stream **out, struct http_response *resp,
 	buf_init_secret(&s->data, HTTP_STREAM_BUF_MAX);
 	if ((s->easy = curl_easy_init()) == NULL) {
 		free(s);
+		http_url_settings_release(&us);
 		return err_set(BBS_E_ERROR, "cannot initialise libcurl");
 	}
-	http_setopt_common(s, req);
+	http_setopt_common(s, req, &us);
+	http_url_settings_release(&us);
 
 	/* an empty "Expect:" stops libcurl's 100-continue round trip */
 	h = curl_slist_append(NULL, "Expect:");

@@ -237,6 +237,30 @@ int http_client_new(struct http_client **out, const struct http_settings *s);
 void http_client_free(struct http_client *c);
 
 /*
+ * The TLS and proxy settings of one URL (git's http.<url>.* resolved for
+ * it).  Strings are the resolver's allocations; http.c frees them.
+ */
+struct http_url_settings {
+	int ssl_verify;
+	char *ca_file;
+	char *ca_path;
+	char *proxy;
+	long low_speed_time;
+};
+
+void http_url_settings_release(struct http_url_settings *s);
+/*
+ * With a resolver, every request asks it for the settings of the URL it
+ * is about to contact (its 0 fills `out`; an error fails the request
+ * before anything is sent), instead of using the client's settings for
+ * every URL.  `payload` is borrowed and must outlive the client.
+ */
+typedef int (*http_settings_fn)(void *payload, const char *url,
+    struct http_url_settings *out);
+void http_client_set_resolver(struct http_client *c, http_settings_fn fn,
+    void *payload);
+
+/*
  * Start a request and wait until the response headers have arrived.  On
  * success `*out` is a stream to read the body from; `resp` is filled in
  * (release with http_response_release).  Transport failures return
@@ -255,6 +279,40 @@ void http_response_release(struct http_response *r);
 
 /* Whether `host` (no brackets, no port) is a loopback name or address. */
 int http_host_is_loopback(const char *host);
+
+/* url.c: the one http(s) URL parser, and the endpoint rule */
+
+struct oauth_url {
+	char *scheme;		/* "http" or "https", lowercase */
+	char *userinfo;		/* raw text before the last '@', or NULL */
+	char *host;		/* lowercase; IPv6 without brackets */
+	int port;		/* explicit, or the scheme's default */
+	char *path;		/* the rest from '/', '?' or '#'; "/" if empty */
+};
+
+#define OAUTH_URL_WILDCARD 1	/* allow '*' in the host (config patterns) */
+
+/*
+ * Parse scheme://[userinfo@]host[:port][rest].  Only http and https; no
+ * byte <= 0x20 or 0x7f anywhere; the host is [IPv6] (hex digits, ':' and
+ * '.') or letters, digits, '-', '.', '_' (and '*' with OAUTH_URL_WILDCARD);
+ * ports 1-65535.  0 with `out` filled (release with oauth_url_release), or
+ * BBS_E_INVALID with a one-line message and `out` empty.
+ */
+int oauth_url_parse(struct oauth_url *out, const char *s, int flags);
+void oauth_url_release(struct oauth_url *u);
+/* Whether the parsed host is 127.0.0.0/8, ::1 or "localhost". */
+int oauth_url_is_loopback(const struct oauth_url *u);
+/*
+ * The rule for every URL of the authorization server (`what` names it in
+ * the message): it parses, has no user name or password, and is https or
+ * http to a loopback host.  NULL is fine (not configured).  0, or
+ * BBS_E_INVALID / BBS_E_INSECURE_URL with a message; nothing is sent.
+ */
+int oauth_endpoint_check(const char *what, const char *url);
+struct oauth_endpoints;
+/* oauth_endpoint_check for the issuer and every endpoint set in `e`. */
+int oauth_endpoints_check(const struct oauth_endpoints *e);
 
 /* pkce.c: randomness, PKCE (RFC 7636), state */
 
@@ -300,12 +358,37 @@ struct oauth_token {
 };
 
 void oauth_token_release(struct oauth_token *t);
+
+/* Longest token accepted (Bitbucket's refresh tokens exceed 2,500). */
+#define OAUTH_TOKEN_MAX ((size_t)16 * 1024)
+/*
+ * Whether `s` is an RFC 6750 b64token of at most OAUTH_TOKEN_MAX bytes:
+ * 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".  Every
+ * token is checked with this wherever it comes from (a token response,
+ * the store, the environment, stdin, a credential helper), so no token
+ * can add a line to an HTTP header or the credential protocol.
+ */
+int oauth_token_syntax_ok(const char *s);
+
+/*
+ * Bounds of what a server says about lifetimes, in seconds.  Values are
+ * clamped into these before any arithmetic; a token's expires_in of 0 or
+ * less counts as 1 (expired at once, so it is refreshed), more than ten
+ * years as ten years.  The number is a JSON integer or, leniently, a
+ * string of digits ("3600"); a real (3600.0, 1e400) is malformed.
+ */
+#define OAUTH_EXPIRES_MAX ((long long)10 * 366 * 24 * 3600)
+#define OAUTH_DEVICE_EXPIRES_MAX 3600LL	/* device codes: one hour at most */
+#define OAUTH_DEVICE_INTERVAL_MAX 60LL	/* poll interval in [1, 60], default 5 */
 /* Install a zeroing allocator in jansson; call once at start-up. */
 void oauth_json_init(void);
 /*
- * Parse a token endpoint answer.  On an RFC 6749 §5.2 error returns
- * BBS_E_OAUTH with the message set; `*oauth_error` (optional) receives the
- * error code string (caller frees).
+ * Parse a token endpoint answer.  On success the access token (and the
+ * refresh token, if any) pass oauth_token_syntax_ok() and expires_at is 0
+ * (not said) or now + [1, OAUTH_EXPIRES_MAX].  On an RFC 6749 §5.2 error
+ * returns BBS_E_OAUTH with the message set (one line, server text
+ * cleaned); `*oauth_error` (optional) receives the error code, at most 64
+ * bytes, control bytes replaced (caller frees).
  */
 int oauth_token_parse(struct oauth_token *out, long status, const char *body,
     size_t len, int64_t now, char **oauth_error);
@@ -338,9 +421,20 @@ struct oauth_device {
 };
 
 void oauth_device_release(struct oauth_device *d);
+/*
+ * Parse a device authorization answer.  On success device_code is a
+ * b64token, user_code printable ASCII without spaces (at most 64 bytes),
+ * both URIs pass oauth_endpoint_check(), expires_in is in
+ * [1, OAUTH_DEVICE_EXPIRES_MAX] and interval in
+ * [1, OAUTH_DEVICE_INTERVAL_MAX].
+ */
 int oauth_device_parse(struct oauth_device *out, long status, const char *body,
     size_t len);
-/* The "username" (or "nickname", "name", "sub") of a user-info answer. */
+/*
+ * The "username" (or "nickname", "name", "sub") of a user-info answer,
+ * at most 255 bytes, control bytes replaced (oauth_text_clean); NULL when
+ * there is none.
+ */
 char *oauth_userinfo_name(const char *body, size_t len);
 
 /* store-file.c: the token store */
@@ -428,6 +522,15 @@ int oauth_device_poll(struct oauth_client *c, struct oauth_device *d,
 int oauth_revoke(struct oauth_client *c, const char *token, const char *hint);
 /* Ask the user-info endpoint who the token belongs to (NULL if unknown). */
 char *oauth_whoami(struct oauth_client *c, const char *access_token);
+
+/* Whether `s` (NULL is fine) has a byte < 0x20 or 0x7f. */
+int oauth_text_has_control(const char *s);
+/*
+ * Server text made safe for a terminal: a copy of at most `max` bytes of
+ * `s` with every byte < 0x20 and 0x7f replaced by '?' (caller frees;
+ * NULL for NULL).
+ */
+char *oauth_text_clean(const char *s, size_t max);
 
 /* loopback.c: the RFC 8252 §7.3 redirect listener */
 

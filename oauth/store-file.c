@@ -89,8 +89,12 @@ jstr(json_t *o, const char *key)
 	return json_is_string(v) ? xstrdup(json_string_value(v)) : NULL;
 }
 
-/* Fill the grant fields of `e` (not key and account) from object `g`. */
-static void
+/*
+ * Fill the grant fields of `e` (not key and account) from object `g`;
+ * BBS_E_PROTOCOL when a token is not an RFC 6750 b64token (fields are
+ * filled all the same: the caller releases them).
+ */
+static int
 grant_from_json(json_t *g, struct store_entry *e)
 {
 	e->provider = jstr(g, "provider");
@@ -102,6 +106,11 @@ grant_from_json(json_t *g, struct store_entry *e)
 	if (json_is_integer(json_object_get(g, "expires_at")))
 		e->tok.expires_at = json_integer_value(json_object_get(g,
 		    "expires_at"));
+	if (!oauth_token_syntax_ok(e->tok.access_token) ||
+	    (e->tok.refresh_token != NULL &&
+	    !oauth_token_syntax_ok(e->tok.refresh_token)))
+		return BBS_E_PROTOCOL;
+	return 0;
 }
 
 static int
@@ -130,9 +139,15 @@ store_parse(struct store *s, const char *data, size_t len)
 		memset(e, 0, sizeof(*e));
 		e->key = jstr(g, "key");
 		e->account = jstr(g, "account");
-		grant_from_json(g, e);
 		if (e->account == NULL)
 			e->account = xstrdup("default");
+		if (grant_from_json(g, e) != 0) {
+			/* refuse the file rather than save over the grant */
+			json_decref(root);
+			return err_set(BBS_E_IO, "the token store '%s' holds a "
+			    "malformed token; move it away and sign in again",
+			    s->path);
+		}
 	}
 	json_decref(root);
 	return 0;
@@ -257,14 +272,18 @@ store_grant_decode(const char *text, struct store_entry *e)
 {
 	json_error_t je;
 	json_t *g = json_loads(text, JSON_REJECT_DUPLICATES, &je);
+	int r;
 
 	if (!json_is_object(g) ||
 	    !json_is_string(json_object_get(g, "access_token"))) {
 		json_decref(g);
 		return err_set(BBS_E_PROTOCOL, "a stored grant is damaged");
 	}
-	grant_from_json(g, e);
+	r = grant_from_json(g, e);
 	json_decref(g);
+	if (r != 0)
+		return err_set(BBS_E_PROTOCOL, "a stored grant holds a malformed "
+		    "token");
 	return 0;
 }
 

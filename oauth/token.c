@@ -87,29 +87,48 @@ get_str(json_t *o, const char *key, char **out)
 	return 0;
 }
 
+int
+oauth_token_syntax_ok(const char *s)
+{
+	static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789-._~+/";
+	size_t n, pad;
+
+	if (s == NULL)
+		return 0;
+	n = strspn(s, alphabet);
+	pad = strspn(s + n, "=");
+	return n > 0 && s[n + pad] == '\0' && n + pad <= OAUTH_TOKEN_MAX;
+}
+
+/*
+ * A lifetime in seconds, clamped to [lo, hi]: *out is -1 when absent.  A
+ * JSON integer, or (leniently: some servers quote it) a string of ASCII
+ * digits; anything else, a real such as 1e400 included, is malformed.
+ * Values are clamped before any arithmetic, so nothing can overflow.
+ */
 static int
-get_int(json_t *o, const char *key, long long *out)
+get_lifetime(json_t *o, const char *key, long long lo, long long hi,
+    long long *out)
 {
 	json_t *v = json_object_get(o, key);
+	long long n = 0;
 	const char *s;
-	char *end;
 
 	*out = -1;
 	if (v == NULL || json_is_null(v))
 		return 0;
 	if (json_is_integer(v)) {
-		*out = json_integer_value(v);
-		return 0;
-	}
-	/* some servers quote numbers */
-	if (json_is_string(v)) {
-		s = json_string_value(v);
-		*out = strtoll(s, &end, 10);
-		if (*s != '\0' && *end == '\0')
-			return 0;
-	}
-	return err_set(BBS_E_PROTOCOL, "the authorization server sent a "
-	    "malformed '%s'", key);
+		n = json_integer_value(v);
+	} else if (json_is_string(v) && (s = json_string_value(v))[0] != '\0' &&
+	    strspn(s, "0123456789") == strlen(s)) {
+		for (; *s != '\0' && n <= hi; s++)
+			n = n * 10 + (*s - '0');
+	} else
+		return err_set(BBS_E_PROTOCOL, "the authorization server sent a "
+		    "malformed '%s'", key);
+	*out = n < lo ? lo : n > hi ? hi : n;
+	return 0;
 }
 
 /* The RFC 6749 §5.2 error in `j`, as an error with a message. */
@@ -127,18 +146,25 @@ oauth_error_set(json_t *j, long status, char **oauth_error)
 		    "HTTP %ld", status);
 	} else if (status >= 500) {
 		/* a server failure says nothing about the grant */
+		char *e = oauth_text_clean(error, 64);
+
 		r = err_set(BBS_E_HTTP, "the authorization server failed "
-		    "(HTTP %ld, %.64s); try again later", status, error);
+		    "(HTTP %ld, %s); try again later", status, e);
+		free(e);
 	} else {
-		/* the description is the server's text: keep it short, 1 line */
+		/* the server's text: short, one line, no control bytes */
+		char *e = oauth_text_clean(error, 64);
+		char *d = oauth_text_clean(desc, 200);
+
 		r = err_set(BBS_E_OAUTH, "the authorization server refused: "
-		    "%.64s%s%.200s%s", error, desc ? " (" : "", desc ? desc : "",
-		    desc ? ")" : "");
+		    "%s%s%s%s", e, d ? " (" : "", d ? d : "", d ? ")" : "");
+		free(e);
+		free(d);
 	}
+	/* callers print it: the code is cleaned as the message is */
 	if (oauth_error != NULL)
-		*oauth_error = error;
-	else
-		free(error);
+		*oauth_error = oauth_text_clean(error, 64);
+	free(error);
 	free(desc);
 	return r;
 }
@@ -148,7 +174,7 @@ oauth_token_parse(struct oauth_token *out, long status, const char *body,
     size_t len, int64_t now, char **oauth_error)
 {
 	json_t *j;
-	long long expires;
+	long long expires = -1;
 	char *scopes = NULL;
 	int r;
 
@@ -171,22 +197,38 @@ oauth_token_parse(struct oauth_token *out, long status, const char *body,
 	    (r = get_str(j, "token_type", &out->token_type)) != 0 ||
 	    (r = get_str(j, "scope", &out->scope)) != 0 ||
 	    (r = get_str(j, "scopes", &scopes)) != 0 ||
-	    (r = get_int(j, "expires_in", &expires)) != 0)
+	    (r = get_lifetime(j, "expires_in", 1, OAUTH_EXPIRES_MAX,
+	    &expires)) != 0)
 		goto out;
 	if (out->access_token == NULL || out->access_token[0] == '\0') {
 		r = err_set(BBS_E_PROTOCOL, "the authorization server sent no "
 		    "access token");
 		goto out;
 	}
+	/* a token goes into an HTTP header: RFC 6750 characters only */
+	if (!oauth_token_syntax_ok(out->access_token) ||
+	    (out->refresh_token != NULL &&
+	    !oauth_token_syntax_ok(out->refresh_token))) {
+		r = err_set(BBS_E_PROTOCOL, "the authorization server sent a "
+		    "malformed %s token", oauth_token_syntax_ok(
+		    out->access_token) ? "refresh" : "access");
+		goto out;
+	}
 	if (out->token_type != NULL &&
 	    strcasecmp(out->token_type, "bearer") != 0) {
-		r = err_set(BBS_E_PROTOCOL, "unsupported token type '%.32s'",
-		    out->token_type);
+		char *t = oauth_text_clean(out->token_type, 32);
+
+		r = err_set(BBS_E_PROTOCOL, "unsupported token type '%s'", t);
+		free(t);
 		goto out;
 	}
 	if (out->scope == NULL && scopes != NULL) {	/* Bitbucket's name */
 		out->scope = scopes;
 		scopes = NULL;
+	}
+	if (expires > 0 && now > INT64_MAX - OAUTH_EXPIRES_MAX) {
+		r = err_set(BBS_E_INVALID, "the clock is out of range");
+		goto out;
 	}
 	out->expires_at = expires > 0 ? now + expires : 0;
 out:
@@ -291,12 +333,36 @@ oauth_device_release(struct oauth_device *d)
 	memset(d, 0, sizeof(*d));
 }
 
+/* What is shown to the user must be printable, and the URLs ours to open. */
+static int
+device_check(const struct oauth_device *d)
+{
+	size_t i;
+	int r;
+
+	for (i = 0; d->user_code[i] != '\0'; i++)
+		if ((unsigned char)d->user_code[i] <= 0x20 ||
+		    (unsigned char)d->user_code[i] >= 0x7f)
+			break;
+	if (i == 0 || d->user_code[i] != '\0' || i > 64)
+		return err_set(BBS_E_PROTOCOL, "the authorization server sent a "
+		    "malformed user_code");
+	if (!oauth_token_syntax_ok(d->device_code))
+		return err_set(BBS_E_PROTOCOL, "the authorization server sent a "
+		    "malformed device_code");
+	if ((r = oauth_endpoint_check("verification", d->verification_uri)) !=
+	    0 || (r = oauth_endpoint_check("verification",
+	    d->verification_uri_complete)) != 0)
+		return r;
+	return 0;
+}
+
 int
 oauth_device_parse(struct oauth_device *out, long status, const char *body,
     size_t len)
 {
 	json_t *j = json_parse(body, len);
-	long long expires, interval;
+	long long expires = -1, interval = -1;
 	int r;
 
 	memset(out, 0, sizeof(*out));
@@ -312,15 +378,19 @@ oauth_device_parse(struct oauth_device *out, long status, const char *body,
 	    (r = get_str(j, "verification_uri", &out->verification_uri)) != 0 ||
 	    (r = get_str(j, "verification_uri_complete",
 	    &out->verification_uri_complete)) != 0 ||
-	    (r = get_int(j, "expires_in", &expires)) != 0 ||
-	    (r = get_int(j, "interval", &interval)) != 0)
+	    (r = get_lifetime(j, "expires_in", 1, OAUTH_DEVICE_EXPIRES_MAX,
+	    &expires)) != 0 ||
+	    (r = get_lifetime(j, "interval", 1, OAUTH_DEVICE_INTERVAL_MAX,
+	    &interval)) != 0)
 		goto out;
 	if (out->device_code == NULL || out->user_code == NULL ||
-	    out->verification_uri == NULL || expires <= 0) {
+	    out->verification_uri == NULL || expires < 0) {
 		r = err_set(BBS_E_PROTOCOL, "incomplete device authorization "
 		    "response");
 		goto out;
 	}
+	if ((r = device_check(out)) != 0)
+		goto out;
 	out->expires_in = (long)expires;
 	out->interval = interval > 0 ? (long)interval : 5;
 out:
@@ -344,8 +414,9 @@ oauth_userinfo_name(const char *body, size_t len)
 	for (i = 0; i < BBS_ARRAY_SIZE(keys) && name == NULL; i++) {
 		v = json_object_get(j, keys[i]);
 		if (json_is_string(v) && json_string_length(v) > 0 &&
-		    json_string_length(v) < 256)
-			name = xstrdup(json_string_value(v));
+		    json_string_length(v) < 256 &&
+		    strlen(json_string_value(v)) == json_string_length(v))
+			name = oauth_text_clean(json_string_value(v), 255);
 	}
 	json_decref(j);
 	return name;

@@ -84,6 +84,32 @@ env_or(struct cfg_collect *cc, const char *env, enum cfg_key k)
 	return take(cc, k);
 }
 
+/*
+ * Take token variable `name` out of the environment into *out (NULL when
+ * unset or empty).  The process's copy is wiped too (/proc/PID/environ is
+ * readable).  A value that is not an RFC 6750 b64token is refused: it
+ * would become HTTP header text.
+ */
+static int
+env_token(const char *name, char **out)
+{
+	const char *env = getenv(name);
+	int ok;
+
+	*out = NULL;
+	if (env == NULL)
+		return 0;
+	ok = *env == '\0' || oauth_token_syntax_ok(env);
+	if (ok && *env != '\0')
+		*out = xstrdup(env);
+	secret_wipe((char *)env, strlen(env));
+	unsetenv(name);
+	if (!ok)
+		return err_set(BBS_E_INVALID, "%s is not a valid token (only "
+		    "letters, digits and -._~+/ then '=' padding)", name);
+	return 0;
+}
+
 /* Read a secret from a file: first line, at most 4 KiB, private file. */
 static int
 read_secret_file(const char *path, char **out)
@@ -148,12 +174,8 @@ config_oauth(struct helper_config *out, struct cfg_collect *cc,
 			return r;
 	} else
 		o->client_secret = take(cc, K_CLIENTSECRET);
-	if ((env = getenv("BBS_REFRESH_TOKEN")) != NULL) {
-		if (*env != '\0')
-			o->refresh_seed = xstrdup(env);
-		secret_wipe((char *)env, strlen(env));
-		unsetenv("BBS_REFRESH_TOKEN");
-	}
+	if ((r = env_token("BBS_REFRESH_TOKEN", &o->refresh_seed)) != 0)
+		return r;
 	if (o->provider == NULL) {
 		if (strcmp(u->host, "bitbucket.org") == 0)
 			o->provider = xstrdup("bitbucket-cloud");
@@ -364,30 +386,74 @@ parse_bool(const char *key, const char *v, int *out)
 	    key);
 }
 
+/* Collect every setting that applies to `u` from `cfg` and `git -c`. */
+static int
+cfg_collect_all(struct cfg_collect *cc, struct git_config *cfg,
+    const struct remote_url *u)
+{
+	size_t i;
+
+	memset(cc, 0, sizeof(*cc));
+	cc->url = u;
+	for (i = 0; i < K_NR; i++)
+		cc->score[i] = -1;
+	/* no regex match: libgit2 1.5's pcre2 path leaks its match data */
+	if (cfg != NULL && git_config_foreach(cfg, cfg_collect_cb, cc) < 0) {
+		const git_error *ge = git_error_last();
+
+		return err_set(BBS_E_INVALID, "cannot read git config: %s",
+		    ge ? ge->message : "unknown error");
+	}
+	return cfg_collect_env(cc);
+}
+
+/*
+ * The http.* settings of the collected URL; the GIT_SSL_* and
+ * GIT_HTTP_LOW_SPEED_TIME variables apply to every URL, as in git.
+ */
+static int
+config_http(struct cfg_collect *cc, struct http_url_settings *out)
+{
+	const char *env;
+	int r;
+
+	out->ssl_verify = 1;
+	if (cc->value[K_SSLVERIFY] != NULL &&
+	    (r = parse_bool("http.sslVerify", cc->value[K_SSLVERIFY],
+	    &out->ssl_verify)) != 0)
+		return r;
+	if ((env = getenv("GIT_SSL_NO_VERIFY")) != NULL && *env != '\0')
+		out->ssl_verify = 0;
+	if ((env = getenv("GIT_SSL_CAINFO")) != NULL && *env != '\0')
+		out->ca_file = xstrdup(env);
+	else if (cc->value[K_SSLCAINFO] != NULL)
+		out->ca_file = xstrdup(cc->value[K_SSLCAINFO]);
+	if ((env = getenv("GIT_SSL_CAPATH")) != NULL && *env != '\0')
+		out->ca_path = xstrdup(env);
+	else if (cc->value[K_SSLCAPATH] != NULL)
+		out->ca_path = xstrdup(cc->value[K_SSLCAPATH]);
+	if (cc->value[K_PROXY] != NULL && cc->value[K_PROXY][0] != '\0')
+		out->proxy = xstrdup(cc->value[K_PROXY]);
+	if ((env = getenv("GIT_HTTP_LOW_SPEED_TIME")) != NULL)
+		out->low_speed_time = strtol(env, NULL, 10);
+	else if (cc->value[K_LOWSPEEDTIME] != NULL)
+		out->low_speed_time = strtol(cc->value[K_LOWSPEEDTIME], NULL,
+		    10);
+	return 0;
+}
+
 int
 config_load(struct helper_config *out, struct git_config *cfg,
     const struct remote_url *u)
 {
+	struct http_url_settings hs;
 	struct cfg_collect cc;
-	const char *env;
 	size_t i;
 	int r = 0, b;
 
 	memset(out, 0, sizeof(*out));
-	memset(&cc, 0, sizeof(cc));
-	cc.url = u;
-	for (i = 0; i < K_NR; i++)
-		cc.score[i] = -1;
-	out->ssl_verify = 1;
-	/* no regex match: libgit2 1.5's pcre2 path leaks its match data */
-	if (cfg != NULL && git_config_foreach(cfg, cfg_collect_cb, &cc) < 0) {
-		const git_error *ge = git_error_last();
-
-		r = err_set(BBS_E_INVALID, "cannot read git config: %s",
-		    ge ? ge->message : "unknown error");
-		goto out;
-	}
-	if ((r = cfg_collect_env(&cc)) != 0)
+	memset(&hs, 0, sizeof(hs));
+	if ((r = cfg_collect_all(&cc, cfg, u)) != 0)
 		goto out;
 
 	out->git_auth = strcmp(u->host, "bitbucket.org") == 0 ?
@@ -411,27 +477,16 @@ config_load(struct helper_config *out, struct git_config *cfg,
 		    "contain ':'");
 		goto out;
 	}
-	if (cc.value[K_SSLVERIFY] != NULL &&
-	    (r = parse_bool("http.sslVerify", cc.value[K_SSLVERIFY],
-	    &out->ssl_verify)) != 0)
+	if ((r = config_http(&cc, &hs)) != 0)
 		goto out;
-	if ((env = getenv("GIT_SSL_NO_VERIFY")) != NULL && *env != '\0')
-		out->ssl_verify = 0;
-	if ((env = getenv("GIT_SSL_CAINFO")) != NULL && *env != '\0')
-		out->ca_file = xstrdup(env);
-	else if (cc.value[K_SSLCAINFO] != NULL)
-		out->ca_file = xstrdup(cc.value[K_SSLCAINFO]);
-	if ((env = getenv("GIT_SSL_CAPATH")) != NULL && *env != '\0')
-		out->ca_path = xstrdup(env);
-	else if (cc.value[K_SSLCAPATH] != NULL)
-		out->ca_path = xstrdup(cc.value[K_SSLCAPATH]);
-	if (cc.value[K_PROXY] != NULL && cc.value[K_PROXY][0] != '\0')
-		out->proxy = xstrdup(cc.value[K_PROXY]);
-	if ((env = getenv("GIT_HTTP_LOW_SPEED_TIME")) != NULL)
-		out->low_speed_time = strtol(env, NULL, 10);
-	else if (cc.value[K_LOWSPEEDTIME] != NULL)
-		out->low_speed_time = strtol(cc.value[K_LOWSPEEDTIME], NULL,
-		    10);
+	out->ssl_verify = hs.ssl_verify;
+	out->ca_file = hs.ca_file;
+	out->ca_path = hs.ca_path;
+	out->proxy = hs.proxy;
+	out->low_speed_time = hs.low_speed_time;
+	memset(&hs, 0, sizeof(hs));
+	out->gitcfg = cfg;
+	out->url = u;
 	if (cc.value[K_TRANSFER_FSCK] != NULL &&
 	    (r = parse_bool("transfer.fsckObjects",
 	    cc.value[K_TRANSFER_FSCK], &b)) == 0)
@@ -445,16 +500,39 @@ config_load(struct helper_config *out, struct git_config *cfg,
 
 	if ((r = config_oauth(out, &cc, u)) != 0)
 		goto out;
-	if ((env = getenv("BBS_ACCESS_TOKEN")) != NULL) {
-		if (*env != '\0')
-			out->token = xstrdup(env);
-		/* wipe the process's copy too: /proc/PID/environ is readable */
-		secret_wipe((char *)env, strlen(env));
-		unsetenv("BBS_ACCESS_TOKEN");
-	}
+	r = env_token("BBS_ACCESS_TOKEN", &out->token);
 out:
+	http_url_settings_release(&hs);
 	for (i = 0; i < K_NR; i++)
 		secret_free(cc.value[i]);	/* clientSecret among them */
+	return r;
+}
+
+int
+config_http_resolve(void *payload, const char *url,
+    struct http_url_settings *out)
+{
+	const struct helper_config *hc = payload;
+	struct remote_url u;
+	struct cfg_collect cc;
+	size_t i;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if ((r = url_parse_pattern(&u, url)) != 0)
+		return r;
+	/* the remote's user part selects settings on its own origin too */
+	if (u.user == NULL && hc->url != NULL && hc->url->user != NULL &&
+	    strcmp(u.scheme, hc->url->scheme) == 0 &&
+	    strcmp(u.host, hc->url->host) == 0 && u.port == hc->url->port)
+		u.user = xstrdup(hc->url->user);
+	if ((r = cfg_collect_all(&cc, hc->gitcfg, &u)) == 0)
+		r = config_http(&cc, out);
+	for (i = 0; i < K_NR; i++)
+		free(cc.value[i]);
+	url_release(&u);
+	if (r != 0)
+		http_url_settings_release(out);
 	return r;
 }
 

@@ -40,6 +40,31 @@ void url_release(struct remote_url *u);
  */
 int url_match_score(const char *pattern, const struct remote_url *u);
 
+/* credential.c: git's credential protocol (git-credential-bbs) */
+
+struct cred {
+	char *protocol;
+	char *host;
+	char *path;
+	char *username;
+	char *password;		/* secret */
+};
+
+/*
+ * Read git's key=value lines up to a blank line or EOF into `c` (unknown
+ * keys are ignored, a repeated key replaces).  A trailing CR is dropped; a
+ * line with a NUL byte or another CR is BBS_E_PROTOCOL, and then `c` is
+ * left empty.
+ */
+int cred_read(struct cred *c, FILE *in);
+void cred_release(struct cred *c);
+/*
+ * Print the NULL-terminated list of key, value pairs as key=value lines.
+ * Nothing is printed when any value has CR or LF (or a key also '='):
+ * BBS_E_INVALID.
+ */
+int cred_write(FILE *out, const char *const *kv);
+
 /* pktline.c */
 
 #define PKT_MAX 65520
@@ -143,6 +168,8 @@ struct helper_config {
 	long low_speed_time;
 	int fsck_objects;
 	struct oauth_settings oauth;
+	struct git_config *gitcfg;	/* borrowed: what config_load read */
+	const struct remote_url *url;	/* borrowed: the remote it read for */
 };
 
 struct git_config;
@@ -155,6 +182,14 @@ struct git_config;
 int config_load(struct helper_config *out, struct git_config *cfg,
     const struct remote_url *u);
 void config_release(struct helper_config *c);
+/*
+ * An http_settings_fn (payload: the struct helper_config that config_load
+ * filled): http.<url>.* resolved for `url` itself, as git config
+ * --get-urlmatch does, so each server contacted gets its own TLS and
+ * proxy settings, not those of the git remote.
+ */
+int config_http_resolve(void *payload, const char *url,
+    struct http_url_settings *out);
 /*
  * Parse GIT_CONFIG_PARAMETERS (what `git -c` passes down); `fn` gets each
  * name and value (NULL for a bare name).

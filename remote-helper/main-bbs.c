@@ -174,6 +174,24 @@ print_expiry(int64_t at)
 		printf("  access token: expired at %s\n", when);
 }
 
+/* One grant; what the servers said is cleaned of control bytes. */
+static void
+status_entry(const struct store_entry *e)
+{
+	char *key = oauth_text_clean(e->key, 1024);
+	char *account = oauth_text_clean(e->account, 256);
+	char *provider = oauth_text_clean(e->provider, 64);
+	char *scope = oauth_text_clean(e->tok.scope, 1024);
+
+	printf("%s\n  account: %s\n  provider: %s\n  scopes: %s\n", key,
+	    account, provider ? provider : "unknown",
+	    scope ? scope : "(not reported)");
+	free(key);
+	free(account);
+	free(provider);
+	free(scope);
+}
+
 static int
 cmd_status(int argc, char **argv)
 {
@@ -206,10 +224,7 @@ cmd_status(int argc, char **argv)
 			if (c.url.user != NULL &&
 			    strcmp(e->account, c.url.user) != 0)
 				continue;
-			printf("%s\n  account: %s\n  provider: %s\n"
-			    "  scopes: %s\n", e->key, e->account,
-			    e->provider ? e->provider : "unknown",
-			    e->tok.scope ? e->tok.scope : "(not reported)");
+			status_entry(e);
 			print_expiry(e->tok.expires_at);
 			printf("  refresh token: %s\n", e->tok.refresh_token ?
 			    "kept" : "none");
@@ -251,7 +266,7 @@ cmd_import(int argc, char **argv)
 {
 	struct oauth_token tok;
 	struct remote_ctx c;
-	char line[8192], *account = NULL;
+	char line[OAUTH_TOKEN_MAX + 3], *account = NULL;
 	int r;
 
 	if (argc != 2)
@@ -259,7 +274,14 @@ cmd_import(int argc, char **argv)
 		    "(refresh token on stdin)");
 	if (fgets(line, sizeof(line), stdin) == NULL)
 		return err_set(BBS_E_INVALID, "no refresh token on stdin");
+	if (strchr(line, '\n') == NULL && strlen(line) > OAUTH_TOKEN_MAX)
+		line[0] = '\0';	/* too long: refused below, not cut */
 	line[strcspn(line, "\r\n")] = '\0';
+	if (!oauth_token_syntax_ok(line)) {
+		secret_wipe(line, sizeof(line));
+		return err_set(BBS_E_INVALID, "that is not a refresh token "
+		    "(only letters, digits and -._~+/ then '=' padding)");
+	}
 	if ((r = ctx_init(&c, argv[1])) == 0 &&
 	    (r = session_endpoints(&c.s)) == 0 &&
 	    (r = oauth_refresh(&c.s.oc, line, NULL, &tok)) == 0) {

@@ -22,58 +22,6 @@
 
 #include "helper.h"
 
-#define CRED_LINE_MAX 65536
-
-struct cred {
-	char *protocol;
-	char *host;
-	char *path;
-	char *username;
-	char *password;		/* secret */
-};
-
-static void
-cred_release(struct cred *c)
-{
-	free(c->protocol);
-	free(c->host);
-	free(c->path);
-	free(c->username);
-	secret_free(c->password);
-	memset(c, 0, sizeof(*c));
-}
-
-/* Read git's key=value lines up to a blank line or EOF. */
-static int
-cred_read(struct cred *c, FILE *in)
-{
-	struct buf line;
-	char **dst;
-	char *eq;
-	int r;
-
-	buf_init_secret(&line, CRED_LINE_MAX);
-	while ((r = proto_read_line(in, &line)) > 0 && line.len > 0) {
-		if ((eq = strchr(line.ptr, '=')) == NULL)
-			continue;
-		*eq = '\0';
-		dst = strcmp(line.ptr, "protocol") == 0 ? &c->protocol :
-		    strcmp(line.ptr, "host") == 0 ? &c->host :
-		    strcmp(line.ptr, "path") == 0 ? &c->path :
-		    strcmp(line.ptr, "username") == 0 ? &c->username :
-		    strcmp(line.ptr, "password") == 0 ? &c->password : NULL;
-		if (dst != NULL) {
-			if (dst == &c->password)
-				secret_free(*dst);
-			else
-				free(*dst);
-			*dst = xstrdup(eq + 1);
-		}
-	}
-	buf_release(&line);
-	return r < 0 ? r : 0;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -123,8 +71,10 @@ main(int argc, char **argv)
 	}
 	r = session_token(&rc.s, &tok);
 	if (r == 0) {
-		printf("username=%s\npassword=%s\n", rc.cfg.git_username, tok);
-		fflush(stdout);
+		const char *kv[] = { "username", rc.cfg.git_username,
+			"password", tok, NULL };
+
+		r = cred_write(stdout, kv);
 	}
 out:
 	/* the request and the answer went through stdio: wipe its buffers */

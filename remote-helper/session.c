@@ -149,6 +149,9 @@ session_init(struct session *s, const struct helper_config *cfg,
 	if (c->ep.issuer == NULL && c->ep.token_url == NULL)
 		return not_configured(u, "issuer", "issuer", "(or "
 		    "bbs.<url>.tokenUrl) for the generic provider");
+	/* configured endpoints: the rule discovered ones follow, no network */
+	if ((r = oauth_endpoints_check(&c->ep)) != 0)
+		return r;
 	s->key = xasprintf("%s %s", c->ep.issuer ? c->ep.issuer :
 	    c->ep.token_url, c->client_id);
 	if ((r = session_store_dir(&s->store_dir)) != 0)

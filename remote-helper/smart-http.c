@@ -89,7 +89,11 @@ conn_init(struct conn *c, const struct remote_url *u,
 		fprintf(stderr, "warning: TLS certificate verification is "
 		    "turned off (http.sslVerify=false or GIT_SSL_NO_VERIFY): "
 		    "the server's identity is not checked\n");
-	return http_client_new(&c->http, &hs);
+	if ((r = http_client_new(&c->http, &hs)) != 0)
+		return r;
+	/* each URL contacted (OAuth endpoints too) gets its own http.* */
+	http_client_set_resolver(c->http, config_http_resolve, (void *)cfg);
+	return 0;
 }
 
 void

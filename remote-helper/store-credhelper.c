@@ -159,6 +159,11 @@ credstore_load(struct store *st, const char *key)
 	if ((r = cred_get(host, "index", "git-remote-bbs", &index)) != 0 ||
 	    index == NULL)
 		return r;
+	if (oauth_text_has_control(index)) {
+		free(index);
+		return err_set(BBS_E_PROTOCOL, "the credential helper returned "
+		    "a malformed account list");
+	}
 	for (acct = strtok_r(index, " ", &save); acct != NULL;
 	    acct = strtok_r(NULL, " ", &save)) {
 		if ((r = cred_get(host, "grant", acct, &blob)) != 0)

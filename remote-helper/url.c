@@ -5,7 +5,6 @@
  */
 #include "config.h"
 
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -26,132 +25,57 @@ url_release(struct remote_url *u)
 	memset(u, 0, sizeof(*u));
 }
 
-static int
-valid_host_char(int c)
-{
-	return isalnum(c) || c == '-' || c == '.' || c == '_' || c == '*';
-}
-
 /*
- * Split scheme://[user@]host[:port][/path] into `u`.  `strict` refuses a
- * password in the user part and empty hosts; patterns may omit the path.
+ * Split scheme://[user@]host[:port][/path] into `u` with the one URL parser
+ * (oauth_url_parse); a password in the user part is refused, and patterns
+ * (`wildcard`) may have '*' in the host.
  */
 static int
-url_split(struct remote_url *u, const char *s)
+url_split(struct remote_url *u, const char *s, int wildcard)
 {
-	const char *p, *auth, *auth_end, *host, *host_end, *port = NULL;
-	const char *at;
-	size_t i;
-	long portnum;
+	struct oauth_url ou;
 	int r;
 
 	memset(u, 0, sizeof(*u));
-	for (i = 0; s[i] != '\0'; i++)
-		if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7f)
-			return err_set(BBS_E_INVALID,
-			    "URL contains a space or control character");
-	if ((p = strstr(s, "://")) == NULL || p == s)
-		return err_set(BBS_E_INVALID, "'%s' is not a URL", s);
-	u->scheme = xstrndup(s, (size_t)(p - s));
-	for (i = 0; u->scheme[i]; i++)
-		u->scheme[i] = (char)tolower((unsigned char)u->scheme[i]);
-	if (strcmp(u->scheme, "http") != 0 && strcmp(u->scheme, "https") != 0) {
-		r = err_set(BBS_E_INVALID, "unsupported URL scheme '%s' "
-		    "(use https)", u->scheme);
-		goto fail;
+	if ((r = oauth_url_parse(&ou, s, wildcard ? OAUTH_URL_WILDCARD : 0)) !=
+	    0) {
+		if (strstr(s, "://") == NULL) {
+			err_clear();
+			r = err_set(BBS_E_INVALID, "'%s' is not a URL", s);
+		}
+		return r;
 	}
-	auth = p + 3;
-	auth_end = auth + strcspn(auth, "/?#");
-	/* the user part ends at the last '@' before the path */
-	at = NULL;
-	for (p = auth; p < auth_end; p++)
-		if (*p == '@')
-			at = p;
-	host = auth;
-	if (at != NULL) {
-		if (memchr(auth, ':', (size_t)(at - auth)) != NULL) {
+	if (ou.path[0] != '/') {
+		r = err_set(BBS_E_INVALID, "malformed URL");
+		goto out;
+	}
+	if (ou.userinfo != NULL) {
+		if (strchr(ou.userinfo, ':') != NULL) {
 			r = err_set(BBS_E_INVALID, "a URL must not carry a "
 			    "password or token; remove it from the URL");
-			goto fail;
+			goto out;
 		}
-		if (at == auth ||
-		    (u->user = percent_decode(auth, (size_t)(at - auth), 0)) ==
+		if (ou.userinfo[0] == '\0' || (u->user =
+		    percent_decode(ou.userinfo, strlen(ou.userinfo), 0)) ==
 		    NULL) {
-			r = err_set(BBS_E_INVALID, "malformed user name in "
-			    "URL");
-			goto fail;
+			r = err_set(BBS_E_INVALID, "malformed user name in URL");
+			goto out;
 		}
-		host = at + 1;
-	}
-	if (*host == '[') {
-		host_end = memchr(host, ']', (size_t)(auth_end - host));
-		if (host_end == NULL) {
-			r = err_set(BBS_E_INVALID, "malformed IPv6 address "
-			    "in URL");
-			goto fail;
-		}
-		u->host = xstrndup(host + 1, (size_t)(host_end - host - 1));
-		host_end++;
-		if (host_end < auth_end && *host_end == ':')
-			port = host_end + 1;
-		else if (host_end != auth_end) {
-			r = err_set(BBS_E_INVALID, "malformed host in URL");
-			goto fail;
-		}
-		for (i = 0; u->host[i]; i++)
-			if (!isxdigit((unsigned char)u->host[i]) &&
-			    u->host[i] != ':' && u->host[i] != '.') {
-				r = err_set(BBS_E_INVALID, "malformed IPv6 "
-				    "address in URL");
-				goto fail;
-			}
-	} else {
-		host_end = memchr(host, ':', (size_t)(auth_end - host));
-		if (host_end != NULL)
-			port = host_end + 1;
-		else
-			host_end = auth_end;
-		u->host = xstrndup(host, (size_t)(host_end - host));
-		for (i = 0; u->host[i]; i++) {
-			if (!valid_host_char((unsigned char)u->host[i])) {
-				r = err_set(BBS_E_INVALID, "malformed host in "
-				    "URL");
-				goto fail;
-			}
-			u->host[i] = (char)tolower((unsigned char)u->host[i]);
+		if (oauth_text_has_control(u->user)) {
+			r = err_set(BBS_E_INVALID, "a control character in the "
+			    "user name of the URL");
+			goto out;
 		}
 	}
-	if (u->host[0] == '\0') {
-		r = err_set(BBS_E_INVALID, "URL has no host");
-		goto fail;
-	}
-	if (port != NULL) {
-		char *end;
-
-		if (port == auth_end || !isdigit((unsigned char)*port)) {
-			r = err_set(BBS_E_INVALID, "malformed port in URL");
-			goto fail;
-		}
-		portnum = strtol(port, &end, 10);
-		if (end != auth_end || portnum < 1 || portnum > 65535) {
-			r = err_set(BBS_E_INVALID, "malformed port in URL");
-			goto fail;
-		}
-		u->port = (int)portnum;
-	} else
-		u->port = strcmp(u->scheme, "https") == 0 ? 443 : 80;
-	if (*auth_end == '/')
-		u->path = xstrdup(auth_end);
-	else {
-		if (*auth_end != '\0') {
-			r = err_set(BBS_E_INVALID, "malformed URL");
-			goto fail;
-		}
-		u->path = xstrdup("/");
-	}
-	return 0;
-fail:
-	url_release(u);
+	u->scheme = ou.scheme;
+	u->host = ou.host;
+	u->port = ou.port;
+	u->path = ou.path;
+	ou.scheme = ou.host = ou.path = NULL;
+out:
+	oauth_url_release(&ou);
+	if (r != 0)
+		url_release(u);
 	return r;
 }
 
@@ -182,14 +106,10 @@ url_parse(struct remote_url *out, const char *arg)
 		s += 5;
 	if (strncasecmp(s, "bbs://", 6) == 0)
 		s = tmp = xasprintf("https://%s", s + 6);
-	r = url_split(out, s);
+	r = url_split(out, s, 0);
 	free(tmp);
 	if (r != 0)
 		return r;
-	if (strchr(out->host, '*') != NULL) {
-		url_release(out);
-		return err_set(BBS_E_INVALID, "malformed host in URL");
-	}
 	if (strcmp(out->scheme, "http") == 0 &&
 	    !http_host_is_loopback(out->host)) {
 		err_set(BBS_E_INSECURE_URL, "refusing plain http to '%s': "
@@ -207,7 +127,7 @@ url_parse_pattern(struct remote_url *out, const char *pattern)
 {
 	int r;
 
-	if ((r = url_split(out, pattern)) != 0)
+	if ((r = url_split(out, pattern, 1)) != 0)
 		return r;
 	url_finish(out);
 	return 0;

@@ -98,6 +98,14 @@
 #                        whole body and the connection is closed after half
 #   malformed            200, text/html, <html>not json</html>
 #   oversized            200, a 70 MiB JSON body, streamed
+#   crlf-token           200, an access token ending in "\r\nX-Injected: 1"
+#   hostile-text         400 invalid_grant, an error_description with
+#                        ESC[2J, a newline and a fake "fatal:" line
+# and the device authorization endpoint:
+#   hostile-user-code    a user_code with a newline and a fake line
+#   hostile-verification a verification_uri of http://127.0.0.1.evil.example
+# and the metadata document:
+#   hostile-metadata     token_endpoint http://localhost:1@192.0.2.2/token
 # and the decision of the consent page:
 #   wrong-state          another state in the redirect
 #   wrong-iss            iss=https://evil.example (in every mode)
@@ -712,6 +720,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                  "repository:admin"],
             "authorization_response_iss_parameter_supported": True,
         }
+        if "hostile-metadata" in app.faults():
+            meta["token_endpoint"] = "http://localhost:1@192.0.2.2/token"
         self.send(200, json.dumps(meta, indent=1) + "\n",
                   "application/json", [("Cache-Control", "no-cache")])
 
@@ -1036,6 +1046,19 @@ with the scopes: <code>%s</code>.</p>
                           [("Cache-Control", "no-store")],
                           result="fault-truncated")
             return True
+        if "crlf-token" in faults:
+            self.send_json(200, {"access_token": new_value("at_") +
+                                 "\r\nX-Injected: 1",
+                                 "token_type": "bearer", "expires_in": 3600,
+                                 "refresh_token": new_value("rt_")},
+                           result="fault-crlf-token")
+            return True
+        if "hostile-text" in faults:
+            self.send_json(400, {"error": "invalid_grant",
+                                 "error_description": "\x1b[2J\x1b[31mgone"
+                                 "\nfatal: injected line"},
+                           result="fault-hostile-text")
+            return True
         if "oversized" in faults:
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
@@ -1229,6 +1252,11 @@ with the scopes: <code>%s</code>.</p>
             app.user_codes[raw] = dc
         user_code = raw[:4] + "-" + raw[4:]
         verification = app.url("device")
+        faults = app.faults()
+        if "hostile-user-code" in faults:
+            user_code += "\nfatal: injected line"
+        if "hostile-verification" in faults:
+            verification = "http://127.0.0.1.evil.example/device"
         self.send_json(200, {
             "device_code": dc,
             "user_code": user_code,

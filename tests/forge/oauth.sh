@@ -36,7 +36,9 @@ usage: $PROG start DIR FORGEDIR [server flags...]
        $PROG count DIR [GRANT]
        $PROG secret DIR [clear]     (the secret is read from stdin)
 faults: status CODE [ERROR] | slow SECONDS | truncated [close] | malformed |
-        oversized | wrong-state | wrong-iss | no-iss
+        oversized | wrong-state | wrong-iss | no-iss | crlf-token |
+        hostile-text | hostile-user-code | hostile-verification |
+        hostile-metadata
 EOF
 	exit 2
 }
@@ -214,7 +216,9 @@ cmd_fault() {
 		case $arg in '' | close) ;; *) usage ;; esac
 		[ $# -le 3 ] || usage
 		;;
-	malformed | oversized | wrong-state | wrong-iss | no-iss)
+	malformed | oversized | wrong-state | wrong-iss | no-iss | crlf-token | \
+	hostile-text | hostile-user-code | hostile-verification | \
+	hostile-metadata)
 		[ $# -eq 2 ] || usage
 		;;
 	*)

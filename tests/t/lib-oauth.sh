@@ -71,7 +71,10 @@ oauth_stop() {
 
 # oauth_fault NAME [ARG] | oauth_fault clear
 #   status CODE [ERROR] | slow SECONDS | truncated [close] | malformed |
-#   oversized (token endpoint); wrong-state | wrong-iss | no-iss (the
+#   oversized | crlf-token | hostile-text (token endpoint);
+#   hostile-user-code | hostile-verification (device authorization);
+#   hostile-metadata (the metadata document);
+#   wrong-state | wrong-iss | no-iss (the
 #   redirect of the consent decision).
 oauth_fault() {
 	"$OAUTH" fault "$OAUTH_DIR" "$@"

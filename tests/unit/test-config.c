@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -99,12 +100,171 @@ test_load_env(void **state)
 	url_release(&u);
 }
 
+static void
+test_token_variables(void **state)
+{
+	struct helper_config c;
+	struct remote_url u;
+
+	assert_int_equal(url_parse(&u, "https://git.example/team/r.git"), 0);
+	unsetenv("GIT_CONFIG_PARAMETERS");
+	unsetenv("GIT_CONFIG_COUNT");
+	unsetenv("BBS_REFRESH_TOKEN");
+	setenv("BBS_ACCESS_TOKEN", "at_x\r\nX-Injected: 1", 1);
+	err_clear();
+	assert_int_equal(config_load(&c, NULL, &u), BBS_E_INVALID);
+	assert_non_null(strstr(err_message(), "BBS_ACCESS_TOKEN"));
+	assert_null(strpbrk(err_message(), "\r\n"));
+	assert_null(getenv("BBS_ACCESS_TOKEN"));
+	assert_null(c.token);
+	err_clear();
+	config_release(&c);
+
+	setenv("BBS_REFRESH_TOKEN", "rt with spaces", 1);
+	assert_int_equal(config_load(&c, NULL, &u), BBS_E_INVALID);
+	assert_non_null(strstr(err_message(), "BBS_REFRESH_TOKEN"));
+	assert_null(getenv("BBS_REFRESH_TOKEN"));
+	err_clear();
+	config_release(&c);
+
+	setenv("BBS_REFRESH_TOKEN", "rt_good==", 1);
+	setenv("BBS_ACCESS_TOKEN", "at_good", 1);
+	assert_int_equal(config_load(&c, NULL, &u), 0);
+	assert_string_equal(c.oauth.refresh_seed, "rt_good==");
+	assert_string_equal(c.token, "at_good");
+	config_release(&c);
+	url_release(&u);
+}
+
+static void
+test_http_per_url(void **state)
+{
+	struct http_url_settings hs;
+	struct helper_config c;
+	struct remote_url u;
+
+	unsetenv("GIT_SSL_CAINFO");
+	unsetenv("GIT_SSL_CAPATH");
+	unsetenv("GIT_SSL_NO_VERIFY");
+	unsetenv("GIT_HTTP_LOW_SPEED_TIME");
+	unsetenv("GIT_CONFIG_COUNT");
+	setenv("GIT_CONFIG_PARAMETERS",
+	    "'http.https://git.example:8443.sslverify'='false' "
+	    "'http.https://git.example:8443/team.proxy'='http://127.0.0.1:9' "
+	    "'http.https://alice@git.example:8443.sslcainfo'='/alice.pem' "
+	    "'http.sslcapath'='/capath' "
+	    "'http.https://as.example.sslcainfo'='/as.pem'", 1);
+	assert_int_equal(url_parse(&u,
+	    "https://alice@git.example:8443/team/r.git"), 0);
+	assert_int_equal(config_load(&c, NULL, &u), 0);
+	assert_int_equal(c.ssl_verify, 0);
+	assert_string_equal(c.proxy, "http://127.0.0.1:9");
+
+	/* the git URL itself, as requested (without the user part) */
+	assert_int_equal(config_http_resolve(&c,
+	    "https://git.example:8443/team/r.git/info/refs", &hs), 0);
+	assert_int_equal(hs.ssl_verify, 0);
+	assert_string_equal(hs.proxy, "http://127.0.0.1:9");
+	assert_string_equal(hs.ca_file, "/alice.pem");
+	assert_string_equal(hs.ca_path, "/capath");
+	http_url_settings_release(&hs);
+
+	/* an OAuth endpoint on another origin gets its own settings */
+	assert_int_equal(config_http_resolve(&c,
+	    "https://git.example:9443/token", &hs), 0);
+	assert_int_equal(hs.ssl_verify, 1);
+	assert_null(hs.proxy);
+	assert_null(hs.ca_file);
+	assert_string_equal(hs.ca_path, "/capath");
+	http_url_settings_release(&hs);
+	assert_int_equal(config_http_resolve(&c,
+	    "https://as.example/oauth/token", &hs), 0);
+	assert_int_equal(hs.ssl_verify, 1);
+	assert_string_equal(hs.ca_file, "/as.pem");
+	http_url_settings_release(&hs);
+
+	/* the same origin, another path: no proxy of /team */
+	assert_int_equal(config_http_resolve(&c,
+	    "https://git.example:8443/oauth/token", &hs), 0);
+	assert_int_equal(hs.ssl_verify, 0);
+	assert_null(hs.proxy);
+	http_url_settings_release(&hs);
+
+	/* GIT_SSL_NO_VERIFY applies to every URL, as in git */
+	setenv("GIT_SSL_NO_VERIFY", "1", 1);
+	assert_int_equal(config_http_resolve(&c, "https://as.example/t", &hs),
+	    0);
+	assert_int_equal(hs.ssl_verify, 0);
+	http_url_settings_release(&hs);
+	unsetenv("GIT_SSL_NO_VERIFY");
+	err_clear();
+	assert_true(config_http_resolve(&c, "not a url", &hs) < 0);
+	err_clear();
+	config_release(&c);
+	url_release(&u);
+	unsetenv("GIT_CONFIG_PARAMETERS");
+}
+
+static int
+cred_from(struct cred *c, const char *text, size_t len)
+{
+	FILE *f = fmemopen((void *)text, len, "r");
+	int r;
+
+	assert_non_null(f);
+	err_clear();
+	r = cred_read(c, f);
+	fclose(f);
+	return r;
+}
+
+static void
+test_credential_protocol(void **state)
+{
+	static const char nul[] = "protocol=https\nhost=a\0b\n\n";
+	const char *ok = "protocol=https\r\nhost=h:1\r\npassword=p\r\nx=y\n\n"
+	    "username=after-the-blank-line\n";
+	const char *kv[] = { "username", "u", "password", "a\nusername=evil",
+		NULL };
+	const char *kv2[] = { "username", "u\r", NULL };
+	const char *kv3[] = { "username", "u", "password", "p", NULL };
+	char *out = NULL;
+	size_t len = 0;
+	struct cred c;
+	FILE *f;
+
+	assert_int_equal(cred_from(&c, ok, strlen(ok)), 0);
+	assert_string_equal(c.protocol, "https");
+	assert_string_equal(c.host, "h:1");
+	assert_string_equal(c.password, "p");
+	assert_null(c.username);
+	cred_release(&c);
+	assert_int_equal(cred_from(&c, nul, sizeof(nul) - 1), BBS_E_PROTOCOL);
+	assert_null(c.protocol);
+	err_clear();
+	assert_int_equal(cred_from(&c, "username=a\r\r\n", 13), BBS_E_PROTOCOL);
+	assert_null(c.username);
+	err_clear();
+
+	f = open_memstream(&out, &len);
+	assert_int_equal(cred_write(f, kv), BBS_E_INVALID);
+	assert_int_equal(cred_write(f, kv2), BBS_E_INVALID);
+	err_clear();
+	assert_int_equal(cred_write(f, kv3), 0);
+	fclose(f);
+	assert_string_equal(out, "username=u\npassword=p\n");
+	free(out);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parameters),
 		cmocka_unit_test(test_load_env),
+		cmocka_unit_test(test_token_variables),
+		cmocka_unit_test(test_http_per_url),
+		cmocka_unit_test(test_credential_protocol),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -249,6 +249,329 @@ test_store(void **state)
 	free(path);
 }
 
+static void
+test_token_syntax(void **state)
+{
+	char *big;
+
+	assert_true(oauth_token_syntax_ok("at_Abc-1.2_3~4+5/6"));
+	assert_true(oauth_token_syntax_ok("abc=="));
+	assert_false(oauth_token_syntax_ok(NULL));
+	assert_false(oauth_token_syntax_ok(""));
+	assert_false(oauth_token_syntax_ok("=="));
+	assert_false(oauth_token_syntax_ok("a=b"));
+	assert_false(oauth_token_syntax_ok("a b"));
+	assert_false(oauth_token_syntax_ok("at\r\nX-Injected: 1"));
+	assert_false(oauth_token_syntax_ok("at\n"));
+	assert_false(oauth_token_syntax_ok("at\x7f"));
+	assert_false(oauth_token_syntax_ok("t\xc3\xa9"));
+	big = malloc(OAUTH_TOKEN_MAX + 2);
+	memset(big, 'a', OAUTH_TOKEN_MAX);
+	big[OAUTH_TOKEN_MAX] = '\0';
+	assert_true(oauth_token_syntax_ok(big));
+	big[OAUTH_TOKEN_MAX] = 'a';
+	big[OAUTH_TOKEN_MAX + 1] = '\0';
+	assert_false(oauth_token_syntax_ok(big));
+	free(big);
+}
+
+/* A token answer with `fields` after a valid access token. */
+static int
+parse_with(struct oauth_token *t, const char *fields, int64_t now)
+{
+	char *body = xasprintf("{\"access_token\":\"AT\"%s}", fields);
+	int r;
+
+	err_clear();
+	r = oauth_token_parse(t, 200, body, strlen(body), now, NULL);
+	free(body);
+	return r;
+}
+
+static void
+one_line_error(void)
+{
+	assert_non_null(err_message());
+	assert_null(strpbrk(err_message(), "\r\n\x1b"));
+	err_clear();
+}
+
+static void
+test_token_refused_characters(void **state)
+{
+	struct oauth_token t;
+	const char *bad;
+
+	bad = "{\"access_token\":\"at_x\\r\\nX-Injected: 1\"}";
+	assert_int_equal(oauth_token_parse(&t, 200, bad, strlen(bad), 0, NULL),
+	    BBS_E_PROTOCOL);
+	assert_null(t.access_token);
+	assert_non_null(strstr(err_message(), "malformed access token"));
+	one_line_error();
+	assert_int_equal(parse_with(&t, ",\"refresh_token\":\"rt x\"", 0),
+	    BBS_E_PROTOCOL);
+	assert_non_null(strstr(err_message(), "malformed refresh token"));
+	one_line_error();
+	bad = "{\"access_token\":\"at\\u0000x\"}";
+	assert_int_equal(oauth_token_parse(&t, 200, bad, strlen(bad), 0, NULL),
+	    BBS_E_PROTOCOL);
+	one_line_error();
+}
+
+static void
+test_token_lifetimes(void **state)
+{
+	const int64_t now = 1700000000;
+	struct oauth_token t;
+
+	assert_int_equal(parse_with(&t, ",\"expires_in\":9223372036854775807",
+	    now), 0);
+	assert_int_equal(t.expires_at, now + OAUTH_EXPIRES_MAX);
+	oauth_token_release(&t);
+	assert_int_equal(parse_with(&t, ",\"expires_in\":-1", now), 0);
+	assert_int_equal(t.expires_at, now + 1);
+	oauth_token_release(&t);
+	assert_int_equal(parse_with(&t, ",\"expires_in\":0", now), 0);
+	assert_int_equal(t.expires_at, now + 1);
+	oauth_token_release(&t);
+	assert_int_equal(parse_with(&t, ",\"expires_in\":-9223372036854775807",
+	    now), 0);
+	assert_int_equal(t.expires_at, now + 1);
+	oauth_token_release(&t);
+	assert_int_equal(parse_with(&t, ",\"expires_in\":\"3600\"", now), 0);
+	assert_int_equal(t.expires_at, now + 3600);
+	oauth_token_release(&t);
+	assert_int_equal(parse_with(&t,
+	    ",\"expires_in\":\"99999999999999999999999999\"", now), 0);
+	assert_int_equal(t.expires_at, now + OAUTH_EXPIRES_MAX);
+	oauth_token_release(&t);
+	assert_int_equal(parse_with(&t, "", now), 0);
+	assert_int_equal(t.expires_at, 0);
+	oauth_token_release(&t);
+	assert_int_equal(parse_with(&t, ",\"expires_in\":1e400", now),
+	    BBS_E_PROTOCOL);
+	one_line_error();
+	assert_int_equal(parse_with(&t, ",\"expires_in\":3600.0", now),
+	    BBS_E_PROTOCOL);
+	one_line_error();
+	assert_int_equal(parse_with(&t, ",\"expires_in\":\"-5\"", now),
+	    BBS_E_PROTOCOL);
+	one_line_error();
+	assert_int_equal(parse_with(&t, ",\"expires_in\":\" 36\"", now),
+	    BBS_E_PROTOCOL);
+	one_line_error();
+	/* a clock at the end of time does not overflow either */
+	assert_int_equal(parse_with(&t, ",\"expires_in\":60", INT64_MAX),
+	    BBS_E_INVALID);
+	one_line_error();
+}
+
+static int
+device_with(struct oauth_device *d, const char *user_code, const char *uri,
+    const char *rest)
+{
+	char *body = xasprintf("{\"device_code\":\"dc_1\",\"user_code\":\"%s\","
+	    "\"verification_uri\":\"%s\"%s}", user_code, uri, rest);
+	int r;
+
+	err_clear();
+	r = oauth_device_parse(d, 200, body, strlen(body));
+	free(body);
+	return r;
+}
+
+static void
+test_device_bounds(void **state)
+{
+	struct oauth_device d;
+	const char *uri = "https://as.example/device";
+
+	assert_int_equal(device_with(&d, "ABCD-EFGH", uri,
+	    ",\"expires_in\":9223372036854775807,\"interval\":"
+	    "9223372036854775807"), 0);
+	assert_int_equal(d.expires_in, OAUTH_DEVICE_EXPIRES_MAX);
+	assert_int_equal(d.interval, OAUTH_DEVICE_INTERVAL_MAX);
+	oauth_device_release(&d);
+	assert_int_equal(device_with(&d, "ABCD-EFGH", uri,
+	    ",\"expires_in\":-1,\"interval\":-1"), 0);
+	assert_int_equal(d.expires_in, 1);
+	assert_int_equal(d.interval, 1);
+	oauth_device_release(&d);
+	assert_int_equal(device_with(&d, "ABCD-EFGH", uri,
+	    ",\"expires_in\":\"600\""), 0);
+	assert_int_equal(d.expires_in, 600);
+	assert_int_equal(d.interval, 5);
+	oauth_device_release(&d);
+	assert_int_equal(device_with(&d, "ABCD-EFGH", uri, ""),
+	    BBS_E_PROTOCOL);
+	one_line_error();
+	assert_int_equal(device_with(&d, "ABCD-EFGH", uri,
+	    ",\"expires_in\":1e400"), BBS_E_PROTOCOL);
+	one_line_error();
+}
+
+static void
+test_device_text(void **state)
+{
+	struct oauth_device d;
+	const char *uri = "https://as.example/device", *e = ",\"expires_in\":60";
+
+	assert_int_equal(device_with(&d, "ABCD\\nInjected: yes", uri, e),
+	    BBS_E_PROTOCOL);
+	one_line_error();
+	assert_int_equal(device_with(&d, "AB\\u001b[2J", uri, e),
+	    BBS_E_PROTOCOL);
+	one_line_error();
+	assert_int_equal(device_with(&d, "ABCD", "http://evil.example/d", e),
+	    BBS_E_INSECURE_URL);
+	one_line_error();
+	assert_int_equal(device_with(&d, "ABCD", "https://as.example/\\u001b",
+	    e), BBS_E_INVALID);
+	one_line_error();
+	assert_int_equal(device_with(&d, "ABCD", "javascript:alert(1)", e),
+	    BBS_E_INVALID);
+	one_line_error();
+	assert_int_equal(device_with(&d, "ABCD", uri, ",\"expires_in\":60,"
+	    "\"verification_uri_complete\":\"https://u:p@as.example/\""),
+	    BBS_E_INVALID);
+	one_line_error();
+	assert_int_equal(device_with(&d, "ABCD", "http://127.0.0.1:9/device",
+	    e), 0);
+	oauth_device_release(&d);
+}
+
+static void
+test_server_text_cleaned(void **state)
+{
+	struct oauth_token t;
+	const char *bad;
+	char *name, *c;
+
+	bad = "{\"error\":\"invalid_grant\\r\\nX\",\"error_description\":"
+	    "\"\\u001b[2Jgone\\nfatal: fake\"}";
+	assert_int_equal(oauth_token_parse(&t, 400, bad, strlen(bad), 0, NULL),
+	    BBS_E_OAUTH);
+	assert_non_null(strstr(err_message(), "?[2Jgone?fatal: fake"));
+	one_line_error();
+	bad = "{\"error\":\"invalid_grant\\u001b[2J\\n\"}";
+	assert_int_equal(oauth_token_parse(&t, 400, bad, strlen(bad), 0, &c),
+	    BBS_E_OAUTH);
+	assert_string_equal(c, "invalid_grant?[2J?");
+	free(c);
+	one_line_error();
+	bad = "{\"error\":\"server_error\\u001b]0;x\\u0007\"}";
+	assert_int_equal(oauth_token_parse(&t, 503, bad, strlen(bad), 0, NULL),
+	    BBS_E_HTTP);
+	one_line_error();
+	bad = "{\"access_token\":\"x\",\"token_type\":\"m\\u001bac\"}";
+	assert_int_equal(oauth_token_parse(&t, 200, bad, strlen(bad), 0, NULL),
+	    BBS_E_PROTOCOL);
+	one_line_error();
+	name = oauth_userinfo_name("{\"username\":\"al\\u001b[31mice\\n\"}",
+	    32);
+	assert_string_equal(name, "al?[31mice?");
+	free(name);
+	assert_null(oauth_userinfo_name("{\"username\":\"a\\u0000b\"}", 23));
+	c = oauth_text_clean("a\x7f\tb", 100);
+	assert_string_equal(c, "a??b");
+	free(c);
+	c = oauth_text_clean("abcdef", 3);
+	assert_string_equal(c, "abc");
+	free(c);
+	assert_null(oauth_text_clean(NULL, 3));
+}
+
+static void
+endpoint_refused(const char *url, int code)
+{
+	err_clear();
+	assert_int_equal(oauth_endpoint_check("token endpoint", url), code);
+	one_line_error();
+}
+
+static void
+test_endpoint_urls(void **state)
+{
+	struct oauth_url u;
+
+	assert_int_equal(oauth_url_parse(&u, "http://localhost:1@192.0.2.2/t",
+	    0), 0);
+	assert_string_equal(u.host, "192.0.2.2");
+	assert_string_equal(u.userinfo, "localhost:1");
+	assert_int_equal(u.port, 80);
+	assert_false(oauth_url_is_loopback(&u));
+	oauth_url_release(&u);
+	assert_int_equal(oauth_url_parse(&u, "HTTP://[::1]:8080", 0), 0);
+	assert_string_equal(u.scheme, "http");
+	assert_string_equal(u.host, "::1");
+	assert_int_equal(u.port, 8080);
+	assert_string_equal(u.path, "/");
+	assert_true(oauth_url_is_loopback(&u));
+	oauth_url_release(&u);
+
+	endpoint_refused("http://localhost:1@192.0.2.2/", BBS_E_INVALID);
+	endpoint_refused("http://127.0.0.1.evil.example/", BBS_E_INSECURE_URL);
+	endpoint_refused("http://localhost.evil.example/", BBS_E_INSECURE_URL);
+	endpoint_refused("http://localhost./", BBS_E_INSECURE_URL);
+	endpoint_refused("http://0x7f000001/", BBS_E_INSECURE_URL);
+	endpoint_refused("http://[::2]/", BBS_E_INSECURE_URL);
+	endpoint_refused("https://user:pw@as.example/", BBS_E_INVALID);
+	endpoint_refused("https://user@as.example/", BBS_E_INVALID);
+	endpoint_refused("https://as.example:0/", BBS_E_INVALID);
+	endpoint_refused("https://as.example:99999999999999999999/",
+	    BBS_E_INVALID);
+	endpoint_refused("https://*.example/", BBS_E_INVALID);
+	endpoint_refused("https://as.example/\r\n", BBS_E_INVALID);
+	endpoint_refused("ftp://as.example/", BBS_E_INVALID);
+	endpoint_refused("https://[::1/", BBS_E_INVALID);
+	endpoint_refused("https:///t", BBS_E_INVALID);
+	err_clear();
+	assert_int_equal(oauth_endpoint_check("x", "https://as.example/t"), 0);
+	assert_int_equal(oauth_endpoint_check("x", "http://LocalHost:9/t"), 0);
+	assert_int_equal(oauth_endpoint_check("x", "http://127.9.9.9/t"), 0);
+	assert_int_equal(oauth_endpoint_check("x", NULL), 0);
+}
+
+static void
+test_discovered_endpoints_checked(void **state)
+{
+	struct oauth_endpoints e;
+
+	memset(&e, 0, sizeof(e));
+	e.token_url = xstrdup("https://as.example/token");
+	e.revocation_url = xstrdup("http://localhost:1@192.0.2.2/revoke");
+	err_clear();
+	assert_int_equal(oauth_endpoints_check(&e), BBS_E_INVALID);
+	assert_non_null(strstr(err_message(), "revocation endpoint"));
+	one_line_error();
+	oauth_endpoints_release(&e);
+}
+
+static void
+test_grant_decode_refuses_bad_token(void **state)
+{
+	struct store_entry e;
+
+	memset(&e, 0, sizeof(e));
+	err_clear();
+	assert_int_equal(store_grant_decode("{\"access_token\":\"a\\r\\nX: 1\"}",
+	    &e), BBS_E_PROTOCOL);
+	one_line_error();
+	oauth_token_release(&e.tok);
+	free(e.provider);
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(store_grant_decode("{\"access_token\":\"at\","
+	    "\"refresh_token\":\"r t\"}", &e), BBS_E_PROTOCOL);
+	one_line_error();
+	oauth_token_release(&e.tok);
+	free(e.provider);
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(store_grant_decode("{\"access_token\":\"at\","
+	    "\"refresh_token\":\"rt\"}", &e), 0);
+	oauth_token_release(&e.tok);
+	free(e.provider);
+}
+
 int
 main(void)
 {
@@ -259,6 +582,15 @@ main(void)
 		cmocka_unit_test(test_token_json),
 		cmocka_unit_test(test_metadata),
 		cmocka_unit_test(test_store),
+		cmocka_unit_test(test_token_syntax),
+		cmocka_unit_test(test_token_refused_characters),
+		cmocka_unit_test(test_token_lifetimes),
+		cmocka_unit_test(test_device_bounds),
+		cmocka_unit_test(test_device_text),
+		cmocka_unit_test(test_server_text_cleaned),
+		cmocka_unit_test(test_endpoint_urls),
+		cmocka_unit_test(test_discovered_endpoints_checked),
+		cmocka_unit_test(test_grant_decode_refuses_bad_token),
 	};
 
 	oauth_json_init();

@@ -77,6 +77,9 @@ test_loopback_http(void **state)
 	parse_fails("http://10.0.0.1/r", BBS_E_INSECURE_URL);
 	parse_fails("http://[::2]/r", BBS_E_INSECURE_URL);
 	parse_fails("http://0x7f000001/r", BBS_E_INSECURE_URL);
+	parse_fails("http://localhost:1@192.0.2.2/r", BBS_E_INVALID);
+	parse_fails("http://localhost@192.0.2.2/r", BBS_E_INSECURE_URL);
+	parse_fails("http://localhost.evil.example/r", BBS_E_INSECURE_URL);
 }
 
 static void
@@ -94,6 +97,9 @@ test_malformed(void **state)
 	parse_fails("https://ex\x01.com/r", BBS_E_INVALID);
 	parse_fails("https://*.example.com/r", BBS_E_INVALID);
 	parse_fails("https://%zz@example.com/r", BBS_E_INVALID);
+	parse_fails("https://a%0ab@example.com/r", BBS_E_INVALID);
+	parse_fails("https://a%1bb@example.com/r", BBS_E_INVALID);
+	parse_fails("https://example.com?x", BBS_E_INVALID);
 }
 
 static void

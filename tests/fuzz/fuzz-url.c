@@ -1,0 +1,87 @@
+/*
+ * fuzz-url.c - the URL parsers: oauth_url_parse() (endpoints) and
+ * url_parse() (remotes, on top of it), and URL matching for config keys.
+ *
+ * Oracle: no control byte or space in a parsed host, scheme or path; a
+ * port in 1-65535; the loopback verdict agrees with the host as parsed
+ * and with the endpoint rule (plain http passes only for loopback, never
+ * with a user part); url_parse() accepts plain http only for loopback.
+ */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "helper.h"
+
+static int
+clean(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s <= 0x20 || *s == 0x7f)
+			return 0;
+	return 1;
+}
+
+static void
+check_endpoint(const char *s)
+{
+	struct oauth_url u;
+	int verdict, r;
+
+	r = oauth_url_parse(&u, s, 0);
+	err_clear();
+	verdict = oauth_endpoint_check("endpoint", s);
+	err_clear();
+	if (r != 0) {
+		if (verdict == 0)
+			abort();	/* the rule passed what does not parse */
+		return;
+	}
+	if (!clean(u.host) || !clean(u.scheme) || !clean(u.path) ||
+	    u.host[0] == '\0' || u.port < 1 || u.port > 65535 ||
+	    strchr(u.host, '*') != NULL || strchr(u.host, '@') != NULL ||
+	    strchr(u.host, '/') != NULL)
+		abort();
+	if (oauth_url_is_loopback(&u) != http_host_is_loopback(u.host))
+		abort();
+	if (verdict == 0 && (u.userinfo != NULL ||
+	    (strcmp(u.scheme, "https") != 0 && !oauth_url_is_loopback(&u))))
+		abort();
+	oauth_url_release(&u);
+}
+
+static void
+check_remote(const char *s)
+{
+	struct remote_url u;
+
+	if (url_parse(&u, s) == 0) {
+		if (!clean(u.host) || !clean(u.url) || !clean(u.origin) ||
+		    u.port < 1 || u.port > 65535 || u.path[0] != '/')
+			abort();
+		if (u.user != NULL && oauth_text_has_control(u.user))
+			abort();
+		if (strcmp(u.scheme, "http") == 0 &&
+		    !http_host_is_loopback(u.host))
+			abort();
+		(void)url_match_score(s, &u);
+		url_release(&u);
+	}
+	err_clear();
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *s;
+
+	if (size > 4096)
+		return 0;
+	s = xstrndup((const char *)data, size);
+	check_endpoint(s);
+	check_remote(s);
+	free(s);
+	return 0;
+}
