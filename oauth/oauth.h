@@ -338,7 +338,10 @@ int store_open_backend(struct store *s, const char *dir, const char *label,
  */
 int store_update(struct store *s, const char *key, const char *account,
     const char *provider, const struct oauth_token *tok);
-/* Forget every grant, under the store-wide lock; *n gets how many. */
+/*
+ * Forget every grant, under the store-wide lock; *n gets how many.  The
+ * damaged ones (s->raw) stay as they are.
+ */
 int store_forget_all(struct store *s, size_t *n);
 /*
  * Reserve room for the next save (file backend: a locked temporary file

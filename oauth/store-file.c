@@ -212,10 +212,7 @@ store_forget_all(struct store *s, size_t *n)
 	*n = 0;
 	if ((r = store_lock_all(s->dir, LOCK_ALL_TIMEOUT, &lock)) != 0)
 		return r;
-	if ((r = store_load_locked(s)) == 0 && s->raw_nr > 0)
-		r = err_set(BBS_E_IO, "the token store '%s' holds %zu damaged "
-		    "grant%s; move it away to forget everything", s->path,
-		    s->raw_nr, s->raw_nr == 1 ? "" : "s");
+	r = store_load_locked(s);
 	while (r == 0 && s->nr > 0) {
 		key = xstrdup(s->e[0].key);
 		account = xstrdup(s->e[0].account);

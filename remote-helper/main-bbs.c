@@ -86,10 +86,15 @@ logout_all(void)
 	int r;
 
 	if ((r = session_store_open_all(&st)) == 0 &&
-	    (r = store_forget_all(&st, &n)) == 0)
+	    (r = store_forget_all(&st, &n)) == 0) {
 		fprintf(stderr, "Forgot %zu sign-in%s. They were not revoked at "
 		    "the servers; 'git bbs logout <url>' does that.\n", n,
 		    n == 1 ? "" : "s");
+		if (st.raw_nr > 0)
+			fprintf(stderr, "Kept %zu damaged grant%s in %s as "
+			    "%s.\n", st.raw_nr, st.raw_nr == 1 ? "" : "s",
+			    st.path, st.raw_nr == 1 ? "it is" : "they are");
+	}
 	store_release(&st);
 	return r;
 }
