@@ -31,19 +31,30 @@ assert len(g) == 1 and g[0]["access_token"] and g[0]["refresh_token"], g
 ' "$STORE"
 }
 
+# wait_stopped PID: wait (up to 10 s) until PID has stopped itself.
+wait_stopped() {
+	for i in $(seq 1 100); do
+		grep -q "^State:[[:space:]]*T" "/proc/$1/status" 2>/dev/null && break
+		sleep 0.1
+	done
+	grep -q "^State:[[:space:]]*T" "/proc/$1/status"
+}
+
 # stop_at STEP: start a refresh that stops itself at STEP, wait until it is
 # stopped, and kill it with SIGKILL.
 stop_at() {
 	BBS_TEST_STOP_AT=$1 "$HOOKED" token "$URL" >/dev/null 2>&1 3>&- 4>&- 7>&- 8>&- &
 	pid=$! &&
-	for i in $(seq 1 100); do
-		grep -q "^State:[[:space:]]*T" "/proc/$pid/status" 2>/dev/null && break
-		sleep 0.1
-	done &&
-	grep -q "^State:[[:space:]]*T" "/proc/$pid/status" &&
+	wait_stopped $pid &&
 	kill -9 $pid &&
 	{ wait $pid; true; }
 }
+
+# an immutable file makes a rename over it fail, even for root
+touch immutable-probe &&
+	chattr +i immutable-probe 2>/dev/null &&
+	chattr -i immutable-probe &&
+	test_set_prereq CHATTR
 
 test_expect_success 'set up' '
 	git config --global bbs.http://127.0.0.1:9.issuer "$OAUTH_URL" &&
@@ -106,6 +117,32 @@ test_expect_success 'SIGKILL after the rename: the new grant' '
 	git bbs token "$URL" >tok &&
 	test "$(refused)" = 0 &&
 	! ls -A "$SDIR" | grep "^\.tokens\.json\."
+'
+
+test_expect_success CHATTR 'a save that keeps failing after the rotation: the new token is used, the next command adopts it' '
+	expire &&
+	rt=$(stored refresh_token) &&
+	at=$(stored access_token) &&
+	{ BBS_TEST_STOP_AT=after-response "$HOOKED" token "$URL" >tok 2>err 3>&- 4>&- 7>&- 8>&- & } &&
+	pid=$! &&
+	wait_stopped $pid &&
+	chattr +i "$STORE" &&
+	test_when_finished "chattr -i \"\$STORE\"" &&
+	kill -CONT $pid &&
+	wait $pid &&
+	grep "^warning: could not save the new tokens for .127.0.0.1.: cannot replace" err &&
+	test -s tok &&
+	test "$(cat tok)" != "$at" &&
+	chattr -i "$STORE" &&
+	test "$(stored refresh_token)" = "$rt" &&
+	ls -A "$SDIR" | grep "^\.tokens\.json\." &&
+	git bbs token "$URL" >tok2 &&
+	test_cmp tok tok2 &&
+	test "$(stored refresh_token)" != "$rt" &&
+	! ls -A "$SDIR" | grep "^\.tokens\.json\." &&
+	expire &&
+	git bbs token "$URL" >tok &&
+	test "$(refused)" = 0
 '
 
 # The one window rotation cannot close: the server has rotated, and the
