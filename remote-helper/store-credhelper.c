@@ -93,12 +93,18 @@ name_decode(const char *v)
 	return out;
 }
 
+/* `v` encoded (caller frees); NULL with the error set if it cannot be. */
 static char *
 name_encoded(const char *v)
 {
 	struct buf b;
 	char *out;
 
+	if (*v == '\0') {
+		err_set(BBS_E_INVALID, "an empty name cannot be kept in the "
+		    "credential helper store");
+		return NULL;
+	}
 	buf_init(&b, INDEX_MAX);
 	out = name_encode(&b, v) == 0 ? xstrdup(b.ptr ? b.ptr : "") : NULL;
 	buf_release(&b);
