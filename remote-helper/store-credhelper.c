@@ -296,11 +296,15 @@ cred_put_checked(const char *host, const char *path, const char *user,
 	return 0;
 }
 
-/* Load the grants of one key into s. */
+/*
+ * Load the grants of one key into s.  A grant is filed under the name as
+ * its index word spells it; a word that is not a valid encoding is an
+ * older version's plain name, taken as it is.
+ */
 static int
 cred_load_key(struct store *s, const char *key)
 {
-	char host[33], *index = NULL, *blob = NULL, *word, *acct, *enc;
+	char host[33], *index = NULL, *blob = NULL, *word, *acct;
 	char *save = NULL;
 	struct store_entry e;
 	int r;
@@ -311,35 +315,27 @@ cred_load_key(struct store *s, const char *key)
 		return r;
 	for (word = strtok_r(index, " ", &save); word != NULL && r == 0;
 	    word = strtok_r(NULL, " ", &save)) {
+		if ((r = cred_get(host, "grant", word, &blob)) != 0 ||
+		    blob == NULL)
+			continue;	/* the helper no longer has it */
 		if ((acct = name_decode(word)) == NULL)
-			continue;	/* not a name we wrote */
-		enc = name_encoded(acct);
-		if (enc == NULL || (r = cred_get(host, "grant", enc,
-		    &blob)) != 0 || blob == NULL) {
-			free(enc);
-			free(acct);
-			if (enc == NULL)
-				r = err_code();
-			continue;
-		}
-		free(enc);
+			acct = xstrdup(word);
 		memset(&e, 0, sizeof(e));
 		if (store_grant_decode(blob, &e) == 0) {
 			store_put(s, key, acct, e.provider, &e.tok);
 			free(e.provider);
 			secret_free(blob);
+			free(acct);
 		} else {
 			err_clear();
-			/* kept as it is: the next save does not touch it */
+			/* kept as it is: a save does not touch it */
 			s->raw = xrealloc(s->raw, (s->raw_nr + 1) *
 			    sizeof(*s->raw));
 			s->raw[s->raw_nr].key = xstrdup(key);
 			s->raw[s->raw_nr].account = acct;
 			s->raw[s->raw_nr++].text = blob;
-			acct = NULL;
 		}
 		blob = NULL;
-		free(acct);
 	}
 	free(index);
 	return r;
