@@ -47,6 +47,46 @@ test_expect_success 'credential-helper store: a helper that keeps nothing is an 
 	git config --global --unset bbs.tokenStore
 '
 
+# add_damaged_cred FILE ACCOUNT: a damaged grant of ACCOUNT in a git
+# credential-store FILE, listed in the index next to the good ones.
+add_damaged_cred() {
+	python3 -c '
+import sys, urllib.parse as up
+path, acct = sys.argv[1], sys.argv[2]
+out = []
+for line in open(path).read().splitlines():
+    u = up.urlsplit(line)
+    if u.path == "/index":
+        host = u.hostname
+        pw = up.unquote(u.password) + " " + acct
+        line = "bbs://git-remote-bbs:%s@%s/index" % (up.quote(pw, safe=""), host)
+        out.append("bbs://%s:%s@%s/grant" % (acct, up.quote("{\"access_token\": 5}", safe=""), host))
+    out.append(line)
+open(path, "w").write("\n".join(out) + "\n")
+' "$1" "$2"
+}
+
+test_expect_success 'credential-helper store: a damaged grant is kept, listed, and not overwritten' '
+	git config --global bbs.tokenStore credential-helper &&
+	git config --global credential.helper "store --file=$PWD/creds2" &&
+	test_when_finished "git config --global --unset bbs.tokenStore" &&
+	git bbs login "$URL" 2>err &&
+	add_damaged_cred creds2 bob &&
+	grep "^bbs://bob:" creds2 >expect &&
+	git bbs status "$URL" >status &&
+	grep "account: Jane Doe" status &&
+	grep -A1 "account: bob" status | grep "damaged: kept unchanged" &&
+	git bbs login "bbs::http://carol@127.0.0.1:9/team/repo.git" 2>err &&
+	grep "Signed in to 127.0.0.1 as carol" err &&
+	grep "^bbs://bob:" creds2 >actual &&
+	test_cmp expect actual &&
+	git bbs status "$URL" >status &&
+	grep "account: carol" status &&
+	grep "account: bob" status &&
+	git bbs token "bbs::http://carol@127.0.0.1:9/team/repo.git" >tok &&
+	test -s tok
+'
+
 # damaged: a grant whose access token holds a space, one with a string for
 # a number, and something that is not a grant at all
 cat >damaged.json <<'EOF_JSON'
