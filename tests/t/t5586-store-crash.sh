@@ -8,7 +8,10 @@ test_description='a rotated refresh token survives a full disk and SIGKILL at ev
 . "$TEST_DIRECTORY/lib-bbs.sh"
 
 # git bbs with pause points (BBS_TEST_STOP_AT=<step> stops it there)
+# (built by make check in the build tree, also when BBS_BUILD_DIR points
+# at wrappers of the programs)
 HOOKED=$BUILDDIR/tests/git-bbs-testhooks
+test -x "$HOOKED" || HOOKED=${abs_top_builddir:-$BUILDDIR}/tests/git-bbs-testhooks
 test -x "$HOOKED" || error "missing $HOOKED: run the tests with make check"
 
 oauth_start
