@@ -446,34 +446,110 @@ struct store_entry {
 	struct oauth_token tok;
 };
 
-struct store {
-	char *dir;
-	char *path;
-	struct store_entry *e;
-	size_t nr;
+/*
+ * A grant that did not decode (a wrong type, a token with a forbidden
+ * byte, a missing field): never used, never dropped, written back as it
+ * was read.  key and account are NULL when unreadable.
+ */
+struct store_raw {
+	char *key;
+	char *account;
+	char *text;		/* secret: the grant as read */
 };
 
-/* Load the store in `dir` (created 0700 if missing; a missing file is empty). */
+struct store;
+
+/*
+ * Where a store keeps its grants.  load fills s->e and s->raw (both empty
+ * on entry); save makes the backing storage hold s for the entry (key,
+ * account): written when it is in s, forgotten when not (the file backend
+ * writes all of s).  Both run under the store-wide lock.  reserve, if
+ * set, makes room for the next save before a token is rotated.
+ */
+struct store_backend {
+	int (*load)(struct store *s);
+	int (*save)(struct store *s, const char *key, const char *account);
+	int (*reserve)(struct store *s);
+	void (*release)(struct store *s);
+};
+
+struct store {
+	char *dir;		/* the state directory: locks live here */
+	char *path;		/* for messages */
+	struct store_entry *e;
+	size_t nr;
+	struct store_raw *raw;
+	size_t raw_nr;
+	const struct store_backend *be;
+	void *be_data;		/* the backend's own */
+};
+
+/*
+ * Open the file store in `dir` (created 0700 if missing; a missing file is
+ * empty) and read it under the store-wide lock.  A complete temporary
+ * file newer than the store, left by a writer that died between write and
+ * rename, is adopted first; stale temporary files are removed.
+ */
 int store_open(struct store *s, const char *dir);
-/* Write the store atomically. */
-int store_save(struct store *s);
+/* Open a store kept by `be` (its state `data` is owned by s from now on). */
+int store_open_backend(struct store *s, const char *dir, const char *label,
+    const struct store_backend *be, void *data);
+/*
+ * The read-modify-write of one entry: under the store-wide lock, read the
+ * store again, put (tok != NULL; copied, not taken) or remove (tok ==
+ * NULL) the entry (key, account), and save.  Afterwards s holds what was
+ * read plus the change, even when the save failed.
+ */
+int store_update(struct store *s, const char *key, const char *account,
+    const char *provider, const struct oauth_token *tok);
+/*
+ * Forget every grant, under the store-wide lock; *n gets how many.  The
+ * damaged ones (s->raw) stay as they are.
+ */
+int store_forget_all(struct store *s, size_t *n);
+/*
+ * Reserve room for the next save (file backend: a locked temporary file
+ * with space for the store and a margin), so that a save after the
+ * server rotated a token does not run out of space.  Kept until release.
+ */
+int store_reserve(struct store *s);
 void store_release(struct store *s);
 /* First entry for key (and account, if not NULL); *nmatch counts them. */
 struct store_entry *store_find(struct store *s, const char *key,
     const char *account, size_t *nmatch);
-/* Add or replace; takes ownership of *tok's contents. */
+/* In memory only: add or replace; takes ownership of *tok's contents. */
 void store_put(struct store *s, const char *key, const char *account,
     const char *provider, struct oauth_token *tok);
-/* Remove the first matching entry; 1 if one was removed. */
+/* In memory only: remove the first matching entry; 1 if one was removed. */
 int store_remove(struct store *s, const char *key, const char *account);
+/* Create `dir` (and parents) 0700 if missing; refuse one owned by others. */
+int store_mkdir(const char *dir);
 /*
- * One grant (provider and token, not key or account) as compact JSON
- * (caller frees, wiping), and back: decode fills e->provider and e->tok.
+ * A pause point for crash tests: in the test build (BBS_TEST_HOOKS),
+ * BBS_TEST_STOP_AT=<step> makes the process stop itself (SIGSTOP) there.
+ * A no-op otherwise.
+ */
+void store_testpoint(const char *step);
+
+/*
+ * token.c: the store's JSON.  One grant (provider and token, not key or
+ * account) as compact JSON (caller frees, wiping), and back: decode fills
+ * e->provider and e->tok, and refuses a grant whose tokens are not RFC
+ * 6750 b64token.  store_decode appends the grants of a store file to s
+ * (the ones that do not decode to s->raw); BBS_E_IO if the file is not a
+ * store at all.  store_encode is its inverse (caller frees, wiping).
  */
 char *store_grant_encode(const struct store_entry *e);
 int store_grant_decode(const char *text, struct store_entry *e);
+int store_decode(struct store *s, const char *data, size_t len);
+char *store_encode(const struct store *s, size_t *len_out);
+
+/* lock.c: the store's locks, flock(2), released when the holder dies */
+
 /* Take the per-grant refresh lock, waiting up to `timeout_sec`. */
 int store_lock(const char *dir, const char *key, int timeout_sec, int *fd_out);
+/* Take the store-wide lock, held for every read-modify-write. */
+int store_lock_all(const char *dir, int timeout_sec, int *fd_out);
 void store_unlock(int fd);
 
 /* util-mem.c */

@@ -1,18 +1,25 @@
 /*
- * store-file.c - the token store: one JSON file per user.
+ * store-file.c - the token store: its interface, and the file backend.
  *
- * $XDG_STATE_HOME/git-remote-bbs/tokens.json, mode 0600 in a 0700
- * directory, replaced by write-to-temporary, fsync, rename and a sync of
- * the directory: a crash at any instant leaves the old or the new file.
- * A file or directory that others can read, or that someone else owns, is
- * refused.  Refreshes are serialised per grant with flock(2) on a lock
- * file, which the kernel releases if the holder dies, however it dies.
+ * The interface (oauth.h) is the same for every backend: open, update one
+ * entry, forget, reserve, list.  Every read and every read-modify-write
+ * happens under the store-wide lock (lock.c) and re-reads the store, so
+ * processes working on different grants never undo each other.
+ *
+ * The file backend: $XDG_STATE_HOME/git-remote-bbs/tokens.json, mode 0600
+ * in a 0700 directory, replaced by write-to-temporary, fsync, rename and a
+ * sync of the directory: a crash at any instant leaves the old or the new
+ * file.  A file or directory that others can read, or that someone else
+ * owns, is refused.  Temporary files are .tokens.json.XXXXXX, flock()ed by
+ * their writer while it lives; one left complete by a writer that died
+ * before its rename is adopted, the others are removed.
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,15 +28,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <jansson.h>
-#include <openssl/sha.h>
-
 #include "oauth.h"
 
 #define STORE_MAX ((size_t)4 * 1024 * 1024)
+#define STORE_SLACK ((off_t)64 * 1024)
+#define LOCK_ALL_TIMEOUT 120
+#define TMP_PREFIX ".tokens.json."
 
-/* Create `dir` (and parents) as 0700 if missing; check it is private. */
-static int
+int
 store_mkdir(const char *dir)
 {
 	struct stat st;
@@ -62,291 +68,176 @@ store_mkdir(const char *dir)
 	return 0;
 }
 
-void
-store_release(struct store *s)
+/* ---- the interface ---------------------------------------------------- */
+
+static void
+entry_clear(struct store_entry *e)
+{
+	free(e->key);
+	free(e->account);
+	free(e->provider);
+	oauth_token_release(&e->tok);
+	memset(e, 0, sizeof(*e));
+}
+
+static void
+raw_clear(struct store_raw *r)
+{
+	free(r->key);
+	free(r->account);
+	secret_free(r->text);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Drop the grants held in memory (not the backend). */
+static void
+store_clear(struct store *s)
 {
 	size_t i;
 
+	for (i = 0; i < s->nr; i++)
+		entry_clear(&s->e[i]);
+	for (i = 0; i < s->raw_nr; i++)
+		raw_clear(&s->raw[i]);
+	free(s->e);
+	free(s->raw);
+	s->e = NULL;
+	s->raw = NULL;
+	s->nr = s->raw_nr = 0;
+}
+
+void
+store_release(struct store *s)
+{
 	if (s == NULL)
 		return;
-	for (i = 0; i < s->nr; i++) {
-		free(s->e[i].key);
-		free(s->e[i].account);
-		free(s->e[i].provider);
-		oauth_token_release(&s->e[i].tok);
-	}
-	free(s->e);
+	store_clear(s);
+	if (s->be != NULL && s->be->release != NULL)
+		s->be->release(s);
 	free(s->dir);
 	free(s->path);
 	memset(s, 0, sizeof(*s));
 }
 
-static char *
-jstr(json_t *o, const char *key)
-{
-	json_t *v = json_object_get(o, key);
-
-	return json_is_string(v) ? xstrdup(json_string_value(v)) : NULL;
-}
-
-/*
- * Fill the grant fields of `e` (not key and account) from object `g`;
- * BBS_E_PROTOCOL when a token is not an RFC 6750 b64token (fields are
- * filled all the same: the caller releases them).
- */
 static int
-grant_from_json(json_t *g, struct store_entry *e)
+store_load_locked(struct store *s)
 {
-	e->provider = jstr(g, "provider");
-	e->tok.access_token = jstr(g, "access_token");
-	e->tok.refresh_token = jstr(g, "refresh_token");
-	e->tok.token_type = jstr(g, "token_type");
-	e->tok.scope = jstr(g, "scope");
-	e->tok.redirect_uri = jstr(g, "redirect_uri");
-	if (json_is_integer(json_object_get(g, "expires_at")))
-		e->tok.expires_at = json_integer_value(json_object_get(g,
-		    "expires_at"));
-	if (!oauth_token_syntax_ok(e->tok.access_token) ||
-	    (e->tok.refresh_token != NULL &&
-	    !oauth_token_syntax_ok(e->tok.refresh_token)))
-		return BBS_E_PROTOCOL;
-	return 0;
-}
-
-static int
-store_parse(struct store *s, const char *data, size_t len)
-{
-	json_t *root, *grants, *g;
-	json_error_t je;
-	size_t i;
-
-	root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
-	if (root == NULL || !json_is_object(root) ||
-	    !json_is_array(grants = json_object_get(root, "grants"))) {
-		json_decref(root);
-		return err_set(BBS_E_IO, "the token store '%s' is damaged; "
-		    "move it away and sign in again", s->path);
-	}
-	json_array_foreach(grants, i, g) {
-		struct store_entry *e;
-
-		if (!json_is_object(g) || !json_is_string(json_object_get(g,
-		    "key")) || !json_is_string(json_object_get(g,
-		    "access_token")))
-			continue;
-		s->e = xrealloc(s->e, (s->nr + 1) * sizeof(*s->e));
-		e = &s->e[s->nr++];
-		memset(e, 0, sizeof(*e));
-		e->key = jstr(g, "key");
-		e->account = jstr(g, "account");
-		if (e->account == NULL)
-			e->account = xstrdup("default");
-		if (grant_from_json(g, e) != 0) {
-			/* refuse the file rather than save over the grant */
-			json_decref(root);
-			return err_set(BBS_E_IO, "the token store '%s' holds a "
-			    "malformed token; move it away and sign in again",
-			    s->path);
-		}
-	}
-	json_decref(root);
-	return 0;
+	store_clear(s);
+	return s->be->load(s);
 }
 
 int
-store_open(struct store *s, const char *dir)
+store_open_backend(struct store *s, const char *dir, const char *label,
+    const struct store_backend *be, void *data)
 {
-	struct stat st;
-	struct buf data;
-	char chunk[8192];
-	ssize_t n;
-	int fd, r;
+	int r, lock;
 
 	memset(s, 0, sizeof(*s));
 	s->dir = xstrdup(dir);
-	s->path = xasprintf("%s/tokens.json", dir);
-	if ((r = store_mkdir(dir)) != 0)
+	s->path = xstrdup(label);
+	s->be = be;
+	s->be_data = data;
+	if ((r = store_lock_all(dir, LOCK_ALL_TIMEOUT, &lock)) != 0)
 		return r;
-	fd = open(s->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return 0;
-		return err_set(BBS_E_IO, "cannot open the token store '%s': %s",
-		    s->path, strerror(errno));
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return err_set(BBS_E_IO, "the token store '%s' is not a file",
-		    s->path);
-	}
-	if (st.st_uid != geteuid() || (st.st_mode & 077) != 0) {
-		close(fd);
-		err_set(BBS_E_IO, "the token store '%s' is readable by others "
-		    "or owned by someone else; refusing to use it", s->path);
-		err_hint("chmod 600 '%s', then consider signing in again",
-		    s->path);
-		return BBS_E_IO;
-	}
-	buf_init_secret(&data, STORE_MAX);
-	for (;;) {
-		n = read(fd, chunk, sizeof(chunk));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = err_set(BBS_E_IO, "cannot read '%s': %s", s->path,
-			    strerror(errno));
-			break;
-		}
-		if (n == 0)
-			break;
-		if ((r = buf_add(&data, chunk, (size_t)n)) != 0)
-			break;
-	}
-	secret_wipe(chunk, sizeof(chunk));
-	close(fd);
-	if (r == 0 && data.len > 0)
-		r = store_parse(s, data.ptr, data.len);
-	buf_release(&data);
+	r = store_load_locked(s);
+	store_unlock(lock);
 	return r;
 }
 
-static json_t *
-jset(json_t *o, const char *key, const char *v)
-{
-	if (v != NULL)
-		json_object_set_new(o, key, json_string(v));
-	return o;
-}
-
-/* The grant fields of `e` (not key and account) as a new object. */
-static json_t *
-grant_to_json(const struct store_entry *e)
-{
-	json_t *g = json_object();
-
-	jset(g, "provider", e->provider);
-	jset(g, "access_token", e->tok.access_token);
-	jset(g, "refresh_token", e->tok.refresh_token);
-	jset(g, "token_type", e->tok.token_type);
-	jset(g, "scope", e->tok.scope);
-	jset(g, "redirect_uri", e->tok.redirect_uri);
-	json_object_set_new(g, "expires_at", json_integer(e->tok.expires_at));
-	return g;
-}
-
-/*
- * `j` as text in a buffer of ours (jansson's allocator is not free()),
- * consuming the reference; NULL if it cannot be encoded.  *len_out gets
- * the length, for wiping.
- */
 static char *
-json_text(json_t *j, size_t flags, size_t *len_out)
+dup_or_null(const char *v)
 {
-	size_t len = json_dumpb(j, NULL, 0, flags);
-	char *text = NULL;
+	return v != NULL ? xstrdup(v) : NULL;
+}
 
-	if (len > 0) {
-		text = xmalloc(len + 1);
-		if (json_dumpb(j, text, len, flags) != len) {
-			free(text);
-			text = NULL;
-			len = 0;
+static void
+token_copy(struct oauth_token *dst, const struct oauth_token *src)
+{
+	dst->access_token = dup_or_null(src->access_token);
+	dst->refresh_token = dup_or_null(src->refresh_token);
+	dst->token_type = dup_or_null(src->token_type);
+	dst->scope = dup_or_null(src->scope);
+	dst->redirect_uri = dup_or_null(src->redirect_uri);
+	dst->expires_at = src->expires_at;
+}
+
+/* A damaged grant of (key, account) gives way to a new one of theirs. */
+static void
+raw_drop(struct store *s, const char *key, const char *account)
+{
+	size_t i = 0;
+
+	while (i < s->raw_nr) {
+		if (s->raw[i].key != NULL && strcmp(s->raw[i].key, key) == 0 &&
+		    strcmp(s->raw[i].account ? s->raw[i].account : "default",
+		    account) == 0) {
+			raw_clear(&s->raw[i]);
+			memmove(&s->raw[i], &s->raw[i + 1],
+			    (s->raw_nr - i - 1) * sizeof(*s->raw));
+			s->raw_nr--;
 		} else
-			text[len] = '\0';
+			i++;
 	}
-	json_decref(j);
-	*len_out = len;
-	return text;
-}
-
-char *
-store_grant_encode(const struct store_entry *e)
-{
-	size_t len;
-
-	return json_text(grant_to_json(e), JSON_COMPACT, &len);
 }
 
 int
-store_grant_decode(const char *text, struct store_entry *e)
+store_update(struct store *s, const char *key, const char *account,
+    const char *provider, const struct oauth_token *tok)
 {
-	json_error_t je;
-	json_t *g = json_loads(text, JSON_REJECT_DUPLICATES, &je);
-	int r;
+	struct oauth_token copy;
+	int r, lock;
 
-	if (!json_is_object(g) ||
-	    !json_is_string(json_object_get(g, "access_token"))) {
-		json_decref(g);
-		return err_set(BBS_E_PROTOCOL, "a stored grant is damaged");
+	if ((r = store_lock_all(s->dir, LOCK_ALL_TIMEOUT, &lock)) != 0)
+		return r;
+	if ((r = store_load_locked(s)) == 0) {
+		if (tok != NULL) {
+			memset(&copy, 0, sizeof(copy));
+			token_copy(&copy, tok);
+			raw_drop(s, key, account);
+			store_put(s, key, account, provider, &copy);
+		} else
+			store_remove(s, key, account);
+		r = s->be->save(s, key, account);
 	}
-	r = grant_from_json(g, e);
-	json_decref(g);
-	if (r != 0)
-		return err_set(BBS_E_PROTOCOL, "a stored grant holds a malformed "
-		    "token");
-	return 0;
+	store_unlock(lock);
+	return r;
 }
 
 int
-store_save(struct store *s)
+store_forget_all(struct store *s, size_t *n)
 {
-	json_t *root = json_object(), *grants = json_array(), *g;
-	char *text = NULL, *tmp = NULL;
-	size_t i, len;
-	int fd = -1, dfd, r = 0;
+	char *key, *account;
+	int r, lock;
 
-	for (i = 0; i < s->nr; i++) {
-		g = grant_to_json(&s->e[i]);
-		jset(g, "key", s->e[i].key);
-		jset(g, "account", s->e[i].account);
-		json_array_append_new(grants, g);
+	*n = 0;
+	if ((r = store_lock_all(s->dir, LOCK_ALL_TIMEOUT, &lock)) != 0)
+		return r;
+	r = store_load_locked(s);
+	while (r == 0 && s->nr > 0) {
+		key = xstrdup(s->e[0].key);
+		account = xstrdup(s->e[0].account);
+		store_remove(s, key, account);
+		r = s->be->save(s, key, account);
+		free(key);
+		free(account);
+		if (r == 0)
+			(*n)++;
 	}
-	json_object_set_new(root, "version", json_integer(1));
-	json_object_set_new(root, "grants", grants);
-	text = json_text(root, JSON_INDENT(1) | JSON_SORT_KEYS, &len);
-	if (text == NULL)
-		return err_set(BBS_E_ERROR, "cannot encode the token store");
+	store_unlock(lock);
+	return r;
+}
 
-	tmp = xasprintf("%s/.tokens.json.XXXXXX", s->dir);
-	if ((fd = mkstemp(tmp)) < 0) {
-		r = err_set(BBS_E_IO, "cannot write in '%s': %s", s->dir,
-		    strerror(errno));
-		goto out;
-	}
-	if (fchmod(fd, 0600) != 0 || write_fd_all(fd, text, len) != 0 ||
-	    fsync(fd) != 0) {
-		r = err_set(BBS_E_IO, "cannot write the token store: %s",
-		    strerror(errno));
-		goto out;
-	}
-	if (close(fd) != 0) {
-		fd = -1;
-		r = err_set(BBS_E_IO, "cannot write the token store: %s",
-		    strerror(errno));
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, s->path) != 0) {
-		r = err_set(BBS_E_IO, "cannot replace '%s': %s", s->path,
-		    strerror(errno));
-		goto out;
-	}
-	free(tmp);
-	tmp = NULL;
-	/* make the rename itself durable */
-	if ((dfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
-out:
-	if (fd >= 0)
-		close(fd);
-	if (tmp != NULL) {
-		unlink(tmp);
-		free(tmp);
-	}
-	secret_wipe(text, len);
-	free(text);
+int
+store_reserve(struct store *s)
+{
+	int r, lock;
+
+	if (s->be->reserve == NULL)
+		return 0;
+	if ((r = store_lock_all(s->dir, LOCK_ALL_TIMEOUT, &lock)) != 0)
+		return r;
+	r = s->be->reserve(s);
+	store_unlock(lock);
 	return r;
 }
 
@@ -400,10 +291,7 @@ store_remove(struct store *s, const char *key, const char *account)
 		if (strcmp(s->e[i].key, key) != 0 ||
 		    (account != NULL && strcmp(s->e[i].account, account) != 0))
 			continue;
-		free(s->e[i].key);
-		free(s->e[i].account);
-		free(s->e[i].provider);
-		oauth_token_release(&s->e[i].tok);
+		entry_clear(&s->e[i]);
 		memmove(&s->e[i], &s->e[i + 1],
 		    (s->nr - i - 1) * sizeof(*s->e));
 		s->nr--;
@@ -412,50 +300,357 @@ store_remove(struct store *s, const char *key, const char *account)
 	return 0;
 }
 
-int
-store_lock(const char *dir, const char *key, int timeout_sec, int *fd_out)
-{
-	unsigned char md[SHA256_DIGEST_LENGTH];
-	char hex[17], *path;
-	struct timespec ts = { 0, 50 * 1000 * 1000 };
-	time_t deadline = time(NULL) + timeout_sec;
-	size_t i;
-	int fd, r;
+/* ---- the file backend ------------------------------------------------- */
 
-	*fd_out = -1;
-	if ((r = store_mkdir(dir)) != 0)
-		return r;
-	SHA256((const unsigned char *)key, strlen(key), md);
-	for (i = 0; i < 8; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
-	path = xasprintf("%s/lock-%s", dir, hex);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	free(path);
-	if (fd < 0)
-		return err_set(BBS_E_IO, "cannot create a lock in '%s': %s",
-		    dir, strerror(errno));
-	while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-		if (errno != EWOULDBLOCK && errno != EINTR) {
-			close(fd);
-			return err_set(BBS_E_IO, "cannot lock the token store: "
-			    "%s", strerror(errno));
-		}
-		if (time(NULL) >= deadline) {
-			close(fd);
-			return err_set(BBS_E_TIMEOUT, "another git process has "
-			    "held the token lock for %d seconds", timeout_sec);
-		}
-		nanosleep(&ts, NULL);
+struct file_store {
+	int res_fd;		/* the reserved temporary file, flock()ed */
+	char *res_path;
+	off_t res_size;
+};
+
+static void
+file_unreserve(struct file_store *f, int unlink_it)
+{
+	if (f->res_fd >= 0)
+		close(f->res_fd);
+	if (f->res_path != NULL && unlink_it)
+		unlink(f->res_path);
+	free(f->res_path);
+	f->res_fd = -1;
+	f->res_path = NULL;
+	f->res_size = 0;
+}
+
+static void
+file_release(struct store *s)
+{
+	struct file_store *f = s->be_data;
+
+	if (f == NULL)
+		return;
+	file_unreserve(f, 1);
+	free(f);
+	s->be_data = NULL;
+}
+
+/* Refuse a store file that is not ours alone. */
+static int
+file_check(int fd, const char *path, struct stat *st)
+{
+	if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode))
+		return err_set(BBS_E_IO, "the token store '%s' is not a file",
+		    path);
+	if (st->st_uid != geteuid() || (st->st_mode & 077) != 0) {
+		err_set(BBS_E_IO, "the token store '%s' is readable by others "
+		    "or owned by someone else; refusing to use it", path);
+		err_hint("chmod 600 '%s', then consider signing in again",
+		    path);
+		return BBS_E_IO;
 	}
-	*fd_out = fd;
 	return 0;
 }
 
-void
-store_unlock(int fd)
+/* Read all of `fd` into the secret buffer `data` (at most STORE_MAX). */
+static int
+read_all(int fd, const char *path, struct buf *data)
 {
-	if (fd >= 0) {
-		flock(fd, LOCK_UN);
+	char chunk[8192];
+	ssize_t n;
+	int r = 0;
+
+	for (;;) {
+		n = read(fd, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = err_set(BBS_E_IO, "cannot read '%s': %s", path,
+			    strerror(errno));
+			break;
+		}
+		if (n == 0)
+			break;
+		if ((r = buf_add(data, chunk, (size_t)n)) != 0)
+			break;
+	}
+	secret_wipe(chunk, sizeof(chunk));
+	return r;
+}
+
+/* 1 if `fd` holds a complete store file (every byte decodes). */
+static int
+file_complete(int fd, const char *path)
+{
+	struct store scratch;
+	struct buf data;
+	int ok;
+
+	memset(&scratch, 0, sizeof(scratch));
+	buf_init_secret(&data, STORE_MAX);
+	ok = read_all(fd, path, &data) == 0 && data.len > 0 &&
+	    store_decode(&scratch, data.ptr, data.len) == 0;
+	store_clear(&scratch);
+	buf_release(&data);
+	err_clear();
+	return ok;
+}
+
+static int
+ts_newer_or_same(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec > b->tv_sec ||
+	    (a->tv_sec == b->tv_sec && a->tv_nsec >= b->tv_nsec);
+}
+
+static void
+fsync_dir(const char *dir)
+{
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+}
+
+/*
+ * Under the store-wide lock: adopt the newest complete temporary file not
+ * older than the store (a writer died, or failed, between write and
+ * rename), remove the other unlocked ones.  A locked one is a live
+ * writer's and left alone; so is anything not ours.
+ */
+static void
+file_adopt(struct store *s)
+{
+	struct stat st, store_st;
+	struct timespec best_t = { 0, 0 };
+	struct dirent *d;
+	char *p, *best = NULL;
+	DIR *dir;
+	int fd, have_store;
+
+	if ((dir = opendir(s->dir)) == NULL)
+		return;
+	have_store = lstat(s->path, &store_st) == 0;
+	while ((d = readdir(dir)) != NULL) {
+		if (strncmp(d->d_name, TMP_PREFIX, strlen(TMP_PREFIX)) != 0)
+			continue;
+		p = xasprintf("%s/%s", s->dir, d->d_name);
+		fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+		if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+		    st.st_uid != geteuid() || flock(fd, LOCK_EX | LOCK_NB) != 0) {
+			if (fd >= 0)
+				close(fd);
+			free(p);
+			continue;
+		}
+		if (file_complete(fd, p) && (!have_store ||
+		    ts_newer_or_same(&st.st_mtim, &store_st.st_mtim)) &&
+		    (best == NULL || ts_newer_or_same(&st.st_mtim, &best_t))) {
+			if (best != NULL) {
+				unlink(best);
+				free(best);
+			}
+			best = p;
+			best_t = st.st_mtim;
+		} else {
+			trace_printf("store: removing the stale '%s'", p);
+			unlink(p);
+			free(p);
+		}
 		close(fd);
 	}
+	closedir(dir);
+	if (best != NULL) {
+		if (rename(best, s->path) == 0) {
+			trace_printf("store: adopted '%s', written completely "
+			    "by a process that did not rename it", best);
+			fsync_dir(s->dir);
+		}
+		free(best);
+	}
+}
+
+static int
+file_load(struct store *s)
+{
+	struct stat st;
+	struct buf data;
+	int fd, r;
+
+	file_adopt(s);
+	fd = open(s->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return err_set(BBS_E_IO, "cannot open the token store '%s': %s",
+		    s->path, strerror(errno));
+	}
+	if ((r = file_check(fd, s->path, &st)) != 0) {
+		close(fd);
+		return r;
+	}
+	buf_init_secret(&data, STORE_MAX);
+	r = read_all(fd, s->path, &data);
+	close(fd);
+	if (r == 0 && data.len > 0)
+		r = store_decode(s, data.ptr, data.len);
+	buf_release(&data);
+	return r;
+}
+
+/* A new locked temporary file in the store's directory. */
+static int
+file_mktemp(struct store *s, char **path_out, int *fd_out)
+{
+	char *tmp = xasprintf("%s/" TMP_PREFIX "XXXXXX", s->dir);
+	int fd, r;
+
+	*fd_out = -1;
+	*path_out = NULL;
+	if ((fd = mkstemp(tmp)) < 0 || fchmod(fd, 0600) != 0 ||
+	    flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		r = err_set(BBS_E_IO, "cannot write in '%s': %s", s->dir,
+		    strerror(errno));
+		if (fd >= 0) {
+			close(fd);
+			unlink(tmp);
+		}
+		free(tmp);
+		return r;
+	}
+	*fd_out = fd;
+	*path_out = tmp;
+	return 0;
+}
+
+/*
+ * A file-size limit is an error to report (EFBIG), not a signal that
+ * kills the process while it holds a rotated token.
+ */
+static void
+file_no_sigxfsz(void)
+{
+	signal(SIGXFSZ, SIG_IGN);
+}
+
+static int
+file_reserve(struct store *s)
+{
+	struct file_store *f = s->be_data;
+	struct stat st;
+	off_t size = STORE_SLACK;
+	int r;
+
+	if (f->res_fd >= 0)
+		return 0;
+	file_no_sigxfsz();
+	if (stat(s->path, &st) == 0)
+		size += 2 * st.st_size;
+	if ((r = file_mktemp(s, &f->res_path, &f->res_fd)) != 0)
+		return r;
+	if ((r = posix_fallocate(f->res_fd, 0, size)) != 0) {
+		file_unreserve(f, 1);
+		return err_set(BBS_E_IO, "cannot reserve room for the token "
+		    "store in '%s': %s", s->dir, strerror(r));
+	}
+	f->res_size = size;
+	return 0;
+}
+
+static int
+pwrite_all(int fd, const char *p, size_t len)
+{
+	off_t off = 0;
+	ssize_t n;
+
+	while ((size_t)off < len) {
+		n = pwrite(fd, p + off, len - (size_t)off, off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		off += n;
+	}
+	return 0;
+}
+
+static int
+file_save(struct store *s, const char *key, const char *account)
+{
+	struct file_store *f = s->be_data;
+	char *text, *tmp = NULL;
+	size_t len;
+	int fd = -1, r = 0, reserved = 0, complete = 0;
+
+	(void)key;
+	(void)account;
+	file_no_sigxfsz();
+	if ((text = store_encode(s, &len)) == NULL)
+		return err_set(BBS_E_ERROR, "cannot encode the token store");
+	if (f->res_fd >= 0 && (off_t)len <= f->res_size) {
+		fd = f->res_fd;
+		tmp = f->res_path;
+		reserved = 1;
+	} else if ((r = file_mktemp(s, &tmp, &fd)) != 0)
+		goto out;
+	if (pwrite_all(fd, text, len) != 0 || ftruncate(fd, (off_t)len) != 0 ||
+	    fsync(fd) != 0) {
+		r = err_set(BBS_E_IO, "cannot write the token store in '%s': "
+		    "%s", s->dir, strerror(errno));
+		goto out;
+	}
+	complete = 1;
+	store_testpoint("before-rename");
+	if (rename(tmp, s->path) != 0) {
+		r = err_set(BBS_E_IO, "cannot replace '%s': %s", s->path,
+		    strerror(errno));
+		goto out;
+	}
+	store_testpoint("after-rename");
+	fsync_dir(s->dir);
+out:
+	if (reserved) {
+		if (r == 0 || complete) {
+			/* renamed, or left complete for the next open */
+			close(f->res_fd);
+			f->res_fd = -1;
+			free(f->res_path);
+			f->res_path = NULL;
+			f->res_size = 0;
+		}
+	} else if (fd >= 0) {
+		if (r != 0 && !complete)
+			unlink(tmp);
+		close(fd);
+		free(tmp);
+	}
+	secret_wipe(text, len);
+	free(text);
+	return r;
+}
+
+static const struct store_backend file_backend = {
+	file_load, file_save, file_reserve, file_release
+};
+
+int
+store_open(struct store *s, const char *dir)
+{
+	struct file_store *f;
+	char *path = xasprintf("%s/tokens.json", dir);
+	int r;
+
+	if ((r = store_mkdir(dir)) != 0) {
+		memset(s, 0, sizeof(*s));
+		s->dir = xstrdup(dir);
+		s->path = path;
+		return r;
+	}
+	f = xmalloc(sizeof(*f));
+	f->res_fd = -1;
+	f->res_path = NULL;
+	f->res_size = 0;
+	r = store_open_backend(s, dir, path, &file_backend, f);
+	free(path);
+	return r;
 }

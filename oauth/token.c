@@ -421,3 +421,213 @@ oauth_userinfo_name(const char *body, size_t len)
 	json_decref(j);
 	return name;
 }
+
+/*
+ * The token store's JSON: one grant as an object, and the store file
+ * {"version": 1, "grants": [...]}.  A grant that does not decode is kept
+ * as its raw text, so that a save writes it back unchanged.
+ */
+
+/* RFC 6750 b64token: 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=" */
+static int
+grant_token_ok(const char *t)
+{
+	return t == NULL || oauth_token_syntax_ok(t);
+}
+
+/* An optional string member: 0 and *out NULL when absent, -1 if not a string. */
+static int
+grant_str(json_t *g, const char *key, char **out)
+{
+	json_t *v = json_object_get(g, key);
+
+	*out = NULL;
+	if (v == NULL)
+		return 0;
+	if (!json_is_string(v))
+		return -1;
+	*out = xstrdup(json_string_value(v));
+	return 0;
+}
+
+static void
+grant_entry_clear(struct store_entry *e)
+{
+	free(e->key);
+	free(e->account);
+	free(e->provider);
+	oauth_token_release(&e->tok);
+	memset(e, 0, sizeof(*e));
+}
+
+/* Fill `e` from object `g`; `names`: key and account are required too. */
+static int
+grant_from_json(json_t *g, struct store_entry *e, int names)
+{
+	json_t *x;
+
+	memset(e, 0, sizeof(*e));
+	if (!json_is_object(g) ||
+	    (names && (grant_str(g, "key", &e->key) != 0 || e->key == NULL ||
+	    grant_str(g, "account", &e->account) != 0)) ||
+	    grant_str(g, "provider", &e->provider) != 0 ||
+	    grant_str(g, "access_token", &e->tok.access_token) != 0 ||
+	    e->tok.access_token == NULL ||
+	    grant_str(g, "refresh_token", &e->tok.refresh_token) != 0 ||
+	    grant_str(g, "token_type", &e->tok.token_type) != 0 ||
+	    grant_str(g, "scope", &e->tok.scope) != 0 ||
+	    grant_str(g, "redirect_uri", &e->tok.redirect_uri) != 0 ||
+	    !grant_token_ok(e->tok.access_token) ||
+	    !grant_token_ok(e->tok.refresh_token))
+		goto bad;
+	x = json_object_get(g, "expires_at");
+	if (x != NULL) {
+		if (!json_is_integer(x) || json_integer_value(x) < 0)
+			goto bad;
+		e->tok.expires_at = json_integer_value(x);
+	}
+	if (names && e->account == NULL)
+		e->account = xstrdup("default");
+	return 0;
+bad:
+	grant_entry_clear(e);
+	return -1;
+}
+
+static json_t *
+jset(json_t *o, const char *key, const char *v)
+{
+	if (v != NULL)
+		json_object_set_new(o, key, json_string(v));
+	return o;
+}
+
+/* `e` as a new object; with `names`, its key and account too. */
+static json_t *
+grant_to_json(const struct store_entry *e, int names)
+{
+	json_t *g = json_object();
+
+	if (names) {
+		jset(g, "key", e->key);
+		jset(g, "account", e->account);
+	}
+	jset(g, "provider", e->provider);
+	jset(g, "access_token", e->tok.access_token);
+	jset(g, "refresh_token", e->tok.refresh_token);
+	jset(g, "token_type", e->tok.token_type);
+	jset(g, "scope", e->tok.scope);
+	jset(g, "redirect_uri", e->tok.redirect_uri);
+	json_object_set_new(g, "expires_at", json_integer(e->tok.expires_at));
+	return g;
+}
+
+/*
+ * `j` as text in a buffer of ours (jansson's allocator is not free()),
+ * consuming the reference; NULL if it cannot be encoded.  *len_out gets
+ * the length, for wiping.
+ */
+static char *
+json_text(json_t *j, size_t flags, size_t *len_out)
+{
+	size_t len = j != NULL ? json_dumpb(j, NULL, 0, flags) : 0;
+	char *text = NULL;
+
+	if (len > 0) {
+		text = xmalloc(len + 1);
+		if (json_dumpb(j, text, len, flags) != len) {
+			secret_wipe(text, len);
+			free(text);
+			text = NULL;
+			len = 0;
+		} else
+			text[len] = '\0';
+	}
+	json_decref(j);
+	*len_out = len;
+	return text;
+}
+
+char *
+store_grant_encode(const struct store_entry *e)
+{
+	size_t len;
+
+	return json_text(grant_to_json(e, 0), JSON_COMPACT, &len);
+}
+
+int
+store_grant_decode(const char *text, struct store_entry *e)
+{
+	json_error_t je;
+	json_t *g = json_loads(text, JSON_REJECT_DUPLICATES, &je);
+	int r = g != NULL ? grant_from_json(g, e, 0) : -1;
+
+	json_decref(g);
+	if (r != 0)
+		return err_set(BBS_E_PROTOCOL, "a stored grant is damaged");
+	return 0;
+}
+
+int
+store_decode(struct store *s, const char *data, size_t len)
+{
+	json_t *root, *grants, *g;
+	json_error_t je;
+	struct store_entry e;
+	size_t i, n;
+
+	root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
+	if (root == NULL || !json_is_object(root) ||
+	    !json_is_integer(json_object_get(root, "version")) ||
+	    json_integer_value(json_object_get(root, "version")) != 1 ||
+	    !json_is_array(grants = json_object_get(root, "grants"))) {
+		json_decref(root);
+		return err_set(BBS_E_IO, "the token store '%s' is damaged; "
+		    "move it away and sign in again", s->path ? s->path : "");
+	}
+	json_array_foreach(grants, i, g) {
+		if (grant_from_json(g, &e, 1) == 0) {
+			s->e = xrealloc(s->e, (s->nr + 1) * sizeof(*s->e));
+			s->e[s->nr++] = e;
+			continue;
+		}
+		s->raw = xrealloc(s->raw, (s->raw_nr + 1) * sizeof(*s->raw));
+		memset(&s->raw[s->raw_nr], 0, sizeof(*s->raw));
+		s->raw[s->raw_nr].text = json_text(json_incref(g),
+		    JSON_COMPACT | JSON_ENCODE_ANY, &n);
+		if (json_is_object(g)) {
+			grant_str(g, "key", &s->raw[s->raw_nr].key);
+			grant_str(g, "account", &s->raw[s->raw_nr].account);
+		}
+		s->raw_nr++;
+	}
+	json_decref(root);
+	return 0;
+}
+
+char *
+store_encode(const struct store *s, size_t *len_out)
+{
+	json_t *root = json_object(), *grants = json_array(), *g;
+	json_error_t je;
+	size_t i;
+
+	*len_out = 0;
+	for (i = 0; i < s->nr; i++)
+		json_array_append_new(grants, grant_to_json(&s->e[i], 1));
+	for (i = 0; i < s->raw_nr; i++) {
+		if (s->raw[i].text == NULL)
+			continue;
+		g = json_loads(s->raw[i].text, JSON_DECODE_ANY, &je);
+		if (g == NULL) {
+			json_decref(grants);
+			json_decref(root);
+			return NULL;
+		}
+		json_array_append_new(grants, g);
+	}
+	json_object_set_new(root, "version", json_integer(1));
+	json_object_set_new(root, "grants", grants);
+	return json_text(root, JSON_INDENT(1) | JSON_SORT_KEYS, len_out);
+}

@@ -132,6 +132,13 @@ struct child {
  */
 int child_start(struct child *c, const char *const argv[], int pipe_in,
     int pipe_out, int stdin_fd, int stdout_fd);
+/*
+ * As child_start, with stderr to `stderr_fd` if >= 0 (else ours) and
+ * `envp` as the environment if not NULL (else ours).
+ */
+int child_start_ex(struct child *c, const char *const argv[], int pipe_in,
+    int pipe_out, int stdin_fd, int stdout_fd, int stderr_fd,
+    char *const envp[]);
 /* Wait for the child; returns its exit code, or 128+signal. */
 int child_finish(struct child *c);
 /* Kill the child (if running) and wait for it. */
@@ -386,7 +393,6 @@ struct session {
 	int discovered;
 	int seeded;		/* BBS_REFRESH_TOKEN was tried */
 	int credhelper;		/* bbs.tokenStore=credential-helper */
-	char *cred_index;	/* accounts the credential helper had */
 	char *scope;		/* of the grant session_token last returned */
 };
 
@@ -419,15 +425,20 @@ char *session_login_url(struct session *s);
  * BBS_E_INVALID with `*out` NULL if neither is set.
  */
 int session_store_dir(char **out);
-/* Load / save the grants of this session's store (file or helper). */
+/* Open this session's store (the file, or the credential helper). */
 int session_store_open(struct session *s, struct store *st);
-int session_store_save(struct session *s, struct store *st);
+/*
+ * Open the store named by the configuration that applies to no URL in
+ * particular (bbs.tokenStore, BBS_TOKEN_STORE), with every key it holds:
+ * for `git bbs status` and `git bbs logout` without a URL.
+ */
+int session_store_open_all(struct store *st);
 
-/* store-credhelper.c: grants kept by `git credential` */
-int credstore_load(struct store *st, const char *key);
-int credstore_save(struct store *st, const char *key, const char *old_index);
-/* The list of accounts the helper holds for `key` (caller frees). */
-char *credstore_index(const char *key);
+/*
+ * store-credhelper.c: grants kept by `git credential`.  Open the store of
+ * `key`'s grants, or of every key it lists when `key` is NULL.
+ */
+int credstore_open(struct store *st, const char *dir, const char *key);
 void session_login_hint(struct session *s);
 
 /* process.c: a process that holds secrets */

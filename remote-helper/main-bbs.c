@@ -74,31 +74,28 @@ cmd_login(int argc, char **argv)
 }
 
 /*
- * `git bbs logout` without a URL: forget every grant in the file store.
- * Revoking needs each server's client settings, which only a URL
- * selects, so the message says the tokens were not revoked.
+ * `git bbs logout` without a URL: forget every grant in the store, under
+ * its lock.  Revoking needs each server's client settings, which only a
+ * URL selects, so the message says the tokens were not revoked.
  */
 static int
 logout_all(void)
 {
 	struct store st;
-	char *dir;
-	size_t n;
+	size_t n = 0;
 	int r;
 
-	if ((r = session_store_dir(&dir)) != 0)
-		return r;
-	if ((r = store_open(&st, dir)) == 0) {
-		n = st.nr;
-		while (st.nr > 0)
-			store_remove(&st, st.e[0].key, st.e[0].account);
-		if ((r = store_save(&st)) == 0)
-			fprintf(stderr, "Forgot %zu sign-in%s. They were not "
-			    "revoked at the servers; 'git bbs logout <url>' "
-			    "does that.\n", n, n == 1 ? "" : "s");
+	if ((r = session_store_open_all(&st)) == 0 &&
+	    (r = store_forget_all(&st, &n)) == 0) {
+		fprintf(stderr, "Forgot %zu sign-in%s. They were not revoked at "
+		    "the servers; 'git bbs logout <url>' does that.\n", n,
+		    n == 1 ? "" : "s");
+		if (st.raw_nr > 0)
+			fprintf(stderr, "Kept %zu damaged grant%s in %s as "
+			    "%s.\n", st.raw_nr, st.raw_nr == 1 ? "" : "s",
+			    st.path, st.raw_nr == 1 ? "it is" : "they are");
 	}
 	store_release(&st);
-	free(dir);
 	return r;
 }
 
@@ -141,8 +138,7 @@ cmd_logout(int argc, char **argv)
 		r = 0;
 	} else
 		fprintf(stderr, "Revoked the tokens at the server.\n");
-	store_remove(&st, c.s.key, account);
-	if ((r = session_store_save(&c.s, &st)) == 0)
+	if ((r = store_update(&st, c.s.key, account, NULL, NULL)) == 0)
 		fprintf(stderr, "Signed out of %s (%s).\n", c.url.host,
 		    account);
 	store_release(&st);
@@ -198,7 +194,6 @@ cmd_status(int argc, char **argv)
 	struct store st;
 	struct remote_ctx c;
 	const char *key = NULL;
-	char *dir = NULL;
 	size_t i, shown = 0;
 	int r;
 
@@ -211,11 +206,9 @@ cmd_status(int argc, char **argv)
 			return r;
 		}
 		key = c.s.key;
-		dir = xstrdup(c.s.store_dir);
-	} else if ((r = session_store_dir(&dir)) != 0)
-		return r;
-	if ((r = key ? session_store_open(&c.s, &st) : store_open(&st,
-	    dir)) == 0) {
+	}
+	if ((r = key ? session_store_open(&c.s, &st) :
+	    session_store_open_all(&st)) == 0) {
 		for (i = 0; i < st.nr; i++) {
 			struct store_entry *e = &st.e[i];
 
@@ -230,12 +223,19 @@ cmd_status(int argc, char **argv)
 			    "kept" : "none");
 			shown++;
 		}
+		for (i = 0; i < st.raw_nr; i++)
+			if (key == NULL || (st.raw[i].key != NULL &&
+			    strcmp(st.raw[i].key, key) == 0))
+				printf("%s\n  account: %s\n  damaged: kept "
+				    "unchanged, not used\n", st.raw[i].key ?
+				    st.raw[i].key : "(unreadable)",
+				    st.raw[i].account ? st.raw[i].account :
+				    "(unreadable)");
 		if (shown == 0)
 			printf("Not signed in%s%s.\n", key ? " to " : "",
 			    key ? c.url.host : "");
 	}
 	store_release(&st);
-	free(dir);
 	remote_ctx_release(&c);
 	return r;
 }

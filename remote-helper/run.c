@@ -22,6 +22,15 @@ int
 child_start(struct child *c, const char *const argv[], int pipe_in,
     int pipe_out, int stdin_fd, int stdout_fd)
 {
+	return child_start_ex(c, argv, pipe_in, pipe_out, stdin_fd, stdout_fd,
+	    -1, NULL);
+}
+
+int
+child_start_ex(struct child *c, const char *const argv[], int pipe_in,
+    int pipe_out, int stdin_fd, int stdout_fd, int stderr_fd,
+    char *const envp[])
+{
 	posix_spawn_file_actions_t fa;
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 };
 	int r, err;
@@ -48,8 +57,10 @@ child_start(struct child *c, const char *const argv[], int pipe_in,
 	else
 		posix_spawn_file_actions_addopen(&fa, 1, "/dev/null",
 		    O_WRONLY, 0);
+	if (stderr_fd >= 0)
+		posix_spawn_file_actions_adddup2(&fa, stderr_fd, 2);
 	r = posix_spawnp(&c->pid, argv[0], &fa, NULL, (char *const *)argv,
-	    environ);
+	    envp != NULL ? envp : environ);
 	posix_spawn_file_actions_destroy(&fa);
 	if (r != 0) {
 		err = r;

@@ -35,7 +35,6 @@ session_release(struct session *s)
 	free(s->key);
 	free(s->store_dir);
 	free(s->base);
-	free(s->cred_index);
 	free(s->scope);
 	memset(s, 0, sizeof(*s));
 }
@@ -236,20 +235,37 @@ session_store_open(struct session *s, struct store *st)
 {
 	if (!s->credhelper)
 		return store_open(st, s->store_dir);
-	memset(st, 0, sizeof(*st));
-	st->dir = xstrdup(s->store_dir);
-	st->path = xstrdup("credential helper");
-	free(s->cred_index);
-	s->cred_index = credstore_index(s->key);
-	return credstore_load(st, s->key);
+	return credstore_open(st, s->store_dir, s->key);
 }
 
 int
-session_store_save(struct session *s, struct store *st)
+session_store_open_all(struct store *st)
 {
-	if (!s->credhelper)
-		return store_save(st);
-	return credstore_save(st, s->key, s->cred_index);
+	struct helper_config cfg;
+	struct git_config *gitcfg = NULL;
+	struct remote_url u;
+	char *dir;
+	int r, credhelper = 0;
+
+	memset(st, 0, sizeof(*st));
+	memset(&u, 0, sizeof(u));
+	memset(&cfg, 0, sizeof(cfg));
+	if ((r = session_store_dir(&dir)) != 0)
+		return r;
+	/* the settings of no URL in particular: a URL no pattern names */
+	if ((r = url_parse(&u, "https://git-remote-bbs.invalid/")) == 0 &&
+	    (r = transport_cli_config(&gitcfg)) == 0 &&
+	    (r = config_load(&cfg, gitcfg, &u)) == 0)
+		credhelper = cfg.oauth.token_store != NULL &&
+		    strcmp(cfg.oauth.token_store, "credential-helper") == 0;
+	config_release(&cfg);
+	transport_config_free(gitcfg);
+	url_release(&u);
+	if (r == 0)
+		r = credhelper ? credstore_open(st, dir, NULL) :
+		    store_open(st, dir);
+	free(dir);
+	return r;
 }
 
 static int
@@ -258,11 +274,51 @@ token_fresh(const struct oauth_token *t, int64_t now)
 	return t->expires_at == 0 || now + EXPIRY_MARGIN < t->expires_at;
 }
 
-/* Refresh `e` (already re-read under the lock) and save before use. */
+#define SAVE_TRIES 3
+
+/*
+ * Save the rotated grant `nt` of `account`; on failure try again, and in
+ * the end keep it in `st` for this process to use, with a warning: the
+ * server has already rotated the old refresh token away.
+ */
+static void
+session_save_rotated(struct session *s, struct store *st,
+    const char *account, struct oauth_token *nt)
+{
+	struct oauth_token copy;
+	int i, r = 0;
+
+	for (i = 0; i < SAVE_TRIES; i++) {
+		if (i > 0) {
+			trace_printf("store: saving again: %s", err_message());
+			sleep(1);
+		}
+		if ((r = store_update(st, s->key, account, s->oc.provider,
+		    nt)) == 0)
+			return;
+	}
+	fprintf(stderr, "warning: could not save the new tokens for '%s': %s\n"
+	    "warning: the next command may have to sign in again\n",
+	    s->url->host, err_message() ? err_message() : "unknown error");
+	err_clear();
+	if (store_find(st, s->key, account, NULL) == NULL ||
+	    !secret_equal(store_find(st, s->key, account,
+	    NULL)->tok.access_token, nt->access_token)) {
+		copy = *nt;
+		memset(nt, 0, sizeof(*nt));
+		store_put(st, s->key, account, s->oc.provider, &copy);
+	}
+}
+
+/*
+ * Refresh *ep (already re-read under the lock) and save before use; *ep
+ * then points at the new grant in `st`.
+ */
 static int
 session_refresh_locked(struct session *s, struct store *st,
-    struct store_entry *e)
+    struct store_entry **ep)
 {
+	struct store_entry *e = *ep;
 	struct oauth_token nt;
 	char *account;
 	int r;
@@ -275,6 +331,10 @@ session_refresh_locked(struct session *s, struct store *st,
 	}
 	if ((r = session_endpoints(s)) != 0)
 		return r;
+	/* room for the save first: the server is about to rotate */
+	if ((r = store_reserve(st)) != 0)
+		return r;
+	store_testpoint("before-request");
 	trace_printf("oauth: refreshing the access token");
 	r = oauth_refresh(&s->oc, e->tok.refresh_token, e->tok.redirect_uri,
 	    &nt);
@@ -284,6 +344,7 @@ session_refresh_locked(struct session *s, struct store *st,
 	}
 	if (r != 0)
 		return r;
+	store_testpoint("after-response");
 	/* a server that does not rotate keeps the old refresh token */
 	if (nt.refresh_token == NULL)
 		nt.refresh_token = xstrdup(e->tok.refresh_token);
@@ -292,9 +353,14 @@ session_refresh_locked(struct session *s, struct store *st,
 	if (e->tok.redirect_uri != NULL)
 		nt.redirect_uri = xstrdup(e->tok.redirect_uri);
 	account = xstrdup(e->account);
-	store_put(st, s->key, account, s->oc.provider, &nt);
+	session_save_rotated(s, st, account, &nt);
+	oauth_token_release(&nt);
+	*ep = store_find(st, s->key, account, NULL);
 	free(account);
-	return session_store_save(s, st);
+	if (*ep == NULL)
+		return err_set(BBS_E_IO, "the token store lost the grant being "
+		    "refreshed");
+	return 0;
 }
 
 /*
@@ -364,9 +430,8 @@ session_token(struct session *s, char **access_token)
 	    (r = session_pick(s, &st, &e)) != 0)
 		goto out;
 	if (!token_fresh(&e->tok, time(NULL))) {
-		if ((r = session_refresh_locked(s, &st, e)) != 0)
+		if ((r = session_refresh_locked(s, &st, &e)) != 0)
 			goto out;
-		e = store_find(&st, s->key, e->account, NULL);
 	}
 done:
 	*access_token = xstrdup(e->tok.access_token);
@@ -394,9 +459,8 @@ session_token_refused(struct session *s, const char *refused,
 		goto out;
 	/* another process may have refreshed already: then use its token */
 	if (secret_equal(e->tok.access_token, refused)) {
-		if ((r = session_refresh_locked(s, &st, e)) != 0)
+		if ((r = session_refresh_locked(s, &st, &e)) != 0)
 			goto out;
-		e = store_find(&st, s->key, e->account, NULL);
 	}
 	*access_token = xstrdup(e->tok.access_token);
 out:
@@ -418,8 +482,16 @@ session_expire(struct session *s, const char *refused)
 	    session_pick(s, &st, &e) == 0 &&
 	    secret_equal(e->tok.access_token, refused) &&
 	    e->tok.expires_at != 1) {
-		e->tok.expires_at = 1;
-		r = session_store_save(s, &st);
+		struct oauth_token t = e->tok;
+		char *account = xstrdup(e->account);
+		char *provider = e->provider ? xstrdup(e->provider) : NULL;
+
+		memset(&e->tok, 0, sizeof(e->tok));
+		t.expires_at = 1;
+		r = store_update(&st, s->key, account, provider, &t);
+		oauth_token_release(&t);
+		free(account);
+		free(provider);
 	}
 	if (r == 0)
 		err_clear();	/* no grant to mark is not a failure */
@@ -442,10 +514,8 @@ session_store_new(struct session *s, struct oauth_token *tok,
 	account = s->url->user ? s->url->user : who ? who : "default";
 	if ((r = store_lock(s->store_dir, s->key, LOCK_TIMEOUT, &lock)) != 0)
 		goto out;
-	if ((r = session_store_open(s, &st)) == 0) {
-		store_put(&st, s->key, account, s->oc.provider, tok);
-		r = session_store_save(s, &st);
-	}
+	if ((r = session_store_open(s, &st)) == 0)
+		r = store_update(&st, s->key, account, s->oc.provider, tok);
 	store_release(&st);
 	store_unlock(lock);
 	if (r == 0 && account_out != NULL)

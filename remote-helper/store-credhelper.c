@@ -4,11 +4,14 @@
  *
  * Each grant is one credential (protocol "bbs", host = a hash of the
  * server and client, path "grant", username = the account) whose password
- * is the grant as compact JSON, encoded as the file store encodes it
- * (store_grant_encode); an index credential (path "index") lists the
- * accounts, since helpers cannot enumerate.  Secrets reach `git
- * credential` on its stdin only.  The per-grant lock stays a file lock in
- * the state directory, so refresh is serialised as with the file store.
+ * is the grant as compact JSON (store_grant_encode).  Helpers cannot
+ * enumerate, so two index credentials list what is stored: path "index"
+ * of each host lists its accounts, host "git-remote-bbs" path "keys"
+ * lists the keys.  Names in an index are percent-encoded (an account may
+ * hold a space).  A grant written is read back: a helper that drops it
+ * is an error, not a silent sign-in.  Secrets reach `git credential` on
+ * its stdin only; its stderr goes to the trace.  Locking is the store's
+ * (store-file.c, lock.c): this backend only loads and saves.
  */
 #include "config.h"
 
@@ -23,6 +26,15 @@
 #include "helper.h"
 
 #define CRED_OUT_MAX ((size_t)256 * 1024)
+#define INDEX_MAX ((size_t)64 * 1024)
+#define INDEX_USER "git-remote-bbs"
+#define KEYS_HOST "git-remote-bbs"
+
+extern char **environ;
+
+struct cred_store {
+	char *key;		/* the one key of this store, or NULL: all */
+};
 
 static void
 key_host(const char *key, char out[33])
@@ -33,6 +45,113 @@ key_host(const char *key, char out[33])
 	SHA256((const unsigned char *)key, strlen(key), md);
 	for (i = 0; i < 16; i++)
 		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+/* Append `v` percent-encoded: '%', space, controls and DEL. */
+static int
+name_encode(struct buf *b, const char *v)
+{
+	const unsigned char *p;
+	int r = 0;
+
+	for (p = (const unsigned char *)v; *p != '\0' && r == 0; p++)
+		r = (*p <= 0x20 || *p == 0x7f || *p == '%') ?
+		    buf_addf(b, "%%%02X", *p) : buf_add(b, p, 1);
+	return r;
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c |= 0x20;
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* `v` decoded (caller frees), or NULL if it is not a valid encoding. */
+static char *
+name_decode(const char *v)
+{
+	char *out = xmalloc(strlen(v) + 1), *o = out;
+	int hi, lo;
+
+	while (*v != '\0') {
+		if (*v != '%') {
+			*o++ = *v++;
+			continue;
+		}
+		if ((hi = hexval(v[1])) < 0 || (lo = hexval(v[2])) < 0 ||
+		    (hi == 0 && lo == 0)) {
+			free(out);
+			return NULL;
+		}
+		*o++ = (char)(hi * 16 + lo);
+		v += 3;
+	}
+	*o = '\0';
+	return out;
+}
+
+/* `v` encoded (caller frees); NULL with the error set if it cannot be. */
+static char *
+name_encoded(const char *v)
+{
+	struct buf b;
+	char *out;
+
+	if (*v == '\0') {
+		err_set(BBS_E_INVALID, "an empty name cannot be kept in the "
+		    "credential helper store");
+		return NULL;
+	}
+	buf_init(&b, INDEX_MAX);
+	out = name_encode(&b, v) == 0 ? xstrdup(b.ptr ? b.ptr : "") : NULL;
+	buf_release(&b);
+	if (out == NULL)
+		err_set(BBS_E_INVALID, "a name too long for the credential "
+		    "helper store");
+	return out;
+}
+
+/*
+ * Our environment for `git credential`: no prompt, no askpass program,
+ * so that a lookup never asks anyone.  Caller frees the array only.
+ */
+static char **
+credential_env(void)
+{
+	static char no_prompt[] = "GIT_TERMINAL_PROMPT=0";
+	size_t n = 0, i, j = 0;
+	char **env;
+
+	while (environ[n] != NULL)
+		n++;
+	env = xmalloc((n + 2) * sizeof(*env));
+	for (i = 0; i < n; i++)
+		if (strncmp(environ[i], "GIT_TERMINAL_PROMPT=", 20) != 0 &&
+		    strncmp(environ[i], "GIT_ASKPASS=", 12) != 0 &&
+		    strncmp(environ[i], "SSH_ASKPASS=", 12) != 0)
+			env[j++] = environ[i];
+	env[j++] = no_prompt;
+	env[j] = NULL;
+	return env;
+}
+
+/* What the child wrote on stderr, to the trace, line by line. */
+static void
+stderr_to_trace(FILE *f, const char *action)
+{
+	char line[1024];
+
+	if (f == NULL)
+		return;
+	rewind(f);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\r\n")] = '\0';
+		trace_printf("git credential %s: %s", action, line);
+	}
+	fclose(f);
 }
 
 /*
@@ -46,20 +165,24 @@ credential_run(const char *action, struct buf *in, struct buf *out,
 	const char *argv[] = { "git", "-c", "core.askPass=", "credential",
 		action, NULL };
 	struct child c;
-	char chunk[4096];
+	char chunk[4096], **env = credential_env();
+	FILE *errf = tmpfile();
 	ssize_t n;
 	int status, r;
 
 	if (found != NULL)
 		*found = 0;
-	/* never let a helper lookup prompt anyone */
-	setenv("GIT_TERMINAL_PROMPT", "0", 1);
-	unsetenv("GIT_ASKPASS");
-	unsetenv("SSH_ASKPASS");
-	if ((r = child_start(&c, argv, 1, out != NULL, -1, -1)) != 0)
+	r = child_start_ex(&c, argv, 1, out != NULL, -1, -1,
+	    errf != NULL ? fileno(errf) : -1, env);
+	free(env);
+	if (r != 0) {
+		if (errf != NULL)
+			fclose(errf);
 		return r;
+	}
 	if (write_fd_all(c.in, in->ptr, in->len) != 0) {
 		child_kill(&c);
+		stderr_to_trace(errf, action);
 		return err_set(BBS_E_IO, "git credential %s failed", action);
 	}
 	close(c.in);
@@ -73,11 +196,13 @@ credential_run(const char *action, struct buf *in, struct buf *out,
 		if ((r = buf_add(out, chunk, (size_t)n)) != 0) {
 			secret_wipe(chunk, sizeof(chunk));
 			child_kill(&c);
+			stderr_to_trace(errf, action);
 			return r;
 		}
 	}
 	secret_wipe(chunk, sizeof(chunk));
 	status = child_finish(&c);
+	stderr_to_trace(errf, action);
 	if (found != NULL)
 		*found = status == 0;
 	else if (status != 0)
@@ -141,22 +266,51 @@ cred_put(const char *action, const char *host, const char *path,
 	struct buf in;
 	int r;
 
-	buf_init_secret(&in, 256 * 1024);
+	buf_init_secret(&in, CRED_OUT_MAX);
 	if ((r = request(&in, host, path, user, password)) == 0)
 		r = credential_run(action, &in, NULL, NULL);
 	buf_release(&in);
 	return r;
 }
 
-int
-credstore_load(struct store *st, const char *key)
+/* approve, then read back: a helper that keeps nothing is an error. */
+static int
+cred_put_checked(const char *host, const char *path, const char *user,
+    const char *password, const char *what)
 {
-	char host[33], *index = NULL, *blob = NULL, *acct, *save = NULL;
+	char *back = NULL;
+	int r, same;
+
+	if ((r = cred_put("approve", host, path, user, password)) != 0 ||
+	    (r = cred_get(host, path, user, &back)) != 0)
+		return r;
+	same = back != NULL && strcmp(back, password) == 0;
+	secret_free(back);
+	if (!same) {
+		err_set(BBS_E_IO, "the credential helper did not keep %s",
+		    what);
+		err_hint("check credential.helper, or set bbs.tokenStore to "
+		    "file");
+		return BBS_E_IO;
+	}
+	return 0;
+}
+
+/*
+ * Load the grants of one key into s.  A grant is filed under the name as
+ * its index word spells it; a word that is not a valid encoding is an
+ * older version's plain name, taken as it is.
+ */
+static int
+cred_load_key(struct store *s, const char *key)
+{
+	char host[33], *index = NULL, *blob = NULL, *word, *acct;
+	char *save = NULL;
 	struct store_entry e;
 	int r;
 
 	key_host(key, host);
-	if ((r = cred_get(host, "index", "git-remote-bbs", &index)) != 0 ||
+	if ((r = cred_get(host, "index", INDEX_USER, &index)) != 0 ||
 	    index == NULL)
 		return r;
 	if (oauth_text_has_control(index)) {
@@ -164,73 +318,186 @@ credstore_load(struct store *st, const char *key)
 		return err_set(BBS_E_PROTOCOL, "the credential helper returned "
 		    "a malformed account list");
 	}
-	for (acct = strtok_r(index, " ", &save); acct != NULL;
-	    acct = strtok_r(NULL, " ", &save)) {
-		if ((r = cred_get(host, "grant", acct, &blob)) != 0)
-			break;
-		if (blob == NULL)
-			continue;
+	for (word = strtok_r(index, " ", &save); word != NULL && r == 0;
+	    word = strtok_r(NULL, " ", &save)) {
+		if ((r = cred_get(host, "grant", word, &blob)) != 0 ||
+		    blob == NULL)
+			continue;	/* the helper no longer has it */
+		if ((acct = name_decode(word)) == NULL)
+			acct = xstrdup(word);
 		memset(&e, 0, sizeof(e));
-		if (store_grant_decode(blob, &e) == 0)
-			store_put(st, key, acct, e.provider, &e.tok);
-		else
-			err_clear();	/* a damaged entry is skipped */
-		free(e.provider);
-		oauth_token_release(&e.tok);
-		secret_free(blob);
+		if (store_grant_decode(blob, &e) == 0) {
+			store_put(s, key, acct, e.provider, &e.tok);
+			free(e.provider);
+			secret_free(blob);
+			free(acct);
+		} else {
+			err_clear();
+			/* kept as it is: a save does not touch it */
+			s->raw = xrealloc(s->raw, (s->raw_nr + 1) *
+			    sizeof(*s->raw));
+			s->raw[s->raw_nr].key = xstrdup(key);
+			s->raw[s->raw_nr].account = acct;
+			s->raw[s->raw_nr++].text = blob;
+		}
 		blob = NULL;
 	}
 	free(index);
 	return r;
 }
 
-int
-credstore_save(struct store *st, const char *key, const char *old_index)
+/* The keys listed in the helper (caller frees), or NULL. */
+static int
+cred_keys(char **out)
 {
-	char host[33], *blob, *copy, *acct, *save = NULL;
+	return cred_get(KEYS_HOST, "keys", INDEX_USER, out);
+}
+
+static int
+cred_load(struct store *s)
+{
+	struct cred_store *c = s->be_data;
+	char *keys = NULL, *word, *key, *save = NULL;
+	int r;
+
+	if (c->key != NULL)
+		return cred_load_key(s, c->key);
+	if ((r = cred_keys(&keys)) != 0 || keys == NULL)
+		return r;
+	for (word = strtok_r(keys, " ", &save); word != NULL && r == 0;
+	    word = strtok_r(NULL, " ", &save)) {
+		if ((key = name_decode(word)) == NULL)
+			continue;
+		r = cred_load_key(s, key);
+		free(key);
+	}
+	free(keys);
+	return r;
+}
+
+/* Append `name` encoded to the index `b` unless it is there already. */
+static int
+index_add(struct buf *b, const char *name)
+{
+	char *enc = name_encoded(name), *p;
+	size_t n;
+	int r;
+
+	if (enc == NULL)
+		return err_code();
+	n = strlen(enc);
+	for (p = b->ptr; p != NULL && (p = strstr(p, enc)) != NULL; p += n)
+		if ((p == b->ptr || p[-1] == ' ') &&
+		    (p[n] == ' ' || p[n] == '\0')) {
+			free(enc);
+			return 0;
+		}
+	r = buf_addf(b, "%s%s", b->len ? " " : "", enc);
+	free(enc);
+	return r;
+}
+
+/* Write index `b` at host/path, or forget it when empty. */
+static int
+index_put(const char *host, const char *path, struct buf *b)
+{
+	if (b->len == 0)
+		return cred_put("reject", host, path, INDEX_USER, NULL);
+	return cred_put_checked(host, path, INDEX_USER, b->ptr,
+	    "the list of stored grants");
+}
+
+/* The key list, with `key` added (present) or removed. */
+static int
+cred_save_keys(const char *key, int present)
+{
+	char *keys = NULL, *word, *k, *save = NULL;
+	struct buf b;
+	int r;
+
+	if ((r = cred_keys(&keys)) != 0)
+		return r;
+	buf_init(&b, INDEX_MAX);
+	for (word = keys ? strtok_r(keys, " ", &save) : NULL;
+	    word != NULL && r == 0; word = strtok_r(NULL, " ", &save)) {
+		if ((k = name_decode(word)) == NULL)
+			continue;
+		if (strcmp(k, key) != 0)
+			r = index_add(&b, k);
+		free(k);
+	}
+	if (r == 0 && present)
+		r = index_add(&b, key);
+	if (r == 0)
+		r = index_put(KEYS_HOST, "keys", &b);
+	buf_release(&b);
+	free(keys);
+	return r;
+}
+
+static int
+cred_save(struct store *s, const char *key, const char *account)
+{
+	struct store_entry *e = store_find(s, key, account, NULL);
+	char host[33], *blob, *enc;
 	struct buf index;
 	size_t i;
-	int r = 0;
+	int r;
 
 	key_host(key, host);
-	buf_init(&index, 64 * 1024);
-	for (i = 0; i < st->nr && r == 0; i++) {
-		if (strcmp(st->e[i].key, key) != 0)
-			continue;
-		if (strchr(st->e[i].account, ' ') != NULL)
-			continue;
-		if ((blob = store_grant_encode(&st->e[i])) == NULL)
+	if ((enc = name_encoded(account)) == NULL)
+		return err_code();
+	if (e != NULL) {
+		if ((blob = store_grant_encode(e)) == NULL) {
+			free(enc);
 			return err_set(BBS_E_ERROR, "cannot encode a grant");
-		r = cred_put("approve", host, "grant", st->e[i].account, blob);
+		}
+		r = cred_put_checked(host, "grant", enc, blob, "the grant");
 		secret_free(blob);
-		buf_addf(&index, "%s%s", index.len ? " " : "",
-		    st->e[i].account);
-	}
-	/* forget the grants of accounts no longer present */
-	if (r == 0 && old_index != NULL) {
-		copy = xstrdup(old_index);
-		for (acct = strtok_r(copy, " ", &save); acct != NULL && r == 0;
-		    acct = strtok_r(NULL, " ", &save))
-			if (store_find(st, key, acct, NULL) == NULL)
-				r = cred_put("reject", host, "grant", acct,
-				    NULL);
-		free(copy);
-	}
+	} else
+		r = cred_put("reject", host, "grant", enc, NULL);
+	free(enc);
+	if (r != 0)
+		return r;
+	/* the index: every account of this key, the damaged ones too */
+	buf_init(&index, INDEX_MAX);
+	for (i = 0; i < s->nr && r == 0; i++)
+		if (strcmp(s->e[i].key, key) == 0)
+			r = index_add(&index, s->e[i].account);
+	for (i = 0; i < s->raw_nr && r == 0; i++)
+		if (s->raw[i].key != NULL && s->raw[i].account != NULL &&
+		    strcmp(s->raw[i].key, key) == 0)
+			r = index_add(&index, s->raw[i].account);
 	if (r == 0)
-		r = index.len > 0 ? cred_put("approve", host, "index",
-		    "git-remote-bbs", index.ptr) : cred_put("reject", host,
-		    "index", "git-remote-bbs", NULL);
+		r = index_put(host, "index", &index);
+	if (r == 0)
+		r = cred_save_keys(key, index.len > 0);
 	buf_release(&index);
 	return r;
 }
 
-char *
-credstore_index(const char *key)
+static void
+cred_release(struct store *s)
 {
-	char host[33], *index = NULL;
+	struct cred_store *c = s->be_data;
 
-	key_host(key, host);
-	if (cred_get(host, "index", "git-remote-bbs", &index) != 0)
-		err_clear();
-	return index;
+	if (c == NULL)
+		return;
+	free(c->key);
+	free(c);
+	s->be_data = NULL;
+}
+
+static const struct store_backend cred_backend = {
+	cred_load, cred_save, NULL, cred_release
+};
+
+int
+credstore_open(struct store *st, const char *dir, const char *key)
+{
+	struct cred_store *c = xmalloc(sizeof(*c));
+
+	c->key = key != NULL ? xstrdup(key) : NULL;
+	return store_open_backend(st, dir, "credential helper", &cred_backend,
+	    c);
 }

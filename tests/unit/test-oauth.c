@@ -202,9 +202,9 @@ test_store(void **state)
 	t.access_token = xstrdup("at1");
 	t.refresh_token = xstrdup("rt1");
 	t.expires_at = 42;
-	store_put(&s, "https://as t1", "alice", "generic", &t);
-	assert_null(t.access_token);
-	assert_int_equal(store_save(&s), 0);
+	assert_int_equal(store_update(&s, "https://as t1", "alice", "generic",
+	    &t), 0);
+	oauth_token_release(&t);
 	store_release(&s);
 
 	assert_int_equal(stat(path, &st), 0);

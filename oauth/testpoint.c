@@ -1,0 +1,28 @@
+/*
+ * testpoint.c - pause points for the crash tests.
+ *
+ * Built into the programs as a no-op.  The test build of git-bbs
+ * (tests/git-bbs-testhooks, compiled with BBS_TEST_HOOKS) stops itself
+ * with SIGSTOP at the step named by BBS_TEST_STOP_AT, so that a test can
+ * kill it there with SIGKILL.
+ */
+#include "config.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "oauth.h"
+
+void
+store_testpoint(const char *step)
+{
+#ifdef BBS_TEST_HOOKS
+	const char *at = getenv("BBS_TEST_STOP_AT");
+
+	if (at != NULL && strcmp(at, step) == 0)
+		raise(SIGSTOP);
+#else
+	(void)step;
+#endif
+}

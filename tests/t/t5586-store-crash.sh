@@ -1,0 +1,167 @@
+#!/bin/bash
+# shellcheck disable=SC2016,SC2034
+test_description='a rotated refresh token survives a full disk and SIGKILL at every step of a refresh'
+
+. "$(dirname "$0")/test-lib.sh"
+. "$TEST_DIRECTORY/lib-forge.sh"
+. "$TEST_DIRECTORY/lib-oauth.sh"
+. "$TEST_DIRECTORY/lib-bbs.sh"
+
+# git bbs with pause points (BBS_TEST_STOP_AT=<step> stops it there)
+# (built by make check in the build tree, also when BBS_BUILD_DIR points
+# at wrappers of the programs)
+HOOKED=$BUILDDIR/tests/git-bbs-testhooks
+test -x "$HOOKED" || HOOKED=${abs_top_builddir:-$BUILDDIR}/tests/git-bbs-testhooks
+test -x "$HOOKED" || error "missing $HOOKED: run the tests with make check"
+
+oauth_start
+URL=bbs::http://127.0.0.1:9/team/repo.git
+export BROWSER=$BROWSER_STANDIN
+SDIR=$XDG_STATE_HOME/git-remote-bbs
+
+# refused: how many refresh requests the server refused (a reused refresh
+# token revokes its grant).
+refused() {
+	grep -c "grant_type=refresh_token .*result=invalid_grant" "$OAUTH_DIR/oauth.log"
+}
+
+# store_ok: the store is a complete file holding one grant, with both tokens.
+store_ok() {
+	python3 -c '
+import json, sys
+g = json.load(open(sys.argv[1]))["grants"]
+assert len(g) == 1 and g[0]["access_token"] and g[0]["refresh_token"], g
+' "$STORE"
+}
+
+# wait_stopped PID: wait (up to 10 s) until PID has stopped itself.
+wait_stopped() {
+	for i in $(seq 1 100); do
+		grep -q "^State:[[:space:]]*T" "/proc/$1/status" 2>/dev/null && break
+		sleep 0.1
+	done
+	grep -q "^State:[[:space:]]*T" "/proc/$1/status"
+}
+
+# stop_at STEP: start a refresh that stops itself at STEP, wait until it is
+# stopped, and kill it with SIGKILL.
+stop_at() {
+	BBS_TEST_STOP_AT=$1 "$HOOKED" token "$URL" >/dev/null 2>&1 3>&- 4>&- 7>&- 8>&- &
+	pid=$! &&
+	wait_stopped $pid &&
+	kill -9 $pid &&
+	{ wait $pid; true; }
+}
+
+# an immutable file makes a rename over it fail, even for root
+touch immutable-probe &&
+	chattr +i immutable-probe 2>/dev/null &&
+	chattr -i immutable-probe &&
+	test_set_prereq CHATTR
+
+test_expect_success 'set up' '
+	git config --global bbs.http://127.0.0.1:9.issuer "$OAUTH_URL" &&
+	git config --global bbs.clientId bbs-test-client &&
+	git config --global bbs.scopes git:write &&
+	git bbs login "$URL" 2>err &&
+	store_ok
+'
+
+test_expect_success 'no room for the store: the refresh is not attempted, nothing is lost' '
+	expire &&
+	rt=$(stored refresh_token) &&
+	before=$(oauth_count refresh_token) &&
+	# output through a pipe: the limit applies to files only
+	(ulimit -f 0 && git bbs token "$URL" 2>&1; echo "exit $?") | cat >out &&
+	grep "^fatal: cannot reserve room for the token store" out &&
+	grep "^exit 1$" out &&
+	test $(oauth_count refresh_token) = $before &&
+	test "$(stored refresh_token)" = "$rt" &&
+	store_ok &&
+	git bbs token "$URL" >tok &&
+	test -s tok &&
+	test "$(refused)" = 0 &&
+	test "$(stored refresh_token)" != "$rt"
+'
+
+test_expect_success 'SIGKILL before the request: the old grant, still good' '
+	expire &&
+	rt=$(stored refresh_token) &&
+	stop_at before-request &&
+	test "$(stored refresh_token)" = "$rt" &&
+	store_ok &&
+	git bbs token "$URL" >tok &&
+	test "$(refused)" = 0 &&
+	# the reservation of the killed process is gone
+	! ls -A "$SDIR" | grep "^\.tokens\.json\."
+'
+
+test_expect_success 'SIGKILL between write and rename: the new grant is adopted' '
+	expire &&
+	rt=$(stored refresh_token) &&
+	stop_at before-rename &&
+	ls -A "$SDIR" | grep "^\.tokens\.json\." &&
+	git bbs token "$URL" >tok &&
+	store_ok &&
+	test "$(stored refresh_token)" != "$rt" &&
+	test "$(refused)" = 0 &&
+	! ls -A "$SDIR" | grep "^\.tokens\.json\." &&
+	expire &&
+	git bbs token "$URL" >tok &&
+	test "$(refused)" = 0
+'
+
+test_expect_success 'SIGKILL after the rename: the new grant' '
+	expire &&
+	rt=$(stored refresh_token) &&
+	stop_at after-rename &&
+	store_ok &&
+	test "$(stored refresh_token)" != "$rt" &&
+	git bbs token "$URL" >tok &&
+	test "$(refused)" = 0 &&
+	! ls -A "$SDIR" | grep "^\.tokens\.json\."
+'
+
+test_expect_success CHATTR 'a save that keeps failing after the rotation: the new token is used, the next command adopts it' '
+	expire &&
+	rt=$(stored refresh_token) &&
+	at=$(stored access_token) &&
+	{ BBS_TEST_STOP_AT=after-response "$HOOKED" token "$URL" >tok 2>err 3>&- 4>&- 7>&- 8>&- & } &&
+	pid=$! &&
+	wait_stopped $pid &&
+	chattr +i "$STORE" &&
+	test_when_finished "chattr -i \"\$STORE\"" &&
+	kill -CONT $pid &&
+	wait $pid &&
+	grep "^warning: could not save the new tokens for .127.0.0.1.: cannot replace" err &&
+	test -s tok &&
+	test "$(cat tok)" != "$at" &&
+	chattr -i "$STORE" &&
+	test "$(stored refresh_token)" = "$rt" &&
+	ls -A "$SDIR" | grep "^\.tokens\.json\." &&
+	git bbs token "$URL" >tok2 &&
+	test_cmp tok tok2 &&
+	test "$(stored refresh_token)" != "$rt" &&
+	! ls -A "$SDIR" | grep "^\.tokens\.json\." &&
+	expire &&
+	git bbs token "$URL" >tok &&
+	test "$(refused)" = 0
+'
+
+# The one window rotation cannot close: the server has rotated, and the
+# answer never reaches the disk.  The store still holds the old grant,
+# intact; the server refuses it; the message says how to sign in again.
+test_expect_success 'SIGKILL after the response: the old grant, intact, and a clear refusal' '
+	expire &&
+	rt=$(stored refresh_token) &&
+	stop_at after-response &&
+	store_ok &&
+	test "$(stored refresh_token)" = "$rt" &&
+	test_must_fail git bbs token "$URL" >tok 2>err &&
+	grep "^hint: sign in with: git bbs login" err &&
+	git bbs login "$URL" 2>err &&
+	git bbs token "$URL" >tok &&
+	store_ok
+'
+
+test_done

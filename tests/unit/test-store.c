@@ -1,0 +1,169 @@
+/*
+ * Unit tests for the token store: the codec (damaged grants kept as read,
+ * tokens outside b64token refused), read-modify-write of one entry, and
+ * the adoption of temporary files left by a writer that died.
+ */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "oauth/oauth.h"
+
+static const char damaged[] =
+    "{\"version\":1,\"grants\":["
+    "{\"key\":\"k1 c\",\"account\":\"a\",\"access_token\":\"good\"},"
+    "{\"key\":\"k2 c\",\"account\":\"b\",\"access_token\":\"bad\\r\\nX: 1\"},"
+    "{\"key\":\"k3 c\",\"access_token\":\"ok\",\"expires_at\":\"soon\"},"
+    "[1,2]]}";
+
+static void
+test_codec(void **state)
+{
+	struct store s, s2;
+	struct store_entry e;
+	char *text, *text2;
+	size_t len, len2;
+
+	(void)state;
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(store_decode(&s, damaged, strlen(damaged)), 0);
+	assert_int_equal(s.nr, 1);
+	assert_string_equal(s.e[0].account, "a");
+	assert_int_equal(s.raw_nr, 3);
+	assert_string_equal(s.raw[0].key, "k2 c");
+	assert_string_equal(s.raw[0].account, "b");
+	assert_null(s.raw[2].key);
+	text = store_encode(&s, &len);
+	assert_non_null(text);
+	memset(&s2, 0, sizeof(s2));
+	assert_int_equal(store_decode(&s2, text, len), 0);
+	assert_int_equal(s2.nr, 1);
+	assert_int_equal(s2.raw_nr, 3);
+	text2 = store_encode(&s2, &len2);
+	assert_int_equal(len, len2);
+	assert_memory_equal(text, text2, len);
+	free(text);
+	free(text2);
+	store_release(&s);
+	store_release(&s2);
+
+	/* not a store at all */
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(store_decode(&s, "{\"grants\":[]}", 13), BBS_E_IO);
+	err_clear();
+	store_release(&s);
+
+	/* the grant codec of the credential-helper store */
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(store_grant_decode("{\"access_token\":\"a=b\"}", &e),
+	    BBS_E_PROTOCOL);
+	err_clear();
+	assert_int_equal(store_grant_decode("{\"access_token\":\"ab==\","
+	    "\"refresh_token\":\"r/+.~_-\",\"expires_at\":7}", &e), 0);
+	assert_string_equal(e.tok.refresh_token, "r/+.~_-");
+	assert_int_equal(e.tok.expires_at, 7);
+	oauth_token_release(&e.tok);
+	free(e.provider);
+}
+
+static char *
+write_file(const char *dir, const char *name, const char *text)
+{
+	char *path = xasprintf("%s/%s", dir, name);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write_fd_all(fd, text, strlen(text)), 0);
+	assert_int_equal(close(fd), 0);
+	return path;
+}
+
+static void
+test_update_and_adopt(void **state)
+{
+	char dir[] = "/tmp/bbs-store-XXXXXX", *sdir, *p, *cmd;
+	struct oauth_token t;
+	struct store s, s2;
+	struct timespec later[2];
+	int fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	sdir = xasprintf("%s/git-remote-bbs", dir);
+	assert_int_equal(store_open(&s, sdir), 0);
+	assert_int_equal(store_open(&s2, sdir), 0);
+	memset(&t, 0, sizeof(t));
+	t.access_token = xstrdup("at1");
+	t.refresh_token = xstrdup("rt1");
+	/* two holders, two entries: neither undoes the other */
+	assert_int_equal(store_update(&s, "k1 c", "a", "generic", &t), 0);
+	assert_int_equal(store_update(&s2, "k2 c", "b", "generic", &t), 0);
+	assert_int_equal(s2.nr, 2);
+	assert_int_equal(store_update(&s, "k1 c", "a", NULL, NULL), 0);
+	assert_int_equal(s.nr, 1);
+	assert_string_equal(s.e[0].key, "k2 c");
+	store_release(&s);
+	store_release(&s2);
+
+	/* a complete temporary file newer than the store is adopted */
+	p = write_file(sdir, ".tokens.json.AAAAAA", "{\"version\":1,"
+	    "\"grants\":[{\"key\":\"k9 c\",\"account\":\"z\","
+	    "\"access_token\":\"new\"}]}");
+	clock_gettime(CLOCK_REALTIME, &later[0]);
+	later[0].tv_sec += 10;
+	later[1] = later[0];
+	assert_int_equal(utimensat(AT_FDCWD, p, later, 0), 0);
+	free(p);
+	/* an incomplete one is removed; a locked one is a live writer's */
+	p = write_file(sdir, ".tokens.json.BBBBBB", "{\"version\":1,\"gra");
+	free(p);
+	p = write_file(sdir, ".tokens.json.CCCCCC", "");
+	fd = open(p, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(flock(fd, LOCK_EX), 0);
+	assert_int_equal(store_open(&s, sdir), 0);
+	assert_int_equal(s.nr, 1);
+	assert_string_equal(s.e[0].tok.access_token, "new");
+	store_release(&s);
+	free(p);
+	p = xasprintf("%s/.tokens.json.AAAAAA", sdir);
+	assert_int_not_equal(access(p, F_OK), 0);
+	free(p);
+	p = xasprintf("%s/.tokens.json.BBBBBB", sdir);
+	assert_int_not_equal(access(p, F_OK), 0);
+	free(p);
+	p = xasprintf("%s/.tokens.json.CCCCCC", sdir);
+	assert_int_equal(access(p, F_OK), 0);
+	free(p);
+	close(fd);
+
+	oauth_token_release(&t);
+	free(sdir);
+	cmd = xasprintf("rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_codec),
+		cmocka_unit_test(test_update_and_adopt),
+	};
+
+	oauth_json_init();
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
