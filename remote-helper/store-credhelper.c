@@ -477,7 +477,7 @@ cred_save(struct store *s, const char *key, const char *account)
 }
 
 static void
-cred_release(struct store *s)
+credstore_release(struct store *s)
 {
 	struct cred_store *c = s->be_data;
 
@@ -489,7 +489,7 @@ cred_release(struct store *s)
 }
 
 static const struct store_backend cred_backend = {
-	cred_load, cred_save, NULL, cred_release
+	cred_load, cred_save, NULL, credstore_release
 };
 
 int
