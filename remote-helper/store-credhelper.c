@@ -45,6 +45,10 @@ credential_run(const char *action, struct buf *in, struct buf *out,
 {
 	const char *argv[] = { "git", "-c", "core.askPass=", "credential",
 		action, NULL };
+	/* never let a helper lookup prompt anyone */
+	static const char *const env[] = { "GIT_TERMINAL_PROMPT=0",
+		"GIT_ASKPASS", "SSH_ASKPASS", NULL };
+	struct child_opts o;
 	struct child c;
 	char chunk[4096];
 	ssize_t n;
@@ -52,11 +56,11 @@ credential_run(const char *action, struct buf *in, struct buf *out,
 
 	if (found != NULL)
 		*found = 0;
-	/* never let a helper lookup prompt anyone */
-	setenv("GIT_TERMINAL_PROMPT", "0", 1);
-	unsetenv("GIT_ASKPASS");
-	unsetenv("SSH_ASKPASS");
-	if ((r = child_start(&c, argv, 1, out != NULL, -1, -1)) != 0)
+	memset(&o, 0, sizeof(o));
+	o.pipe_in = 1;
+	o.pipe_out = out != NULL;
+	o.env = env;
+	if ((r = child_spawn(&c, argv, &o)) != 0)
 		return r;
 	if (write_fd_all(c.in, in->ptr, in->len) != 0) {
 		child_kill(&c);

@@ -94,4 +94,49 @@ test_expect_success 'loginTimeout bounds the whole wait, slow clients or not' '
 	test_path_is_missing "$STORE"
 '
 
+# The record of every child a program of ours starts: its descriptors
+# (other than the one ls reads) and signal dispositions.
+cat >record-child <<'EOF'
+echo "== $* (parent $(cat /proc/$PPID/comm))"
+ls -l /proc/self/fd | awk 'NR > 1 && $NF !~ /^\/proc\// { print "fd", $9 }'
+grep -E "^Sig(Ign|Blk)" /proc/self/status
+EOF
+
+# check_children LOG: at least one child recorded, each with only
+# descriptors 0, 1, 2, nothing ignored and nothing blocked (but signals 32
+# and 33, which glibc keeps for itself and no program can reset).
+check_children() {
+	grep "^== " "$1" &&
+	! grep "^fd " "$1" | grep -v "^fd [012]$" &&
+	grep "^Sig" "$1" | while read -r name mask; do
+		test $((0x$mask & ~0x180000000)) = 0 || echo "$name $mask"
+	done >bad-signals &&
+	test_must_be_empty bad-signals
+}
+
+test_expect_success 'pack-objects, index-pack and git credential inherit nothing of ours' '
+	real_git=$(command -v git) &&
+	exec_path_copy recexec &&
+	cat >recexec/git <<-EOF &&
+	#!/bin/sh
+	case " \$* " in
+	*" pack-objects "*|*" index-pack "*|*" credential "*)
+		. "$PWD/record-child" >>"$PWD/children.rec" 2>&1 ;;
+	esac
+	exec "$real_git" "\$@"
+	EOF
+	chmod +x recexec/git &&
+	git clone -q "$REPO" work &&
+	commit_file work a.txt one &&
+	GIT_EXEC_PATH=$PWD/recexec git -C work push -q origin main &&
+	GIT_EXEC_PATH=$PWD/recexec git clone -q "$REPO" work2 &&
+	git config --global credential.helper "store --file=$PWD/creds" &&
+	GIT_EXEC_PATH=$PWD/recexec git -c bbs.tokenStore=credential-helper \
+		bbs login "$REPO" 2>err &&
+	grep "^== pack-objects" children.rec &&
+	grep "^== index-pack" children.rec &&
+	grep "^== -c core.askPass= credential" children.rec &&
+	check_children children.rec
+'
+
 test_done
