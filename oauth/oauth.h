@@ -408,6 +408,11 @@ int loopback_wait(struct loopback *l, const struct authz_expect *x,
 
 /* The per-user 0700 directory for hand-off sockets (caller frees). */
 char *callback_dir(void);
+/*
+ * callback_dir(), created if missing; refused unless it is a directory
+ * of this user that nobody else may enter (caller frees *out).
+ */
+int callback_dir_create(char **out);
 struct callback_listener {
 	int fd;
 	char *path;

@@ -94,6 +94,34 @@ test_expect_success 'loginTimeout bounds the whole wait, slow clients or not' '
 	test_path_is_missing "$STORE"
 '
 
+test_expect_success 'no command line shows the state or the code challenge' '
+	rm -f "$STORE" &&
+	BBS_TEST_BROWSER_SCAN=$PWD/scan git -c bbs.loginTimeout=30 bbs login "$REPO" 2>err &&
+	grep "Signed in to 127.0.0.1 as alice" err &&
+	echo clean >expect &&
+	test_cmp expect scan
+'
+
+test_expect_success 'the browser gets a private page that is removed after the sign-in' '
+	rm -f "$STORE" &&
+	cat >page-browser <<-EOF &&
+	#!/bin/sh
+	printf "%s\n" "\$1" >"$PWD/opened" &&
+	f=\$(printf "%s" "\$1" | sed "s|^file://||") &&
+	stat -c %a "\$f" >"$PWD/mode" &&
+	stat -c %a "\$(dirname "\$f")" >"$PWD/dirmode" &&
+	exec "$BROWSER_STANDIN" "\$1"
+	EOF
+	chmod +x page-browser &&
+	BROWSER=$PWD/page-browser git -c bbs.loginTimeout=30 bbs login "$REPO" 2>err &&
+	grep "Signed in to 127.0.0.1 as alice" err &&
+	grep "^file:///" opened &&
+	! grep "state\|challenge" opened &&
+	echo 600 >expect && test_cmp expect mode &&
+	echo 700 >expect && test_cmp expect dirmode &&
+	test_path_is_missing "$(sed "s|^file://||" opened)"
+'
+
 # The record of every child a program of ours starts: its descriptors
 # (other than the one ls reads) and signal dispositions.
 cat >record-child <<'EOF'
@@ -113,6 +141,19 @@ check_children() {
 	done >bad-signals &&
 	test_must_be_empty bad-signals
 }
+
+test_expect_success 'the browser inherits no descriptor and no ignored signal' '
+	rm -f "$STORE" &&
+	cat >rec-browser <<-EOF &&
+	#!/bin/sh
+	. "$PWD/record-child" >>"$PWD/browser.rec" 2>&1
+	exec "$BROWSER_STANDIN" "\$1"
+	EOF
+	chmod +x rec-browser &&
+	BROWSER=$PWD/rec-browser git -c bbs.loginTimeout=30 bbs login "$REPO" 2>err &&
+	grep "Signed in to 127.0.0.1 as alice" err &&
+	check_children browser.rec
+'
 
 test_expect_success 'pack-objects, index-pack and git credential inherit nothing of ours' '
 	real_git=$(command -v git) &&
