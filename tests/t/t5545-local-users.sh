@@ -180,4 +180,12 @@ test_expect_success 'pack-objects, index-pack and git credential inherit nothing
 	check_children children.rec
 '
 
+test_expect_success 'a sign-in for another account than the URL names is reported' '
+	oauth_start --username bob &&
+	oauth_configure &&
+	rm -f "$STORE" &&
+	git bbs login "bbs::http://alice@${FORGE_URL#http://}/team/repo.git" 2>err &&
+	grep "warning: the server signed in .bob., but the URL names .alice." err
+'
+
 test_done
