@@ -297,6 +297,7 @@ conns_poll(struct loopback *l, struct lb_conn *k, struct pollfd *p,
 
 	p[0].fd = l->fd;
 	p[0].events = POLLIN;
+	p[0].revents = 0;
 	for (i = 0; i < LOOPBACK_CONNS; i++) {
 		p[i + 1].fd = k[i].fd;
 		p[i + 1].events = POLLIN;
@@ -307,10 +308,12 @@ conns_poll(struct loopback *l, struct lb_conn *k, struct pollfd *p,
 	r = poll(p, LOOPBACK_CONNS + 1, wait > now ? (int)(wait - now) : 0);
 	if (r < 0 && errno == EINTR)
 		return err_set(BBS_E_CANCELLED, "sign-in interrupted");
+	if (r < 0)
+		return err_set(BBS_E_IO, "cannot wait for the sign-in: %s",
+		    strerror(errno));
 	now = now_ms();
 	for (i = 0; i < LOOPBACK_CONNS; i++)
-		if (k[i].fd >= 0 && k[i].deadline <= now &&
-		    !(p[i + 1].revents & (POLLIN | POLLHUP | POLLERR))) {
+		if (k[i].fd >= 0 && k[i].deadline <= now) {
 			trace_printf("login: a connection to the listener sent "
 			    "no request in time; dropped");
 			conn_drop(&k[i]);
