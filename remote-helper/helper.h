@@ -69,8 +69,8 @@ struct child {
 /*
  * Start argv[0] (looked up in PATH).  With `pipe_in` / `pipe_out` the
  * child's stdin / stdout are pipes to us; otherwise stdin is /dev/null (or
- * `stdin_fd` if >= 0) and stdout is `stdout_fd` if >= 0, else /dev/null.
- * stderr is ours.  As child_spawn().
+ * `stdin_fd` if > 0) and stdout is `stdout_fd` if > 0, else /dev/null.
+ * stderr is ours.  Nothing else of ours is inherited (child_spawn).
  */
 int child_start(struct child *c, const char *const argv[], int pipe_in,
     int pipe_out, int stdin_fd, int stdout_fd);

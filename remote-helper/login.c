@@ -84,8 +84,8 @@ login_browser_available(void)
 
 /*
  * Start the browser on `url`, detached: an opener that blocks (or never
- * exits) must not hold us, so we do not wait for it (child_forget).  It runs in a
- * session of its own, with nothing of ours but the environment.
+ * exits) must not hold us, so we do not wait for it (child_forget).  It
+ * runs in a session of its own, with nothing of ours but the environment.
  */
 static void
 open_browser(const char *url, struct child *c)
