@@ -52,6 +52,21 @@ callback_mkdir(const char *dir)
 	return 0;
 }
 
+int
+callback_dir_create(char **out)
+{
+	char *dir = callback_dir();
+	int r;
+
+	*out = NULL;
+	if ((r = callback_mkdir(dir)) != 0) {
+		free(dir);
+		return r;
+	}
+	*out = dir;
+	return 0;
+}
+
 static int
 socket_path(struct sockaddr_un *sa, const char *dir, const char *state)
 {
@@ -76,13 +91,14 @@ int
 callback_listen(struct callback_listener *cl, const char *state)
 {
 	struct sockaddr_un sa;
-	char *dir = callback_dir();
+	char *dir;
 	int r;
 
 	cl->fd = -1;
 	cl->path = NULL;
-	if ((r = callback_mkdir(dir)) != 0 ||
-	    (r = socket_path(&sa, dir, state)) != 0) {
+	if ((r = callback_dir_create(&dir)) != 0)
+		return r;
+	if ((r = socket_path(&sa, dir, state)) != 0) {
 		free(dir);
 		return r;
 	}

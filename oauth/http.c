@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <arpa/inet.h>
+#include <sys/socket.h>
 #include <curl/curl.h>
 
 #include "oauth.h"
@@ -369,6 +370,20 @@ http_pump(struct http_stream *s)
 	return 0;
 }
 
+/*
+ * Every socket libcurl opens is close-on-exec, so no child we start
+ * inherits a connection (child_spawn closes the rest, such as libcurl's
+ * own wake-up socketpair).
+ */
+static curl_socket_t
+http_opensocket_cb(void *payload, curlsocktype purpose,
+    struct curl_sockaddr *a)
+{
+	(void)payload;
+	(void)purpose;
+	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
 /* libcurl copies string options, so `u` may be released afterwards. */
 static void
 http_setopt_common(struct http_stream *s, const struct http_request *req,
@@ -388,6 +403,7 @@ http_setopt_common(struct http_stream *s, const struct http_request *req,
 	curl_easy_setopt(e, CURLOPT_USERAGENT, c->user_agent);
 	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, http_opensocket_cb);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, s->errbuf);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, u->ssl_verify ? 1L : 0L);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, u->ssl_verify ? 2L : 0L);

@@ -2,9 +2,13 @@
  * loopback.c - receiving the authorization response on 127.0.0.1
  * (RFC 8252 §7.3), and checking any authorization response.
  *
- * The listener exists only while a sign-in waits.  Each connection gets
- * one bounded request (8 KiB); a response with a wrong state is answered
- * with an error page and the wait goes on; the first valid one ends it.
+ * The listener exists only while a sign-in waits.  It serves up to 8
+ * connections at once (a new one beyond them drops the oldest), each
+ * with one bounded request (8 KiB) and one deadline of its own (4 s,
+ * never past the sign-in's), so a local client that connects and sends
+ * slowly cannot keep the browser's redirect out.  A response with a
+ * wrong state is answered with an error page and the wait goes on; the
+ * first valid one ends it.
  */
 #include "config.h"
 
@@ -21,6 +25,10 @@
 #include "oauth.h"
 
 #define REQUEST_MAX 8192
+/* Connections served at once; a new one beyond them drops the oldest. */
+#define LOOPBACK_CONNS 8
+/* How long one connection may take to send its request. */
+#define LOOPBACK_CONN_MS 4000
 
 int
 loopback_listen(struct loopback *l, int port)
@@ -58,6 +66,16 @@ loopback_close(struct loopback *l)
 	if (l->fd >= 0)
 		close(l->fd);
 	l->fd = -1;
+}
+
+/* RFC 6749 A.11: a code is one or more of %x20-7E. */
+static int
+code_is_vschar(const char *c)
+{
+	for (; *c != '\0'; c++)
+		if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e)
+			return 0;
+	return 1;
 }
 
 int
@@ -101,6 +119,12 @@ authz_response_check(const char *query, const struct authz_expect *x,
 		    "code");
 		goto out;
 	}
+	if (!code_is_vschar(c)) {
+		secret_free(c);
+		r = err_set(BBS_E_OAUTH, "the authorization response carries a "
+		    "malformed code");
+		goto out;
+	}
 	*code = c;
 out:
 	free(iss);
@@ -138,26 +162,196 @@ now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Read one request head from `fd` into `req` (bounded, 2 s). */
+/* Whether byte `c` may not appear in a request line. */
 static int
-read_request(int fd, char *req, size_t size)
+is_ctl(unsigned char c)
 {
-	struct pollfd p = { fd, POLLIN, 0 };
-	size_t len = 0;
-	ssize_t n;
+	return c < 0x20 || c == 0x7f;
+}
 
-	while (len < size - 1) {
-		if (poll(&p, 1, 2000) <= 0)
+int
+loopback_request_parse(const char *req, size_t len, const char **query,
+    size_t *qlen)
+{
+	const char *eol, *sp, *q;
+	size_t i;
+
+	*query = NULL;
+	*qlen = 0;
+	if (memchr(req, '\0', len) != NULL)
+		return -1;
+	if ((eol = memchr(req, '\n', len)) == NULL)
+		return len >= REQUEST_MAX - 1 ? -1 : 0;
+	for (i = 0; req + i < eol; i++)
+		if (is_ctl((unsigned char)req[i]) &&
+		    !(req[i] == '\r' && req + i + 1 == eol))
 			return -1;
-		n = read(fd, req + len, size - 1 - len);
-		if (n <= 0)
-			return -1;
-		len += (size_t)n;
-		req[len] = '\0';
-		if (strstr(req, "\r\n\r\n") || strstr(req, "\n\n"))
-			return 0;
+	if ((size_t)(eol - req) < 4 || memcmp(req, "GET ", 4) != 0)
+		return -1;
+	if ((sp = memchr(req + 4, ' ', (size_t)(eol - req - 4))) == NULL ||
+	    (size_t)(eol - sp) < 9 || memcmp(sp, " HTTP/1.", 8) != 0)
+		return -1;
+	/* the head is complete at its empty line */
+	if (memmem(eol, len - (size_t)(eol - req), "\n\r\n", 3) == NULL &&
+	    memmem(eol, len - (size_t)(eol - req), "\n\n", 2) == NULL)
+		return len >= REQUEST_MAX - 1 ? -1 : 0;
+	if ((q = memchr(req + 4, '?', (size_t)(sp - req - 4))) == NULL)
+		return -1;
+	*query = q + 1;
+	*qlen = (size_t)(sp - q - 1);
+	return 1;
+}
+
+/* One connection to the listener, until its own deadline. */
+struct lb_conn {
+	int fd;			/* -1: a free slot */
+	int64_t accepted;
+	int64_t deadline;
+	size_t len;
+	char req[REQUEST_MAX];
+};
+
+static void
+conn_drop(struct lb_conn *k)
+{
+	if (k->fd >= 0)
+		close(k->fd);
+	secret_wipe(k->req, sizeof(k->req));
+	k->fd = -1;
+	k->len = 0;
+}
+
+/* Accept one connection into a free slot, or in place of the oldest. */
+static void
+conn_accept(struct loopback *l, struct lb_conn *k, int64_t deadline)
+{
+	int64_t now = now_ms();
+	size_t i, slot = 0;
+	int fd;
+
+	if ((fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC)) < 0)
+		return;
+	for (i = 0; i < LOOPBACK_CONNS; i++) {
+		if (k[i].fd < 0) {
+			slot = i;
+			break;
+		}
+		if (k[i].accepted < k[slot].accepted)
+			slot = i;
 	}
-	return -1;
+	if (k[slot].fd >= 0)
+		trace_printf("login: too many connections; dropping the oldest");
+	conn_drop(&k[slot]);
+	k[slot].fd = fd;
+	k[slot].accepted = now;
+	k[slot].deadline = now + LOOPBACK_CONN_MS < deadline ?
+	    now + LOOPBACK_CONN_MS : deadline;
+}
+
+/*
+ * Read what connection `k` has sent; once its request is complete,
+ * answer and close it.  Returns 1 while the request is incomplete, 0 for
+ * a valid authorization response (*code set), BBS_E_INVALID for a
+ * request that is refused (the wait goes on), another error to end it.
+ */
+static int
+conn_serve(struct lb_conn *k, const struct authz_expect *x, char **code)
+{
+	const char *q;
+	char *query;
+	size_t qlen;
+	ssize_t n;
+	int r;
+
+	n = read(k->fd, k->req + k->len, sizeof(k->req) - 1 - k->len);
+	if (n < 0 && errno == EINTR)
+		return 1;
+	if (n <= 0) {
+		conn_drop(k);
+		return BBS_E_INVALID;
+	}
+	k->len += (size_t)n;
+	if ((r = loopback_request_parse(k->req, k->len, &q, &qlen)) == 0)
+		return 1;
+	if (r < 0)
+		r = err_set(BBS_E_INVALID, "a malformed request on the "
+		    "sign-in listener was refused");
+	else {
+		query = xstrndup(q, qlen);
+		r = authz_response_check(query, x, code);
+		secret_free(query);
+	}
+	reply(k->fd, r == 0);
+	conn_drop(k);
+	return r;
+}
+
+/* Wait for the listener or a connection, until the nearest deadline. */
+static int
+conns_poll(struct loopback *l, struct lb_conn *k, struct pollfd *p,
+    int64_t deadline)
+{
+	int64_t wait = deadline, now = now_ms();
+	size_t i;
+	int r;
+
+	p[0].fd = l->fd;
+	p[0].events = POLLIN;
+	p[0].revents = 0;
+	for (i = 0; i < LOOPBACK_CONNS; i++) {
+		p[i + 1].fd = k[i].fd;
+		p[i + 1].events = POLLIN;
+		p[i + 1].revents = 0;
+		if (k[i].fd >= 0 && k[i].deadline < wait)
+			wait = k[i].deadline;
+	}
+	r = poll(p, LOOPBACK_CONNS + 1, wait > now ? (int)(wait - now) : 0);
+	if (r < 0 && errno == EINTR)
+		return err_set(BBS_E_CANCELLED, "sign-in interrupted");
+	if (r < 0)
+		return err_set(BBS_E_IO, "cannot wait for the sign-in: %s",
+		    strerror(errno));
+	now = now_ms();
+	for (i = 0; i < LOOPBACK_CONNS; i++)
+		if (k[i].fd >= 0 && k[i].deadline <= now) {
+			trace_printf("login: a connection to the listener sent "
+			    "no request in time; dropped");
+			conn_drop(&k[i]);
+			p[i + 1].revents = 0;
+		}
+	return 0;
+}
+
+/* One round of the wait: 1 to go on, else as loopback_wait. */
+static int
+conns_round(struct loopback *l, struct lb_conn *k,
+    const struct authz_expect *x, int64_t deadline, char **code)
+{
+	struct pollfd p[LOOPBACK_CONNS + 1];
+	size_t i;
+	int r;
+
+	if (now_ms() >= deadline)
+		return err_set(BBS_E_TIMEOUT, "no sign-in response arrived in "
+		    "time");
+	if ((r = conns_poll(l, k, p, deadline)) != 0)
+		return r;
+	for (i = 0; i < LOOPBACK_CONNS; i++) {
+		if (k[i].fd < 0 || p[i + 1].revents == 0)
+			continue;
+		r = conn_serve(&k[i], x, code);
+		if (r == 0 || (r != 1 && r != BBS_E_INVALID))
+			return r;
+		if (r == BBS_E_INVALID) {
+			/* a stray or forged request: refused; keep waiting */
+			if (err_message() != NULL)
+				trace_printf("login: %s", err_message());
+			err_clear();
+		}
+	}
+	if (p[0].revents & POLLIN)
+		conn_accept(l, k, deadline);
+	return 1;
 }
 
 int
@@ -165,45 +359,17 @@ loopback_wait(struct loopback *l, const struct authz_expect *x,
     int timeout_ms, char **code)
 {
 	int64_t deadline = now_ms() + timeout_ms;
-	char req[REQUEST_MAX], *q, *end;
-	struct pollfd p;
-	int fd, r;
+	struct lb_conn *k = xcalloc(LOOPBACK_CONNS, sizeof(*k));
+	size_t i;
+	int r;
 
 	*code = NULL;
-	for (;;) {
-		int64_t left = deadline - now_ms();
-
-		if (left <= 0)
-			return err_set(BBS_E_TIMEOUT, "no sign-in response "
-			    "arrived in time");
-		p.fd = l->fd;
-		p.events = POLLIN;
-		r = poll(&p, 1, left > 1000 ? 1000 : (int)left);
-		if (r < 0 && errno == EINTR)
-			return err_set(BBS_E_CANCELLED, "sign-in interrupted");
-		if (r <= 0)
-			continue;
-		fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
-		if (fd < 0)
-			continue;
-		r = BBS_E_INVALID;
-		if (read_request(fd, req, sizeof(req)) == 0 &&
-		    strncmp(req, "GET ", 4) == 0 &&
-		    (q = strchr(req + 4, '?')) != NULL &&
-		    (end = strpbrk(q, " \r\n")) != NULL) {
-			*end = '\0';
-			r = authz_response_check(q + 1, x, code);
-		}
-		reply(fd, r == 0);
-		close(fd);
-		secret_wipe(req, sizeof(req));
-		if (r == 0)
-			return 0;
-		if (r != BBS_E_INVALID)
-			return r;
-		/* a stray or forged request: refuse it and keep waiting */
-		if (err_message() != NULL)
-			trace_printf("login: %s", err_message());
-		err_clear();
-	}
+	for (i = 0; i < LOOPBACK_CONNS; i++)
+		k[i].fd = -1;
+	while ((r = conns_round(l, k, x, deadline, code)) == 1)
+		;
+	for (i = 0; i < LOOPBACK_CONNS; i++)
+		conn_drop(&k[i]);
+	free(k);
+	return r;
 }

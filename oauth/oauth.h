@@ -628,11 +628,24 @@ struct authz_expect {
 
 /*
  * Check one authorization response (the query of the redirect URI).
- * Returns 0 with *code set, BBS_E_INVALID for a response to ignore (wrong
- * state), or another error that ends the sign-in (denied, wrong issuer).
+ * Returns 0 with *code set (one or more bytes of %x20-7E, RFC 6749),
+ * BBS_E_INVALID for a response to ignore (wrong state), or another error
+ * that ends the sign-in (denied, wrong issuer, a malformed code).
  */
 int authz_response_check(const char *query, const struct authz_expect *x,
     char **code);
+/*
+ * Parse the request head `req` (`len` bytes as received, not
+ * NUL-terminated) that a browser sent to the listener:
+ * "GET <path>?<query> HTTP/1.x" and header lines up to an empty line.
+ * Returns 1 with *query / *qlen pointing into `req` when the head is
+ * complete and well-formed (the query holds no control byte), 0 when
+ * more bytes are needed, -1 when it can never be such a request (a
+ * control byte or NUL in the request line, another method, no query, or
+ * 8 KiB without an end).
+ */
+int loopback_request_parse(const char *req, size_t len, const char **query,
+    size_t *qlen);
 /*
  * Serve the listener until a valid response arrives or `timeout_ms`
  * passes; responses with a wrong state are refused and the wait goes on.
@@ -644,6 +657,11 @@ int loopback_wait(struct loopback *l, const struct authz_expect *x,
 
 /* The per-user 0700 directory for hand-off sockets (caller frees). */
 char *callback_dir(void);
+/*
+ * callback_dir(), created if missing; refused unless it is a directory
+ * of this user that nobody else may enter (caller frees *out).
+ */
+int callback_dir_create(char **out);
 struct callback_listener {
 	int fd;
 	char *path;

@@ -127,18 +127,34 @@ struct child {
 /*
  * Start argv[0] (looked up in PATH).  With `pipe_in` / `pipe_out` the
  * child's stdin / stdout are pipes to us; otherwise stdin is /dev/null (or
- * `stdin_fd` if >= 0) and stdout is `stdout_fd` if >= 0, else /dev/null.
- * stderr is ours.
+ * `stdin_fd` if > 0) and stdout is `stdout_fd` if > 0, else /dev/null.
+ * stderr is ours.  Nothing else of ours is inherited (child_spawn).
  */
 int child_start(struct child *c, const char *const argv[], int pipe_in,
     int pipe_out, int stdin_fd, int stdout_fd);
+/* How child_spawn() starts a child (zero it, then set what differs). */
+struct child_opts {
+	int pipe_in;		/* stdin is a pipe from us (c->in) */
+	int pipe_out;		/* stdout is a pipe to us (c->out) */
+	int stdin_fd;		/* else stdin from this descriptor if > 0 */
+	int stdout_fd;		/* else stdout to this descriptor if > 0 */
+	int stderr_null;	/* stderr to /dev/null instead of ours */
+	int stderr_fd;		/* else stderr to this descriptor if > 0 */
+	int detach;		/* in a session of its own (not our Ctrl-C) */
+	/* changes to our environment: "NAME=value" sets, "NAME" removes */
+	const char *const *env;
+};
 /*
- * As child_start, with stderr to `stderr_fd` if >= 0 (else ours) and
- * `envp` as the environment if not NULL (else ours).
+ * Start argv[0] (looked up in PATH) as `o` says; descriptors 0, 1, 2
+ * are /dev/null unless `o` says otherwise.  Every child gets only
+ * descriptors 0, 1 and 2 (nothing else of ours, whatever libcurl or
+ * libgit2 hold open), default signal dispositions and an empty signal
+ * mask.
  */
-int child_start_ex(struct child *c, const char *const argv[], int pipe_in,
-    int pipe_out, int stdin_fd, int stdout_fd, int stderr_fd,
-    char *const envp[]);
+int child_spawn(struct child *c, const char *const argv[],
+    const struct child_opts *o);
+/* Forget a child we do not wait for; it is reaped if it has exited. */
+void child_forget(struct child *c);
 /* Wait for the child; returns its exit code, or 128+signal. */
 int child_finish(struct child *c);
 /* Kill the child (if running) and wait for it. */

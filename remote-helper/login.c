@@ -83,36 +83,161 @@ login_browser_available(void)
 }
 
 /*
- * Start the browser on `url`, fully detached: an opener that blocks (or
- * never exits) must not hold us, so we do not wait for it.
+ * Start the browser on `url`, detached: an opener that blocks (or never
+ * exits) must not hold us, so we do not wait for it (child_forget).  It
+ * runs in a session of its own, with nothing of ours but the environment.
  */
 static void
-open_browser(const char *url)
+open_browser(const char *url, struct child *c)
 {
 	const char *prog = browser_program();
-	pid_t pid;
-	int st, fd;
+	const char *argv[3];
+	struct child_opts o;
 
+	c->pid = c->in = c->out = -1;
 	if (prog == NULL)
 		return;
-	pid = fork();
-	if (pid < 0)
-		return;
-	if (pid == 0) {
-		setsid();
-		if (fork() != 0)
-			_exit(0);
-		fd = open("/dev/null", O_RDWR);
-		if (fd >= 0) {
-			dup2(fd, 0);
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		execlp(prog, prog, url, (char *)NULL);
-		_exit(127);
+	argv[0] = prog;
+	argv[1] = url;
+	argv[2] = NULL;
+	memset(&o, 0, sizeof(o));
+	o.stderr_null = 1;
+	o.detach = 1;
+	if (child_spawn(c, argv, &o) != 0) {
+		trace_printf("login: %s", err_message());
+		err_clear();
 	}
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
+}
+
+/* Append `s` to `b` with HTML's special characters escaped. */
+static int
+html_escape(struct buf *b, const char *s)
+{
+	static const char *const ent[] = { "&amp;", "&lt;", "&gt;",
+		"&quot;", "&#39;" };
+	const char *special = "&<>\"'", *e;
+	int r = 0;
+
+	for (; *s != '\0' && r == 0; s++) {
+		e = strchr(special, *s);
+		r = e != NULL ? buf_addstr(b, ent[e - special]) :
+		    buf_add(b, s, 1);
+	}
+	return r;
+}
+
+/* The file: URL of absolute path `path`, percent-encoded (caller frees). */
+static char *
+file_url(const char *path)
+{
+	struct buf b;
+	int r;
+
+	buf_init(&b, 16384);
+	r = buf_addstr(&b, "file://");
+	for (; *path != '\0' && r == 0; path++) {
+		unsigned char ch = (unsigned char)*path;
+
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || strchr("/-._~", ch) != NULL)
+			r = buf_add(&b, path, 1);
+		else
+			r = buf_addf(&b, "%%%02X", ch);
+	}
+	if (r != 0) {
+		buf_release(&b);
+		return NULL;
+	}
+	return buf_detach(&b);
+}
+
+/* The page that sends the browser on to `url`, into `b`. */
+static int
+page_build(struct buf *b, const char *url)
+{
+	int r;
+
+	if ((r = buf_addstr(b, "<!doctype html><meta charset=utf-8>"
+	    "<meta name=referrer content=no-referrer>"
+	    "<meta http-equiv=refresh content=\"0;url=")) != 0 ||
+	    (r = html_escape(b, url)) != 0 ||
+	    (r = buf_addstr(b, "\"><title>Signing in</title>"
+	    "<p><a id=next href=\"")) != 0 ||
+	    (r = html_escape(b, url)) != 0)
+		return r;
+	return buf_addstr(b, "\">Continue to sign in</a><script>"
+	    "location.replace(document.getElementById(\"next\").href)"
+	    "</script>\n");
+}
+
+/*
+ * Write a private page (0600, in the per-user 0700 hand-off directory)
+ * that sends the browser on to `url`, so the authorization URL with its
+ * state and code challenge never appears in a command line, which other
+ * local users can read.  *path_out: the file, to remove after the wait.
+ */
+static int
+browser_page(const char *url, char **path_out)
+{
+	char *dir, *path;
+	struct buf b;
+	int fd, r;
+
+	*path_out = NULL;
+	if ((r = callback_dir_create(&dir)) != 0)
+		return r;
+	path = xasprintf("%s/signin-XXXXXX.html", dir);
+	free(dir);
+	if ((fd = mkostemps(path, 5, O_CLOEXEC)) < 0) {
+		r = err_set(BBS_E_IO, "cannot create '%s': %s", path,
+		    strerror(errno));
+		free(path);
+		return r;
+	}
+	buf_init_secret(&b, 64 * 1024);
+	if ((r = page_build(&b, url)) == 0 &&
+	    write_fd_all(fd, b.ptr, b.len) != 0)
+		r = err_set(BBS_E_IO, "cannot write '%s': %s", path,
+		    strerror(errno));
+	if (close(fd) != 0 && r == 0)
+		r = err_set(BBS_E_IO, "cannot write '%s': %s", path,
+		    strerror(errno));
+	buf_release(&b);
+	if (r != 0) {
+		unlink(path);
+		free(path);
+		return r;
+	}
+	*path_out = path;
+	return 0;
+}
+
+/* Open the browser on `url` through a private page; forget the page. */
+static int
+browser_start(const char *url, struct child *browser, char **page)
+{
+	char *furl;
+	int r;
+
+	if ((r = browser_page(url, page)) != 0)
+		return r;
+	if ((furl = file_url(*page)) == NULL)
+		return err_set(BBS_E_TOO_BIG, "the sign-in page's path is too "
+		    "long");
+	open_browser(furl, browser);
+	free(furl);
+	return 0;
+}
+
+/* Remove the page and forget the browser. */
+static void
+browser_done(struct child *browser, char *page)
+{
+	if (page != NULL) {
+		unlink(page);
+		free(page);
+	}
+	child_forget(browser);
 }
 
 /* Tell the person something, on stderr (which git and IDEs show). */
@@ -183,7 +308,8 @@ flow_authcode(struct session *s, int paste, struct oauth_token *tok)
 	struct callback_listener cl = { -1, NULL };
 	char verifier[PKCE_VERIFIER_LEN + 1], challenge[PKCE_CHALLENGE_LEN + 1];
 	char state[48], *redirect = NULL, *url = NULL, *code = NULL;
-	char *line = NULL;
+	char *line = NULL, *page = NULL;
+	struct child browser = { -1, -1, -1 };
 	int r, port, loopback = 0;
 	long timeout = s->settings->login_timeout;
 
@@ -239,7 +365,9 @@ flow_authcode(struct session *s, int paste, struct oauth_token *tok)
 		tell("Opening the browser to sign in. If it does not open, "
 		    "visit:\n\n  %s\n\nWaiting up to %ld seconds...\n", url,
 		    timeout);
-		open_browser(url);
+		if (login_browser_available() &&
+		    (r = browser_start(url, &browser, &page)) != 0)
+			goto out;
 		if (loopback)
 			r = loopback_wait(&lb, &x, (int)(timeout * 1000), &code);
 		else
@@ -251,6 +379,7 @@ flow_authcode(struct session *s, int paste, struct oauth_token *tok)
 	if (r == 0)
 		tok->redirect_uri = xstrdup(redirect);
 out:
+	browser_done(&browser, page);
 	loopback_close(&lb);
 	callback_close(&cl);
 	secret_wipe(verifier, sizeof(verifier));

@@ -500,6 +500,27 @@ session_expire(struct session *s, const char *refused)
 	return r;
 }
 
+/*
+ * Say when the server signed in another account than the URL names
+ * (`who` is the server's text: control bytes are shown as '?').
+ */
+static void
+warn_other_account(const char *who, const char *want)
+{
+	char *shown;
+	size_t i;
+
+	if (strcmp(who, want) == 0)
+		return;
+	shown = xstrdup(who);
+	for (i = 0; shown[i] != '\0'; i++)
+		if ((unsigned char)shown[i] < 0x20 || shown[i] == 0x7f)
+			shown[i] = '?';
+	fprintf(stderr, "warning: the server signed in '%s', but the URL "
+	    "names '%s'; the grant is kept for '%s'\n", shown, want, want);
+	free(shown);
+}
+
 /* Store a new grant, naming the account after the server's answer. */
 int
 session_store_new(struct session *s, struct oauth_token *tok,
@@ -512,6 +533,8 @@ session_store_new(struct session *s, struct oauth_token *tok,
 
 	who = oauth_whoami(&s->oc, tok->access_token);
 	account = s->url->user ? s->url->user : who ? who : "default";
+	if (who != NULL && s->url->user != NULL)
+		warn_other_account(who, s->url->user);
 	if ((r = store_lock(s->store_dir, s->key, LOCK_TIMEOUT, &lock)) != 0)
 		goto out;
 	if ((r = session_store_open(s, &st)) == 0)

@@ -225,128 +225,183 @@ conn_retry(struct conn *c, enum smart_service svc, long status)
 	return 0;
 }
 
+/* One smart-HTTP request: what is sent, and the URL suffix it goes to. */
+struct conn_req {
+	struct http_request http;
+	const char *hdrs[3];
+	char *suffix;		/* after c->base */
+	char *url;
+	char *ctype;
+	char *accept;
+	int ls;			/* the ref advertisement (GET) */
+	int stream;		/* a body that cannot be replayed */
+	int fd;			/* the body's file, or -1 */
+};
+
+static void
+conn_req_init(struct conn_req *q, struct conn *c, enum smart_service svc,
+    int ls, const void *mem, int fd, off_t len, int stream)
+{
+	memset(q, 0, sizeof(*q));
+	q->ls = ls;
+	q->stream = stream;
+	q->fd = fd;
+	q->http.allow_http = http_host_is_loopback(c->url->host);
+	q->http.body_fd = -1;
+	q->http.headers = q->hdrs;
+	if (ls) {
+		q->suffix = xasprintf("/info/refs?service=%s",
+		    service_name[svc]);
+		q->http.method = "GET";
+		q->hdrs[0] = "Pragma: no-cache";
+		return;
+	}
+	q->suffix = xasprintf("/%s", service_name[svc]);
+	q->ctype = xasprintf("Content-Type: application/x-%s-request",
+	    service_name[svc]);
+	q->accept = xasprintf("Accept: application/x-%s-result",
+	    service_name[svc]);
+	q->http.method = "POST";
+	q->http.body = mem;
+	q->http.body_fd = fd;
+	q->http.body_len = len;
+	q->http.body_stream = stream;
+	q->hdrs[0] = q->ctype;
+	q->hdrs[1] = q->accept;
+}
+
+static void
+conn_req_release(struct conn_req *q)
+{
+	free(q->suffix);
+	free(q->url);
+	free(q->ctype);
+	free(q->accept);
+}
+
+/*
+ * The redirect policy: a redirect of the ref advertisement to the same
+ * origin moves c->base there (returns 0: send again); a redirect to
+ * another origin, a malformed one, too many, or one of any other request
+ * is an error.
+ */
+static int
+conn_redirect(struct conn *c, const struct conn_req *q,
+    const struct http_response *resp, int hops)
+{
+	struct remote_url t;
+	char *newbase;
+
+	if (!q->ls || resp->location == NULL)
+		return err_set(BBS_E_REDIRECT, "the server answered with an "
+		    "unexpected redirect (HTTP %ld)", resp->status);
+	if (!conn_same_origin(c, resp->location, &newbase, q->suffix)) {
+		if (url_parse_pattern(&t, resp->location) == 0) {
+			err_set(BBS_E_REDIRECT, "the server redirected to "
+			    "another host '%s'; the access token is not sent "
+			    "there", t.host);
+			url_release(&t);
+		} else
+			err_set(BBS_E_REDIRECT, "the server sent a malformed "
+			    "redirect");
+		err_hint("if the repository moved, update the remote URL");
+		return BBS_E_REDIRECT;
+	}
+	if (newbase == NULL || hops >= MAX_REDIRECTS) {
+		free(newbase);
+		return err_set(BBS_E_REDIRECT, "too many or unusable redirects "
+		    "from '%s'", c->url->host);
+	}
+	trace_printf("http: following redirect on the same origin");
+	free(c->base);
+	c->base = newbase;
+	return 0;
+}
+
+/* Rewind the body and fix the credential, to send a refused request again. */
+static int
+conn_resend(struct conn *c, enum smart_service svc, const struct conn_req *q,
+    long status)
+{
+	if (q->fd >= 0 && lseek(q->fd, 0, SEEK_SET) != 0)
+		return err_set(BBS_E_IO, "cannot rewind the request");
+	return conn_retry(c, svc, status);
+}
+
+/* A ref advertisement must say it is one. */
+static int
+conn_check_advert(struct conn *c, enum smart_service svc,
+    const struct http_response *resp)
+{
+	char *want = xasprintf("application/x-%s-advertisement",
+	    service_name[svc]);
+	int r = 0;
+
+	if (resp->content_type == NULL ||
+	    strncasecmp(resp->content_type, want, strlen(want)) != 0)
+		r = err_set(BBS_E_PROTOCOL, "'%s' is not a git repository the "
+		    "server offers over smart HTTP", c->url->url);
+	free(want);
+	return r;
+}
+
+/*
+ * Send `q` once.  Returns 0 with *out open on a 2xx answer, 1 to send
+ * again (a followed redirect, a fixed credential), or an error.
+ */
+static int
+conn_round(struct conn *c, enum smart_service svc, struct conn_req *q,
+    int *hops, struct http_stream **out, struct http_response *resp)
+{
+	long status;
+	int r;
+
+	free(q->url);
+	q->url = xasprintf("%s%s", c->base, q->suffix);
+	q->http.url = q->url;
+	q->http.auth_header = c->auth_header;
+	if ((r = http_open(out, resp, c->http, &q->http)) != 0)
+		return r;
+	status = resp->status;
+	if (status >= 200 && status < 300)
+		return q->ls ? conn_check_advert(c, svc, resp) : 0;
+	http_stream_free(*out);
+	*out = NULL;
+	if (status >= 300 && status < 400)
+		r = conn_redirect(c, q, resp, (*hops)++);
+	else if (conn_may_retry(c, svc, status, q->stream))
+		r = conn_resend(c, svc, q, status);
+	else
+		r = conn_status_error(c, svc, status);
+	http_response_release(resp);
+	return r == 0 ? 1 : r;
+}
+
+/*
+ * One request of the smart protocol: redirects of the ref advertisement
+ * followed on the same origin (conn_redirect), a refused credential fixed
+ * once (conn_may_retry), any other answer mapped to an error
+ * (conn_status_error).
+ */
 static int
 conn_request(struct conn *c, enum smart_service svc, int ls,
     const void *mem, int fd, off_t len, int stream, struct http_stream **out)
 {
 	struct http_response resp;
-	struct http_request req;
-	const char *hdrs[3];
-	char *url = NULL, *ctype = NULL, *accept = NULL, *suffix = NULL;
-	char *newbase;
-	int r, hops;
+	struct conn_req q;
+	int r, hops = 0;
 
 	*out = NULL;
-	memset(&req, 0, sizeof(req));
-	req.allow_http = http_host_is_loopback(c->url->host);
-	req.body_fd = -1;
-	if (ls) {
-		suffix = xasprintf("/info/refs?service=%s", service_name[svc]);
-		req.method = "GET";
-		hdrs[0] = "Pragma: no-cache";
-		hdrs[1] = NULL;
-	} else {
-		suffix = xasprintf("/%s", service_name[svc]);
-		ctype = xasprintf("Content-Type: application/x-%s-request",
-		    service_name[svc]);
-		accept = xasprintf("Accept: application/x-%s-result",
-		    service_name[svc]);
-		req.method = "POST";
-		req.body = mem;
-		req.body_fd = fd;
-		req.body_len = len;
-		req.body_stream = stream;
-		hdrs[0] = ctype;
-		hdrs[1] = accept;
-		hdrs[2] = NULL;
-	}
-	req.headers = hdrs;
-
-	for (hops = 0;; hops++) {
-		free(url);
-		url = xasprintf("%s%s", c->base, suffix);
-		req.url = url;
-		req.auth_header = c->auth_header;
-		if ((r = http_open(out, &resp, c->http, &req)) != 0)
-			goto done;
-		if (resp.status >= 200 && resp.status < 300)
-			break;
-		if (resp.status >= 300 && resp.status < 400 && ls &&
-		    resp.location != NULL) {
-			if (!conn_same_origin(c, resp.location, &newbase,
-			    suffix)) {
-				struct remote_url t;
-
-				if (url_parse_pattern(&t, resp.location) == 0) {
-					err_set(BBS_E_REDIRECT, "the server "
-					    "redirected to another host '%s'; "
-					    "the access token is not sent there",
-					    t.host);
-					url_release(&t);
-				} else
-					err_set(BBS_E_REDIRECT, "the server "
-					    "sent a malformed redirect");
-				err_hint("if the repository moved, update the "
-				    "remote URL");
-				r = BBS_E_REDIRECT;
-			} else if (newbase == NULL || hops >= MAX_REDIRECTS) {
-				free(newbase);
-				r = err_set(BBS_E_REDIRECT, "too many or "
-				    "unusable redirects from '%s'",
-				    c->url->host);
-			} else {
-				trace_printf("http: following redirect on "
-				    "the same origin");
-				free(c->base);
-				c->base = newbase;
-				http_stream_free(*out);
-				*out = NULL;
-				http_response_release(&resp);
-				continue;
-			}
-		} else if (resp.status >= 300 && resp.status < 400)
-			r = err_set(BBS_E_REDIRECT, "the server answered with "
-			    "an unexpected redirect (HTTP %ld)", resp.status);
-		else if (conn_may_retry(c, svc, resp.status, stream)) {
-			long status = resp.status;
-
-			http_stream_free(*out);
-			*out = NULL;
-			http_response_release(&resp);
-			if (fd >= 0 && lseek(fd, 0, SEEK_SET) != 0) {
-				r = err_set(BBS_E_IO, "cannot rewind the request");
-				goto done;
-			}
-			if ((r = conn_retry(c, svc, status)) != 0)
-				goto done;
-			hops--;
-			continue;
-		} else
-			r = conn_status_error(c, svc, resp.status);
-		goto done;
-	}
-	if (ls) {
-		char *want = xasprintf("application/x-%s-advertisement",
-		    service_name[svc]);
-
-		if (resp.content_type == NULL ||
-		    strncasecmp(resp.content_type, want, strlen(want)) != 0) {
-			err_set(BBS_E_PROTOCOL, "'%s' is not a git repository "
-			    "the server offers over smart HTTP", c->url->url);
-			r = BBS_E_PROTOCOL;
-		}
-		free(want);
-	}
-done:
+	memset(&resp, 0, sizeof(resp));
+	conn_req_init(&q, c, svc, ls, mem, fd, len, stream);
+	while ((r = conn_round(c, svc, &q, &hops, out, &resp)) == 1)
+		;
 	if (r != 0) {
 		http_stream_free(*out);
 		*out = NULL;
 	}
 	http_response_release(&resp);
-	free(url);
-	free(suffix);
-	free(ctype);
-	free(accept);
+	conn_req_release(&q);
 	return r;
 }
 

@@ -114,30 +114,6 @@ name_encoded(const char *v)
 	return out;
 }
 
-/*
- * Our environment for `git credential`: no prompt, no askpass program,
- * so that a lookup never asks anyone.  Caller frees the array only.
- */
-static char **
-credential_env(void)
-{
-	static char no_prompt[] = "GIT_TERMINAL_PROMPT=0";
-	size_t n = 0, i, j = 0;
-	char **env;
-
-	while (environ[n] != NULL)
-		n++;
-	env = xmalloc((n + 2) * sizeof(*env));
-	for (i = 0; i < n; i++)
-		if (strncmp(environ[i], "GIT_TERMINAL_PROMPT=", 20) != 0 &&
-		    strncmp(environ[i], "GIT_ASKPASS=", 12) != 0 &&
-		    strncmp(environ[i], "SSH_ASKPASS=", 12) != 0)
-			env[j++] = environ[i];
-	env[j++] = no_prompt;
-	env[j] = NULL;
-	return env;
-}
-
 /* What the child wrote on stderr, to the trace, line by line. */
 static void
 stderr_to_trace(FILE *f, const char *action)
@@ -164,18 +140,24 @@ credential_run(const char *action, struct buf *in, struct buf *out,
 {
 	const char *argv[] = { "git", "-c", "core.askPass=", "credential",
 		action, NULL };
+	/* never let a helper lookup prompt anyone */
+	static const char *const env[] = { "GIT_TERMINAL_PROMPT=0",
+		"GIT_ASKPASS", "SSH_ASKPASS", NULL };
+	struct child_opts o;
 	struct child c;
-	char chunk[4096], **env = credential_env();
+	char chunk[4096];
 	FILE *errf = tmpfile();
 	ssize_t n;
 	int status, r;
 
 	if (found != NULL)
 		*found = 0;
-	r = child_start_ex(&c, argv, 1, out != NULL, -1, -1,
-	    errf != NULL ? fileno(errf) : -1, env);
-	free(env);
-	if (r != 0) {
+	memset(&o, 0, sizeof(o));
+	o.pipe_in = 1;
+	o.pipe_out = out != NULL;
+	o.stderr_fd = errf != NULL ? fileno(errf) : -1;
+	o.env = env;
+	if ((r = child_spawn(&c, argv, &o)) != 0) {
 		if (errf != NULL)
 			fclose(errf);
 		return r;

@@ -27,6 +27,14 @@
 #                               (never the query) to
 #   BBS_TEST_BROWSER_USER_CODE  a user code to type into a device page that
 #                               asks for one
+#   BBS_TEST_BROWSER_SCAN       file to write, before the consent, which
+#                               processes carry the URL's state or
+#                               code_challenge in their command line
+#                               ("clean" when none does)
+#
+# URL may be a file: URL of a local page that sends the browser on with
+# <meta http-equiv=refresh>, as a browser follows it; the page must be
+# readable by its owner only.
 #
 # It only ever talks to 127.0.0.1, [::1] and localhost.  Exit status 0 on
 # success; otherwise a message on stderr and a non-zero status.  Codes and
@@ -34,6 +42,7 @@
 
 import html.parser
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -176,7 +185,68 @@ def deliver(location):
                            stdin=subprocess.DEVNULL)
 
 
+class RefreshParser(html.parser.HTMLParser):
+    """The target of a page's <meta http-equiv=refresh>."""
+
+    def __init__(self):
+        super().__init__()
+        self.target = None
+
+    def handle_starttag(self, tag, attrs):
+        a = {k: (v if v is not None else "") for k, v in attrs}
+        if tag == "meta" and a.get("http-equiv", "").lower() == "refresh":
+            m = re.match(r"\s*\d+\s*;\s*url=(.*)$", a.get("content", ""),
+                         re.I | re.S)
+            if m and self.target is None:
+                self.target = m.group(1).strip()
+
+
+def open_file(url):
+    """Follow a local page's refresh; return the URL it sends us to."""
+    p = urllib.parse.urlsplit(url)
+    if p.netloc not in ("", "localhost") or p.query:
+        raise Failure("malformed file URL")
+    path = urllib.parse.unquote(p.path)
+    st = os.stat(path)
+    if st.st_mode & 0o077:
+        raise Failure("the local page %s may be read by others" % path)
+    with open(path, encoding="utf-8") as f:
+        parser = RefreshParser()
+        parser.feed(f.read(1 << 20))
+    if not parser.target:
+        raise Failure("the local page %s does not redirect" % path)
+    return parser.target
+
+
+def scan_cmdlines(url, out):
+    """Which processes show the URL's state or code challenge in argv."""
+    q = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
+    secrets = [v.encode() for k in ("state", "code_challenge")
+               for v in q.get(k, []) if v]
+    if not secrets:
+        raise Failure("no state or code_challenge in the URL")
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                cmd = f.read()
+        except OSError:
+            continue
+        if any(s in cmd for s in secrets):
+            found.append("pid %s: %s" % (pid, cmd.split(b"\0")[0].decode(
+                "utf-8", "replace")))
+    with open(out, "w") as f:
+        f.write("\n".join(found) + "\n" if found else "clean\n")
+
+
 def run(url):
+    if url.startswith("file:"):
+        url = open_file(url)
+    scan = os.environ.get("BBS_TEST_BROWSER_SCAN")
+    if scan:
+        scan_cmdlines(url, scan)
     log = os.environ.get("BBS_TEST_BROWSER_LOG")
     if log:
         with open(log, "a") as f:

@@ -105,6 +105,60 @@ test_authz_response(void **state)
 }
 
 static void
+test_authz_code_bytes(void **state)
+{
+	struct authz_expect x = { "good-state", NULL, 0 };
+	char *code = NULL;
+
+	(void)state;
+	err_clear();
+	assert_int_equal(authz_response_check("code=a%0Ab&state=good-state",
+	    &x, &code), BBS_E_OAUTH);
+	assert_null(code);
+	err_clear();
+	assert_int_equal(authz_response_check("code=a%7Fb&state=good-state",
+	    &x, &code), BBS_E_OAUTH);
+	assert_null(code);
+	err_clear();
+	assert_int_equal(authz_response_check("code=a%20b~&state=good-state",
+	    &x, &code), 0);
+	assert_string_equal(code, "a b~");
+	free(code);
+}
+
+static void
+test_loopback_request(void **state)
+{
+	const char *q;
+	size_t n;
+
+#define REQ(s) s, sizeof(s) - 1
+	(void)state;
+	assert_int_equal(loopback_request_parse(REQ("GET /cb?code=c&state=s "
+	    "HTTP/1.1\r\nHost: x\r\n\r\n"), &q, &n), 1);
+	assert_int_equal(n, 14);
+	assert_memory_equal(q, "code=c&state=s", 14);
+	assert_int_equal(loopback_request_parse(REQ("GET /?a=b HTTP/1.0\n\n"),
+	    &q, &n), 1);
+	/* incomplete: more bytes may come */
+	assert_int_equal(loopback_request_parse(REQ("GET /?a=b HTT"), &q, &n),
+	    0);
+	assert_int_equal(loopback_request_parse(REQ("GET /?a=b HTTP/1.1\r\n"
+	    "Host: x\r\n"), &q, &n), 0);
+	/* never one */
+	assert_int_equal(loopback_request_parse(REQ("POST /?a=b HTTP/1.1\r\n"
+	    "\r\n"), &q, &n), -1);
+	assert_int_equal(loopback_request_parse(REQ("GET / HTTP/1.1\r\n\r\n"),
+	    &q, &n), -1);
+	assert_int_equal(loopback_request_parse(REQ("GET /?a\tb HTTP/1.1\r\n"
+	    "\r\n"), &q, &n), -1);
+	assert_int_equal(loopback_request_parse(REQ("GET /?a\0b HTTP/1.1\r\n"
+	    "\r\n"), &q, &n), -1);
+	assert_null(q);
+#undef REQ
+}
+
+static void
 test_token_json(void **state)
 {
 	struct oauth_token t;
@@ -579,6 +633,8 @@ main(void)
 		cmocka_unit_test(test_pkce_vector),
 		cmocka_unit_test(test_form_query),
 		cmocka_unit_test(test_authz_response),
+		cmocka_unit_test(test_authz_code_bytes),
+		cmocka_unit_test(test_loopback_request),
 		cmocka_unit_test(test_token_json),
 		cmocka_unit_test(test_metadata),
 		cmocka_unit_test(test_store),
