@@ -124,7 +124,9 @@ int config_load(struct helper_config *out, struct git_config *cfg,
 void config_release(struct helper_config *c);
 /*
  * Parse GIT_CONFIG_PARAMETERS (what `git -c` passes down); `fn` gets each
- * name and value (NULL for a bare name).
+ * name and value (NULL for a setting without one: 'name' or 'name'=).
+ * Returns 0, or BBS_E_INVALID for malformed text (after `fn` has seen the
+ * settings before it), or BBS_E_TOO_BIG for a word over 64 KiB.
  */
 int config_parse_parameters(const char *s,
     void (*fn)(const char *name, const char *value, void *payload),
