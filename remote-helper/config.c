@@ -252,7 +252,8 @@ cfg_collect_one(struct cfg_collect *cc, const char *name, const char *value)
  * Settings given with `git -c` reach us in GIT_CONFIG_PARAMETERS (and
  * GIT_CONFIG_COUNT/KEY_n/VALUE_n), which libgit2 does not read.  The
  * format is a list of single-quoted words, 'name'='value' or the older
- * 'name=value', with ' written as '\''.
+ * 'name=value', with ' written as '\''.  A setting without a value
+ * (git -c name) is 'name'= followed by a space or the end.
  */
 int
 config_parse_parameters(const char *s,
@@ -303,6 +304,10 @@ config_parse_parameters(const char *s,
 		if (have_name) {
 			fn(name.ptr, word.ptr ? word.ptr : "", payload);
 			have_name = 0;
+		} else if (*s == '=' && (s[1] == ' ' || s[1] == '\0')) {
+			/* 'name'= with nothing after: git -c name (no value) */
+			fn(word.ptr ? word.ptr : "", NULL, payload);
+			s++;
 		} else if (*s == '=') {
 			buf_reset(&name);
 			if ((r = buf_add(&name, word.ptr ? word.ptr : "",

@@ -215,7 +215,9 @@ int config_http_resolve(void *payload, const char *url,
     struct http_url_settings *out);
 /*
  * Parse GIT_CONFIG_PARAMETERS (what `git -c` passes down); `fn` gets each
- * name and value (NULL for a bare name).
+ * name and value (NULL for a setting without one: 'name' or 'name'=).
+ * Returns 0, or BBS_E_INVALID for malformed text (after `fn` has seen the
+ * settings before it), or BBS_E_TOO_BIG for a word over 64 KiB.
  */
 int config_parse_parameters(const char *s,
     void (*fn)(const char *name, const char *value, void *payload),

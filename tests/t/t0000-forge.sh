@@ -337,8 +337,8 @@ test_expect_success 'logs never contain the tokens' '
 	test_line_count -gt 10 "$(forge_gate_log)" &&
 	grep "scheme=basic user=x-token-auth token=ok" "$(forge_gate_log)" &&
 	test_path_is_file "$FORGE_DIR/logs/access.log" &&
-	! grep -r -F -e "$W" -e "$R" "$FORGE_DIR/logs" &&
-	! grep -r -i "Authorization" "$FORGE_DIR/logs"
+	test_grep ! -r -F -e "$W" -e "$R" "$FORGE_DIR/logs" &&
+	test_grep ! -r -i "Authorization" "$FORGE_DIR/logs"
 '
 
 test_expect_success 'TLS: a forge with a self-signed certificate' '

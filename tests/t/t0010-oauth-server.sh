@@ -507,7 +507,7 @@ test_expect_success 'the browser delivers a loopback redirect to a listener' '
 	__import__("os").rename("listener.port.new", "listener.port")
 	s.handle_request()
 	EOF
-	"$PYTHON" listener.py </dev/null >/dev/null 2>&1 3>&- 4>&- 7>&- 8>&- &
+	{ "$PYTHON" listener.py </dev/null >/dev/null 2>&1 3>&- 4>&- 7>&- 8>&- & } &&
 	lpid=$! &&
 	for i in $(seq 50); do test -s listener.port && break; sleep 0.1; done &&
 	port=$(cat listener.port) &&
@@ -517,7 +517,7 @@ test_expect_success 'the browser delivers a loopback redirect to a listener' '
 	wait "$lpid" &&
 	grep "Signed in" browser.err &&
 	grep -q "^/cb?code=code_.*&state=lb&iss=" listener.got &&
-	! grep code_ browser.err &&
+	test_grep ! code_ browser.err &&
 	sed -e "s/.*code=\(code_[^&]*\).*/\1/" listener.got >>"$SEEN"
 '
 
@@ -706,7 +706,7 @@ test_expect_success 'fault: wrong-state, wrong-iss, no-iss' '
 	oauth_fault no-iss &&
 	authorize ni repository &&
 	test "$(qparam ni.loc state)" = state-ni &&
-	! grep "iss=" ni.loc &&
+	test_grep ! "iss=" ni.loc &&
 	oauth_fault clear &&
 	test_path_is_missing "$OAUTH_DIR/fault"
 '
@@ -749,7 +749,7 @@ test_expect_success 'bitbucket-cloud mode: paths, a required secret, "scopes"' '
 	printf "%s\n" "$SECRET" | "$OAUTH" secret "$OAUTH_DIR" &&
 	basic_header basic.hdr "$SECRET" &&
 	authorize cloud "repository repository:write" "" &&
-	! grep "iss=" cloud.loc &&
+	test_grep ! "iss=" cloud.loc &&
 	code=$(qparam cloud.loc code) &&
 	token cloud0 grant_type=authorization_code "client_id=$CLIENT" \
 		"code=$code" "redirect_uri=$REDIRECT_ENC" &&
@@ -787,7 +787,7 @@ test_expect_success 'datacenter mode: context path, redirect_uri on refresh' '
 	authorize nopkce REPO_WRITE "" &&
 	test "$(qparam nopkce.loc error)" = invalid_request &&
 	sign_in dc REPO_WRITE &&
-	! grep "iss=" dc.loc &&
+	test_grep ! "iss=" dc.loc &&
 	json_ok dc "d[\"scope\"] == \"REPO_WRITE\"" &&
 	read -r t perm exp <<<"$(tokens_line "$AT")" &&
 	test "$perm" = write &&
@@ -826,12 +826,12 @@ test_expect_success 'the logs have the documented format and never a secret' '
 	for d in oauth oauth-ttl oauth-cloud oauth-dc; do
 		f=$TRASH_DIRECTORY/$d/oauth.log &&
 		test -s "$f" &&
-		! grep -v -E "^[A-Z]+ /[^ ]* [0-9]{3} grant_type=[^ ]+ client=[^ ]+ result=[^ ]+$" "$f" &&
-		! grep -F "?" "$f" &&
-		! grep -F -f seen.sorted "$f" "$TRASH_DIRECTORY/$d/server.log" ||
+		test_grep ! -v -E "^[A-Z]+ /[^ ]* [0-9]{3} grant_type=[^ ]+ client=[^ ]+ result=[^ ]+$" "$f" &&
+		test_grep ! -F "?" "$f" &&
+		test_grep ! -F -f seen.sorted "$f" "$TRASH_DIRECTORY/$d/server.log" ||
 		return 1
 	done &&
-	! grep -r -F -f seen.sorted "$FORGE_DIR/logs" &&
+	test_grep ! -r -F -f seen.sorted "$FORGE_DIR/logs" &&
 	grep "^POST /token 200 grant_type=authorization_code client=bbs-test-client result=ok$" "$(oauth_log)" &&
 	grep "^POST /token 400 grant_type=refresh_token client=bbs-test-client result=invalid_grant$" "$(oauth_log)" &&
 	grep "^POST /token 401 grant_type=refresh_token client=unknown result=invalid_client$" "$(oauth_log)" &&

@@ -35,7 +35,7 @@ test_expect_success 'the clone keeps no .keep file and no temporary pack' '
 
 test_expect_success 'the token was sent as Bearer on every request' '
 	grep "scheme=bearer" "$(forge_gate_log)" >bearer &&
-	! grep -v "scheme=bearer.*token=ok" "$(forge_gate_log)"
+	test_grep ! -v "scheme=bearer.*token=ok" "$(forge_gate_log)"
 '
 
 test_expect_success 'ls-remote shows HEAD as a symref and peeled tags' '
@@ -72,7 +72,7 @@ test_expect_success 'a no-op fetch downloads nothing' '
 	git -C clone fetch origin 2>err &&
 	ls clone/.git/objects/pack | sort >after &&
 	test_cmp before after &&
-	! grep POST "$(forge_gate_log)"
+	test_grep ! POST "$(forge_gate_log)"
 '
 
 test_expect_success 'pull merges the new upstream work' '

@@ -108,7 +108,7 @@ test_expect_success 'plain http to a non-loopback host is refused before any tra
 test_expect_success 'a URL carrying a password is refused' '
 	test_must_fail git clone "bbs::https://user:secret@example.com/r.git" c8 2>err &&
 	grep "must not carry a password" err &&
-	! grep secret err
+	test_grep ! secret err
 '
 
 test_expect_success 'unknown and malformed protocol commands' '

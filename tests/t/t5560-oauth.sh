@@ -50,8 +50,8 @@ test_expect_success 'status shows the grant and no secret' '
 	grep "scopes: git:write" out &&
 	grep "refresh token: kept" out &&
 	grep "access token: valid until" out &&
-	! grep -F "$(stored access_token)" out &&
-	! grep -F "$(stored refresh_token)" out
+	test_grep ! -F "$(stored access_token)" out &&
+	test_grep ! -F "$(stored refresh_token)" out
 '
 
 test_expect_success 'token prints a valid access token' '
@@ -130,7 +130,7 @@ test_expect_success 'a response with the wrong state is refused; the wait is bou
 	test_must_fail git -c bbs.loginTimeout=3 bbs login "$REPO" 2>err &&
 	grep "no sign-in response arrived in time" err &&
 	test $(($(date +%s) - start)) -lt 20 &&
-	test_path_is_missing "$STORE" || ! grep access_token "$STORE"
+	{ test_path_is_missing "$STORE" || test_grep ! access_token "$STORE"; }
 '
 
 test_expect_success 'a response from the wrong issuer ends the sign-in' '
@@ -216,9 +216,9 @@ test_expect_success 'no token, code or verifier in traces, config or argv' '
 	GIT_TRACE_BBS=$PWD/trace git -C work fetch -q origin &&
 	at=$(stored access_token) && rt=$(stored refresh_token) &&
 	test -s trace &&
-	! grep -F -e "$at" -e "$rt" trace work/.git/config "$HOME/.gitconfig" \
+	test_grep ! -F -e "$at" -e "$rt" trace work/.git/config "$HOME/.gitconfig" \
 		"$FORGE_DIR/logs/gate.log" "$(oauth_log)" err &&
-	! grep -r -F -e "$at" -e "$rt" "$XDG_STATE_HOME" --exclude=tokens.json
+	test_grep ! -r -F --exclude=tokens.json -e "$at" -e "$rt" "$XDG_STATE_HOME"
 '
 
 test_done

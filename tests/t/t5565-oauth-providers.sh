@@ -43,7 +43,7 @@ test_expect_success 'Bitbucket Cloud: consumer secret required, scopes field, de
 	grep "sign-in has expired or was revoked (invalid_request)" trace.dead &&
 	grep "not signed in to .127.0.0.1., and no browser" err &&
 	grep "hint: sign in with: git bbs login" err &&
-	! grep -F "$secret" err "$(oauth_log)" "$HOME/.gitconfig"
+	test_grep ! -F "$secret" err "$(oauth_log)" "$HOME/.gitconfig"
 '
 
 test_expect_success 'Bitbucket Cloud offers no revocation: logout still forgets' '

@@ -29,7 +29,7 @@ test_expect_success 'a plain https clone and push with the signed-in grant' '
 	grep "scheme=basic user=x-token-auth token=ok" "$(forge_gate_log)" &&
 	commit_file work a.txt one &&
 	git -C work push -q origin main &&
-	! grep -F "$(stored access_token)" work/.git/config "$HOME/.gitconfig"
+	test_grep ! -F "$(stored access_token)" work/.git/config "$HOME/.gitconfig"
 '
 
 test_expect_success 'an expired token is refreshed by get' '

@@ -48,7 +48,7 @@ test_expect_success 'refreshes rotate the refresh token through the helper' '
 test_expect_success 'logout revokes and removes the grant from the helper' '
 	git bbs logout "$REPO" 2>err &&
 	grep "Signed out" err &&
-	! grep "^bbs://alice:" creds
+	test_grep ! "^bbs://alice:" creds
 '
 
 test_expect_success 'git credential-cache keeps the grant too' '

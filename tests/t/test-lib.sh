@@ -127,10 +127,10 @@ export XDG_CONFIG_HOME=$TRASH_DIRECTORY/.config
 export XDG_STATE_HOME=$TRASH_DIRECTORY/.local/state
 export XDG_CACHE_HOME=$TRASH_DIRECTORY/.cache
 export XDG_DATA_HOME=$TRASH_DIRECTORY/.local/share
-unset XDG_CONFIG_DIRS XDG_DATA_DIRS
-# The sign-in's hand-off sockets and browser pages: one directory per
-# script, so parallel scripts never see each other's.
+# The sign-in hand-off sockets live here: one directory per script, so
+# scripts running in parallel never share (or count) each other's sockets.
 export XDG_RUNTIME_DIR=$TRASH_DIRECTORY/.run
+unset XDG_CONFIG_DIRS XDG_DATA_DIRS
 GIT_CEILING_DIRECTORIES=$(dirname "$TRASH_DIRECTORY")
 export GIT_CEILING_DIRECTORIES
 mkdir -p "$XDG_CONFIG_HOME" "$XDG_STATE_HOME" "$XDG_CACHE_HOME" "$XDG_DATA_HOME"
@@ -267,6 +267,21 @@ bug_() {
 	exit 1
 }
 
+# test_chain_lint_ BODY: is BODY one complete && chain?  A failing
+# (exit 117) is put in front and the body run in a subshell: a complete
+# chain stops at once with status 117; a break lets the commands after it
+# run, and the status is theirs.  The trailing echo, inside the eval, also
+# catches a here-document that swallows the rest of the body.  As in git,
+# BBS_TEST_CHAIN_LINT=0 turns the check off.
+test_chain_lint_() {
+	local got
+	[ "${BBS_TEST_CHAIN_LINT:-1}" != 0 ] || return 0
+	got=$(exec 9>&1 >/dev/null 2>&1 </dev/null
+		eval "(exit 117) && $1
+echo OK-\$? >&9")
+	[ "$got" = OK-117 ]
+}
+
 # test_expect_ success|failure [PREREQ] TITLE BODY
 test_expect_() {
 	local kind=$1 prereq='' title body
@@ -289,6 +304,9 @@ test_expect_() {
 		say_tap_ "ok $test_count # skip $title (missing $missing_prereq_)"
 		return 0
 	fi
+
+	test_chain_lint_ "$body" ||
+		bug_ "broken &&-chain or run-away here-document in '$title'"
 
 	test_open_output_
 	if [ -n "$verbose" ]; then
@@ -433,24 +451,39 @@ test_cmp() {
 	diff -u "$@"
 }
 
-# test_grep [!] [GREP-OPTION...] PATTERN FILE: like grep, but shows the
-# file when the expectation fails.
+# test_grep [!] [GREP-OPTION...] PATTERN FILE...: like grep, but a file
+# that cannot be read is a failure in both senses (as in git, so a check
+# that something is absent cannot pass because the log was never written),
+# and a failed expectation says so.  With !, it names the files that match
+# but never prints the pattern or the lines: they may be live secrets.
 test_grep() {
-	local invert=
+	local invert= r
 	if [ "${1:-}" = '!' ]; then
 		invert=t
 		shift
 	fi
 	[ $# -ge 2 ] || bug_ "test_grep needs a pattern and a file"
 	local file=${!#}
-	if [ -z "$invert" ]; then
-		grep "$@" && return 0
-		printf 'test_grep: no match for %s in %s:\n' "${*:1:$#-1}" "$file" >&2
-	else
-		grep "$@" >/dev/null || return 0
-		printf 'test_grep: unexpected match for %s in %s:\n' "${*:1:$#-1}" "$file" >&2
+	if [ ! -e "$file" ]; then
+		printf 'test_grep: no such file: %s\n' "$file" >&2
+		return 1
 	fi
-	sed -e 's/^/| /' "$file" >&2
+	if [ -z "$invert" ]; then
+		grep "$@"
+		r=$?
+		[ "$r" = 0 ] && return 0
+		[ "$r" = 1 ] && printf 'test_grep: no match for %s in %s\n' \
+			"${*:1:$#-1}" "$file" >&2
+		[ -f "$file" ] && sed -e 's/^/| /' "$file" >&2
+	else
+		grep "$@" >/dev/null
+		r=$?
+		[ "$r" = 1 ] && return 0
+		[ "$r" = 0 ] && printf 'test_grep: unexpected match in: %s\n' \
+			"$(grep -l "$@" 2>/dev/null | tr '\n' ' ')" >&2
+	fi
+	[ "$r" -gt 1 ] && printf 'test_grep: grep failed (status %s) on %s\n' \
+		"$r" "$file" >&2
 	return 1
 }
 

@@ -42,6 +42,10 @@ test_parameters(void **state)
 	parse_ok("'a.b'='x' 'c.d'='it'\\''s'", "[a.b]=[x][c.d]=[it's]");
 	parse_ok("'old.style=v=w'", "[old.style]=[v=w]");
 	parse_ok("'bare.bool'", "[bare.bool]=[(null)]");
+	/* what git -c name (no value) passes down: the next word is not it */
+	parse_ok("'new.bool'=", "[new.bool]=[(null)]");
+	parse_ok("'new.bool'= 'x.y'='z' 'e.f'=''",
+	    "[new.bool]=[(null)][x.y]=[z][e.f]=[]");
 	parse_ok("'http.https://h/p.proxy'=''", "[http.https://h/p.proxy]=[]");
 	buf_init(&b, 0);
 	assert_true(config_parse_parameters("'unterminated", collect, &b) < 0);
