@@ -17,6 +17,8 @@
 
 #include "helper.h"
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 static void
 check_answer(const char *out, size_t len, size_t pairs)
 {

@@ -18,6 +18,8 @@
 #include "helper.h"
 #include "fuzz-git-answer.h"
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 /* The next NUL-terminated field, or NULL at the end of the input. */
 static const char *
 field(const char **p, const char *end, size_t *len)

@@ -16,6 +16,8 @@
 
 #include "oauth/oauth.h"
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 #define NOW ((int64_t)1700000000)
 
 static void

@@ -17,6 +17,8 @@
 #include "helper.h"
 #include "fuzz-git-answer.h"
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -22,6 +22,8 @@
 #include "helper.h"
 #include "fuzz-git-answer.h"
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 /* A C-quoted string as git's unquote_c_style reads it, ending at `end`. */
 static void
 check_quoted(const char *s, const char *end)

@@ -17,6 +17,9 @@
 
 #include "oauth.h"
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
 static int
 b64token(const char *t)
 {

@@ -15,6 +15,8 @@
 
 #include "helper.h"
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 static int
 clean(const char *s)
 {

@@ -19,6 +19,8 @@
 #include <sys/stat.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+/* Optional in a target, as with libFuzzer: run once before any input. */
+int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
 
 #define REPLAY_MAX ((size_t)1 << 20)
 
@@ -98,6 +100,8 @@ main(int argc, char **argv)
 	struct stat st;
 	int i;
 
+	if (LLVMFuzzerInitialize != NULL)
+		LLVMFuzzerInitialize(&argc, &argv);
 	for (i = 1; i < argc; i++) {
 		if (argv[i][0] == '-')
 			continue;
