@@ -29,8 +29,9 @@ test_expect_success 'without a sign-in the helper says which login to run' '
 test_expect_success 'browser sign-in through the loopback listener' '
 	BBS_TEST_BROWSER_LOG=$PWD/browser.log git bbs login "$REPO" 2>err &&
 	grep "Signed in to 127.0.0.1 as alice" err &&
-	grep "^opened http://127.0.0.1:$OAUTH_PORT/authorize$" browser.log &&
-	grep "$OAUTH_URL/authorize?response_type=code" err &&
+	authz=$(oauth_endpoint authorization_endpoint) &&
+	grep "^opened $authz$" browser.log &&
+	grep "$authz?response_type=code" err &&
 	test "$(stat -c %a "$STORE")" = 600 &&
 	test "$(stat -c %a "$(dirname "$STORE")")" = 700 &&
 	test "$(stored account)" = alice &&
@@ -73,7 +74,7 @@ test_expect_success 'an expired access token is refreshed once, rotated and save
 	test $(($(oauth_count refresh_token) - before)) = 1
 '
 
-test_expect_success 'a faulty token endpoint leaves the stored tokens intact' '
+test_expect_success PYSERVER 'a faulty token endpoint leaves the stored tokens intact' '
 	expire &&
 	cp "$STORE" store.before &&
 	for fault in "status 500" truncated malformed oversized; do
@@ -105,7 +106,8 @@ test_expect_success 'sign in again, then log out: revoked at the server and forg
 	git bbs logout "$REPO" 2>err &&
 	grep "Revoked the tokens at the server" err &&
 	grep "Signed out of 127.0.0.1 (alice)" err &&
-	grep "POST /revoke" "$(oauth_log)" &&
+	revoke=$(oauth_endpoint revocation_endpoint) &&
+	grep "POST /${revoke#*://*/} " "$(oauth_log)" &&
 	test_must_fail git -c http.extraHeader="Authorization: Bearer $at" \
 		ls-remote "$FORGE_URL/team/repo.git" 2>/dev/null &&
 	git bbs status "$REPO" >out &&
@@ -123,7 +125,7 @@ test_expect_success 'logout with the server down still forgets, and says so' '
 	git config --global "bbs.$FORGE_URL.issuer" "$OAUTH_URL"
 '
 
-test_expect_success 'a response with the wrong state is refused; the wait is bounded' '
+test_expect_success PYSERVER 'a response with the wrong state is refused; the wait is bounded' '
 	oauth_fault wrong-state &&
 	test_when_finished "oauth_fault clear" &&
 	start=$(date +%s) &&
@@ -133,7 +135,7 @@ test_expect_success 'a response with the wrong state is refused; the wait is bou
 	test_path_is_missing "$STORE" || ! grep access_token "$STORE"
 '
 
-test_expect_success 'a response from the wrong issuer ends the sign-in' '
+test_expect_success PYSERVER 'a response from the wrong issuer ends the sign-in' '
 	oauth_fault wrong-iss &&
 	test_when_finished "oauth_fault clear" &&
 	test_must_fail git bbs login "$REPO" 2>err &&
