@@ -226,6 +226,9 @@ struct oauth_token {
 	char *token_type;
 	char *scope;
 	int64_t expires_at;	/* Unix time, 0 when unknown */
+	int64_t lifetime;	/* seconds it was issued for, 0 when unknown */
+	char *grant;		/* "client_credentials": renewed with the
+				 * client secret; NULL otherwise */
 	char *redirect_uri;	/* of the sign-in; Data Center wants it back */
 };
 

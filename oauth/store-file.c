@@ -102,6 +102,10 @@ grant_from_json(json_t *g, struct store_entry *e)
 	if (json_is_integer(json_object_get(g, "expires_at")))
 		e->tok.expires_at = json_integer_value(json_object_get(g,
 		    "expires_at"));
+	if (json_is_integer(json_object_get(g, "lifetime")))
+		e->tok.lifetime = json_integer_value(json_object_get(g,
+		    "lifetime"));
+	e->tok.grant = jstr(g, "grant");
 }
 
 static int
@@ -216,6 +220,10 @@ grant_to_json(const struct store_entry *e)
 	jset(g, "scope", e->tok.scope);
 	jset(g, "redirect_uri", e->tok.redirect_uri);
 	json_object_set_new(g, "expires_at", json_integer(e->tok.expires_at));
+	if (e->tok.lifetime > 0)
+		json_object_set_new(g, "lifetime",
+		    json_integer(e->tok.lifetime));
+	jset(g, "grant", e->tok.grant);
 	return g;
 }
 

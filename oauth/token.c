@@ -55,6 +55,7 @@ oauth_token_release(struct oauth_token *t)
 	free(t->token_type);
 	free(t->scope);
 	free(t->redirect_uri);
+	free(t->grant);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -189,6 +190,7 @@ oauth_token_parse(struct oauth_token *out, long status, const char *body,
 		scopes = NULL;
 	}
 	out->expires_at = expires > 0 ? now + expires : 0;
+	out->lifetime = expires > 0 ? expires : 0;
 out:
 	free(scopes);
 	json_decref(j);

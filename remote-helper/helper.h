@@ -262,6 +262,7 @@ struct session {
 	int credhelper;		/* bbs.tokenStore=credential-helper */
 	char *cred_index;	/* accounts the credential helper had */
 	char *scope;		/* of the grant session_token last returned */
+	char *unusable;		/* why the stored grant could not be used */
 };
 
 /* Resolve provider, endpoints and client; no network. */

@@ -346,7 +346,16 @@ login_run_flow(struct session *s, const char *flow, char **account_out)
 	if ((r = session_endpoints(s)) != 0)
 		return r;
 	if (flow == NULL || strcmp(flow, "auto") == 0) {
-		if ((flow = flow_auto(s)) == NULL) {
+		if ((flow = flow_auto(s)) == NULL && s->unusable != NULL) {
+			u = session_login_url(s);
+			err_set(BBS_E_AUTH_REQUIRED, "%s, and no browser or "
+			    "terminal is available to sign in again",
+			    s->unusable);
+			err_hint("sign in again with: git bbs login %s", u);
+			free(u);
+			return BBS_E_AUTH_REQUIRED;
+		}
+		if (flow == NULL) {
 			u = session_login_url(s);
 			err_set(BBS_E_AUTH_REQUIRED, "not signed in to '%s', and "
 			    "no browser or terminal is available to sign in",
@@ -366,8 +375,11 @@ login_run_flow(struct session *s, const char *flow, char **account_out)
 		r = flow_authcode(s, 1, &tok);
 	} else if (strcmp(flow, "device") == 0)
 		r = flow_device(s, &tok);
-	else if (strcmp(flow, "client-credentials") == 0)
+	else if (strcmp(flow, "client-credentials") == 0) {
 		r = oauth_client_credentials(&s->oc, &tok);
+		if (r == 0)
+			tok.grant = xstrdup("client_credentials");
+	}
 	else
 		return err_set(BBS_E_INVALID, "unknown flow '%s' (use auto, "
 		    "browser, device, paste or client-credentials)", flow);

@@ -96,8 +96,9 @@ test_expect_success 'reusing a rotated-away refresh token revokes the grant: sig
 	cp store.current "$STORE" &&
 	expire &&
 	test_must_fail env -u BROWSER git -C work fetch origin 2>err &&
-	grep "not signed in to .127.0.0.1., and no browser" err &&
-	grep "hint: sign in with: git bbs login" err
+	grep "the sign-in has expired or was revoked (invalid_grant), and no browser" err &&
+	! grep "not signed in" err &&
+	grep "hint: sign in again with: git bbs login $FORGE_URL/team/repo.git" err
 '
 
 test_expect_success 'sign in again, then log out: revoked at the server and forgotten' '
@@ -154,9 +155,11 @@ test_expect_success 'private-use URI scheme: the callback hands the response ove
 test_expect_success 'Ctrl-C during the wait: the sign-in stops and cleans up' '
 	git config --global "bbs.$FORGE_URL.redirectUri" "org.git-remote-bbs:/callback" &&
 	test_when_finished "git config --global --unset bbs.$FORGE_URL.redirectUri" &&
-	(BROWSER=true git bbs login "$REPO" 2>int.err & echo $! >int.pid) &&
+	mkdir -m 700 run &&
+	(XDG_RUNTIME_DIR=$PWD/run BROWSER=true git bbs login "$REPO" 2>int.err &
+	 echo $! >int.pid) &&
 	wait_for_text int.err "Waiting up to" 50 &&
-	ls /tmp/git-remote-bbs-$(id -u)/cb-* >sockets &&
+	ls "$PWD"/run/git-remote-bbs/cb-* >sockets &&
 	test_line_count = 1 sockets &&
 	kill -INT $(cat int.pid) &&
 	wait_for_exit int.pid 30 &&
