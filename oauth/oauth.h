@@ -371,6 +371,8 @@ struct loopback {
 
 /* Listen on 127.0.0.1:port (0 for an ephemeral port). */
 int loopback_listen(struct loopback *l, int port);
+/* The same on [::1] when `ipv6`, else on 127.0.0.1. */
+int loopback_listen_on(struct loopback *l, int ipv6, int port);
 void loopback_close(struct loopback *l);
 
 /* What a valid authorization response must carry. */
