@@ -61,8 +61,7 @@ test_expect_success 'a host that only starts like a loopback address is refused 
 	grep "its port is not a number" err
 '
 
-# oidc-provider takes no localhost redirect for a native client.
-test_expect_success PYSERVER 'localhost works too (not recommended)' '
+test_expect_success 'localhost works too (not recommended)' '
 	login_with http://localhost/callback &&
 	grep "Signed in to 127.0.0.1 as alice" err &&
 	grep "redirect_uri=http%3A%2F%2Flocalhost%3A[0-9][0-9]*%2Fcallback&" err

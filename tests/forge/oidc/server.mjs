@@ -15,7 +15,8 @@
 //   - loopback redirect URIs match with the port ignored and the path
 //     compared exactly (RFC 8252 §7.3); the registered ones are
 //     http://127.0.0.1/, http://[::1]/, http://127.0.0.1/callback,
-//     http://[::1]/callback and org.git-remote-bbs:/callback unless
+//     http://[::1]/callback, http://localhost/callback and
+//     org.git-remote-bbs:/callback unless
 //     --redirect-uri is given;
 //   - access tokens are opaque and live --access-ttl seconds (default
 //     3600); refresh tokens rotate on every use, and presenting a
@@ -59,7 +60,8 @@ const CLIENT_ID = args['client-id'] || 'bbs-test-client';
 const USER = 'alice';
 const REDIRECTS = args.redirectUris.length ? args.redirectUris : [
   'http://127.0.0.1/', 'http://[::1]/', 'http://127.0.0.1/callback',
-  'http://[::1]/callback', 'org.git-remote-bbs:/callback',
+  'http://[::1]/callback', 'http://localhost/callback',
+  'org.git-remote-bbs:/callback',
 ];
 const GATE_ID = 'bbs-forge-gate';
 const GATE_SECRET = crypto.randomBytes(32).toString('base64url');
