@@ -482,6 +482,8 @@ login_run_flow(struct session *s, const char *flow, char **account_out)
 		    "browser, device, paste or client-credentials)", flow);
 	if (r == 0)
 		r = session_store_new(s, &tok, account_out);
+	if (r == 0)
+		signin_cooldown_clear(s);
 	oauth_token_release(&tok);
 	return r;
 }
