@@ -185,6 +185,13 @@ void http_response_release(struct http_response *r);
 
 /* Whether `host` (no brackets, no port) is a loopback name or address. */
 int http_host_is_loopback(const char *host);
+/*
+ * Make every request of this process fail with BBS_E_CANCELLED within
+ * about a second (at its next turn of the transfer loop); safe to call
+ * from a signal handler.  http_was_cancelled() tells whether it was.
+ */
+void http_cancel(void);
+int http_was_cancelled(void);
 
 /* pkce.c: randomness, PKCE (RFC 7636), state */
 

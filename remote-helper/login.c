@@ -406,7 +406,8 @@ static int login_run_flow(struct session *s, const char *flow,
 static void
 on_interrupt(int sig)
 {
-	(void)sig;	/* only interrupts the wait: poll() returns EINTR */
+	(void)sig;	/* a wait's poll() returns EINTR; requests stop too */
+	http_cancel();
 }
 
 int
@@ -480,6 +481,11 @@ login_run_flow(struct session *s, const char *flow, char **account_out)
 	else
 		return err_set(BBS_E_INVALID, "unknown flow '%s' (use auto, "
 		    "browser, device, paste or client-credentials)", flow);
+	/* a signal during the last request: keep nothing */
+	if (http_was_cancelled()) {
+		err_clear();
+		r = err_set(BBS_E_CANCELLED, "sign-in interrupted");
+	}
 	if (r == 0)
 		r = session_store_new(s, &tok, account_out);
 	if (r == 0)

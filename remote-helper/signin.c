@@ -127,8 +127,8 @@ signin_auto(struct session *s, const char *flow, char **account_out,
 	r = login_run(s, flow, account_out);
 	if (r == 0)
 		r = session_token(s, access_token);
-	else if (r != BBS_E_AUTH_REQUIRED)
-		signin_cooldown_start(s);	/* not "nobody to ask" */
+	else if (r != BBS_E_AUTH_REQUIRED && !http_was_cancelled())
+		signin_cooldown_start(s);	/* not "nobody to ask", no signal */
 out:
 	store_unlock(lock);
 	return r;

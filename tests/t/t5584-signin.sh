@@ -68,4 +68,21 @@ test_expect_success 'signInCooldown=0: a failed sign-in does not hold the next b
 	grep "Signed in to 127.0.0.1 as alice" err
 '
 
+test_expect_success PYSERVER 'SIGTERM during a slow token exchange: stops at once, nothing stored' '
+	git bbs logout "$REPO" 2>/dev/null &&
+	cp "$STORE" store.before &&
+	oauth_fault slow 8 &&
+	test_when_finished "oauth_fault clear" &&
+	(BROWSER=$BROWSER_STANDIN GIT_TRACE_BBS=$PWD/term.trace \
+		git bbs login "$REPO" 2>term.err & echo $! >term.pid) &&
+	wait_for_text term.trace "POST /token" 100 &&
+	sleep 0.3 &&
+	kill -TERM $(cat term.pid) &&
+	wait_for_text term.err "sign-in interrupted" 15 &&
+	wait_for_exit term.pid 50 &&
+	cmp "$STORE" store.before &&
+	ls "$XDG_STATE_HOME/git-remote-bbs" >files &&
+	! grep -v -e "^tokens.json$" -e "^lock-" files
+'
+
 test_done
