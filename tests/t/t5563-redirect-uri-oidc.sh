@@ -1,5 +1,5 @@
 #!/bin/bash
 # The tests of t5562-redirect-uri.sh against the strict server
 # (oidc-provider): loopback ports ignored, paths compared exactly.
-BBS_TEST_AS=oidc
+export BBS_TEST_AS=oidc
 . "$(dirname "$0")/t5562-redirect-uri.sh"
