@@ -14,6 +14,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -342,6 +343,20 @@ http_map_error(struct http_stream *s, const char *url)
 	}
 }
 
+static volatile sig_atomic_t http_cancelled;
+
+void
+http_cancel(void)
+{
+	http_cancelled = 1;
+}
+
+int
+http_was_cancelled(void)
+{
+	return http_cancelled != 0;
+}
+
 /* Run the transfer a little: until something happened or one second. */
 static int
 http_pump(struct http_stream *s)
@@ -351,6 +366,8 @@ http_pump(struct http_stream *s)
 	int running = 0, left;
 	CURLMcode mc;
 
+	if (http_cancelled)
+		return err_set(BBS_E_CANCELLED, "interrupted");
 	mc = curl_multi_perform(c->multi, &running);
 	if (mc != CURLM_OK)
 		return err_set(BBS_E_ERROR, "libcurl: %s",

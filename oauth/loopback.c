@@ -33,30 +33,49 @@
 int
 loopback_listen(struct loopback *l, int port)
 {
-	struct sockaddr_in sa;
-	socklen_t len = sizeof(sa);
+	return loopback_listen_on(l, 0, port);
+}
+
+int
+loopback_listen_on(struct loopback *l, int ipv6, int port)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	socklen_t len;
 	int one = 1;
 
-	l->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (port < 0 || port > 65535)
+		return err_set(BBS_E_INVALID, "bad port %d", port);
+	l->fd = socket(ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC,
+	    0);
 	if (l->fd < 0)
 		return err_set(BBS_E_IO, "cannot create a socket: %s",
 		    strerror(errno));
 	setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sa.sin_port = htons((uint16_t)port);
-	if (bind(l->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	memset(&ss, 0, sizeof(ss));
+	if (ipv6) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_addr = in6addr_loopback;
+		sin6->sin6_port = htons((uint16_t)port);
+		len = sizeof(*sin6);
+	} else {
+		sin->sin_family = AF_INET;
+		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		sin->sin_port = htons((uint16_t)port);
+		len = sizeof(*sin);
+	}
+	if (bind(l->fd, (struct sockaddr *)&ss, len) != 0 ||
 	    listen(l->fd, 8) != 0 ||
-	    getsockname(l->fd, (struct sockaddr *)&sa, &len) != 0) {
+	    getsockname(l->fd, (struct sockaddr *)&ss, &len) != 0) {
 		int e = errno;
 
 		close(l->fd);
 		l->fd = -1;
-		return err_set(BBS_E_IO, "cannot listen on 127.0.0.1:%d: %s",
-		    port, strerror(e));
+		return err_set(BBS_E_IO, "cannot listen on %s:%d: %s",
+		    ipv6 ? "[::1]" : "127.0.0.1", port, strerror(e));
 	}
-	l->port = ntohs(sa.sin_port);
+	l->port = ntohs(ipv6 ? sin6->sin6_port : sin->sin_port);
 	return 0;
 }
 

@@ -279,6 +279,13 @@ void http_response_release(struct http_response *r);
 
 /* Whether `host` (no brackets, no port) is a loopback name or address. */
 int http_host_is_loopback(const char *host);
+/*
+ * Make every request of this process fail with BBS_E_CANCELLED within
+ * about a second (at its next turn of the transfer loop); safe to call
+ * from a signal handler.  http_was_cancelled() tells whether it was.
+ */
+void http_cancel(void);
+int http_was_cancelled(void);
 
 /* url.c: the one http(s) URL parser, and the endpoint rule */
 
@@ -354,6 +361,9 @@ struct oauth_token {
 	char *token_type;
 	char *scope;
 	int64_t expires_at;	/* Unix time, 0 when unknown */
+	int64_t lifetime;	/* seconds it was issued for, 0 when unknown */
+	char *grant;		/* "client_credentials": renewed with the
+				 * client secret; NULL otherwise */
 	char *redirect_uri;	/* of the sign-in; Data Center wants it back */
 };
 
@@ -617,6 +627,8 @@ struct loopback {
 
 /* Listen on 127.0.0.1:port (0 for an ephemeral port). */
 int loopback_listen(struct loopback *l, int port);
+/* The same on [::1] when `ipv6`, else on 127.0.0.1. */
+int loopback_listen_on(struct loopback *l, int ipv6, int port);
 void loopback_close(struct loopback *l);
 
 /* What a valid authorization response must carry. */

@@ -159,6 +159,8 @@ token_copy(struct oauth_token *dst, const struct oauth_token *src)
 	dst->scope = dup_or_null(src->scope);
 	dst->redirect_uri = dup_or_null(src->redirect_uri);
 	dst->expires_at = src->expires_at;
+	dst->lifetime = src->lifetime;
+	dst->grant = dup_or_null(src->grant);
 }
 
 /* A damaged grant of (key, account) gives way to a new one of theirs. */

@@ -55,6 +55,7 @@ oauth_token_release(struct oauth_token *t)
 	free(t->token_type);
 	free(t->scope);
 	free(t->redirect_uri);
+	free(t->grant);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -231,6 +232,7 @@ oauth_token_parse(struct oauth_token *out, long status, const char *body,
 		goto out;
 	}
 	out->expires_at = expires > 0 ? now + expires : 0;
+	out->lifetime = expires > 0 ? expires : 0;
 out:
 	free(scopes);
 	json_decref(j);
@@ -477,6 +479,7 @@ grant_from_json(json_t *g, struct store_entry *e, int names)
 	    grant_str(g, "token_type", &e->tok.token_type) != 0 ||
 	    grant_str(g, "scope", &e->tok.scope) != 0 ||
 	    grant_str(g, "redirect_uri", &e->tok.redirect_uri) != 0 ||
+	    grant_str(g, "grant", &e->tok.grant) != 0 ||
 	    !grant_token_ok(e->tok.access_token) ||
 	    !grant_token_ok(e->tok.refresh_token))
 		goto bad;
@@ -485,6 +488,12 @@ grant_from_json(json_t *g, struct store_entry *e, int names)
 		if (!json_is_integer(x) || json_integer_value(x) < 0)
 			goto bad;
 		e->tok.expires_at = json_integer_value(x);
+	}
+	x = json_object_get(g, "lifetime");
+	if (x != NULL) {
+		if (!json_is_integer(x) || json_integer_value(x) < 0)
+			goto bad;
+		e->tok.lifetime = json_integer_value(x);
 	}
 	if (names && e->account == NULL)
 		e->account = xstrdup("default");
@@ -519,6 +528,10 @@ grant_to_json(const struct store_entry *e, int names)
 	jset(g, "scope", e->tok.scope);
 	jset(g, "redirect_uri", e->tok.redirect_uri);
 	json_object_set_new(g, "expires_at", json_integer(e->tok.expires_at));
+	if (e->tok.lifetime > 0)
+		json_object_set_new(g, "lifetime",
+		    json_integer(e->tok.lifetime));
+	jset(g, "grant", e->tok.grant);
 	return g;
 }
 

@@ -23,7 +23,8 @@ enum cfg_key {
 	K_PROXY, K_LOWSPEEDTIME, K_TRANSFER_FSCK, K_FETCH_FSCK,
 	K_PROVIDER, K_ISSUER, K_AUTHORIZE, K_TOKEN, K_DEVICE, K_REVOCATION,
 	K_USERINFO, K_CLIENTID, K_CLIENTSECRET, K_CLIENTSECRETFILE, K_SCOPES,
-	K_FLOW, K_REDIRECT, K_TOKENSTORE, K_LOGINTIMEOUT, K_NR
+	K_FLOW, K_REDIRECT, K_TOKENSTORE, K_LOGINTIMEOUT, K_SIGNINCOOLDOWN,
+	K_NR
 };
 
 static const struct {
@@ -55,6 +56,7 @@ static const struct {
 	[K_REDIRECT] = { "bbs", "redirecturi", 1 },
 	[K_TOKENSTORE] = { "bbs", "tokenstore", 0 },
 	[K_LOGINTIMEOUT] = { "bbs", "logintimeout", 1 },
+	[K_SIGNINCOOLDOWN] = { "bbs", "signincooldown", 1 },
 };
 
 struct cfg_collect {
@@ -163,6 +165,10 @@ config_oauth(struct helper_config *out, struct cfg_collect *cc,
 	    strtol(cc->value[K_LOGINTIMEOUT], NULL, 10) : 300;
 	if (o->login_timeout <= 0)
 		o->login_timeout = 300;
+	o->signin_cooldown = cc->value[K_SIGNINCOOLDOWN] ?
+	    strtol(cc->value[K_SIGNINCOOLDOWN], NULL, 10) : 600;
+	if (o->signin_cooldown < 0)
+		o->signin_cooldown = 600;
 	if ((env = getenv("BBS_CLIENT_SECRET")) != NULL && *env != '\0') {
 		o->client_secret = xstrdup(env);
 		secret_wipe((char *)env, strlen(env));

@@ -175,6 +175,7 @@ struct oauth_settings {
 	char *redirect_uri;
 	char *token_store;
 	long login_timeout;	/* seconds */
+	long signin_cooldown;	/* seconds; 0: no cooldown */
 	char *refresh_seed;	/* secret: BBS_REFRESH_TOKEN */
 };
 
@@ -412,6 +413,7 @@ struct session {
 	int seeded;		/* BBS_REFRESH_TOKEN was tried */
 	int credhelper;		/* bbs.tokenStore=credential-helper */
 	char *scope;		/* of the grant session_token last returned */
+	char *unusable;		/* why the stored grant could not be used */
 };
 
 /* Resolve provider, endpoints and client; no network. */
@@ -504,6 +506,21 @@ void remote_ctx_release(struct remote_ctx *c);
 int login_run(struct session *s, const char *flow, char **account_out);
 /* Whether a browser can be opened here. */
 int login_browser_available(void);
+
+/* signin.c: automatic sign-ins */
+
+/*
+ * Sign in because a command found no usable grant: unless a failed
+ * automatic sign-in of this account is younger than signInCooldown, take
+ * the account's sign-in lock; if another process stored a grant
+ * meanwhile, use it (*account_out stays NULL), else run login_run().
+ * A failure other than "nobody to ask" starts the cooldown.  On success
+ * *access_token is the token to use (secret_free).
+ */
+int signin_auto(struct session *s, const char *flow, char **account_out,
+    char **access_token);
+/* Forget a failed automatic sign-in (after any successful one). */
+void signin_cooldown_clear(const struct session *s);
 
 /* proto.c: the remote-helper protocol */
 

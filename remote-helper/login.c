@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -279,24 +280,118 @@ tty_read_line(const char *prompt, char **out)
 	return r;
 }
 
-/* Split a loopback redirect URI into port and validity. */
-static int
-loopback_redirect_port(const char *uri, int *port)
-{
-	const char *p;
+/* A configured redirect URI, split as far as the browser flow needs. */
+struct redirect {
+	int loopback;		/* http to 127.0.0.1, [::1] or localhost */
+	int ipv6;		/* [::1]: listen there */
+	int port;		/* 0: none given; an ephemeral one goes in */
+	size_t host_end;	/* offset just past the host */
+	size_t rest;		/* offset of what follows host and port */
+};
 
-	*port = 0;
-	if (strncmp(uri, "http://127.0.0.1", 16) == 0)
-		p = uri + 16;
-	else if (strncmp(uri, "http://localhost", 16) == 0)
-		p = uri + 16;
-	else if (strncmp(uri, "http://[::1]", 12) == 0)
-		return 0;	/* IPv6 listener not offered: treated as scheme */
+static int
+bad_redirect(const char *uri, const char *why)
+{
+	err_set(BBS_E_INVALID, "unusable redirect URI '%.200s': %s", uri, why);
+	err_hint("use http://127.0.0.1/PATH, http://[::1]/PATH or a "
+	    "private-use scheme such as org.example.app:/callback");
+	return BBS_E_INVALID;
+}
+
+/* The port of a loopback URI: digits from `p` to `end`, 1 to 65535. */
+static int
+redirect_port(const char *p, const char *end, int *port)
+{
+	long v = 0;
+
+	if (p == end || end - p > 5)
+		return -1;
+	for (; p < end; p++) {
+		if (*p < '0' || *p > '9')
+			return -1;
+		v = v * 10 + (*p - '0');
+	}
+	if (v < 1 || v > 65535)
+		return -1;
+	*port = (int)v;
+	return 0;
+}
+
+/*
+ * Parse a configured redirect URI: a loopback http URI (r->loopback) or a
+ * private-use scheme; anything else is an error.  The host is compared
+ * whole (never by prefix).  A minimal parse of the authority, enough for
+ * RFC 8252 §7.1 and §7.3 redirects.
+ */
+static int
+redirect_parse(const char *uri, struct redirect *r)
+{
+	const char *host, *end, *p, *rb;
+	size_t n;
+
+	memset(r, 0, sizeof(*r));
+	n = strspn(uri, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789+.-");
+	if (n == 0 || uri[n] != ':' || !isalpha((unsigned char)uri[0]))
+		return bad_redirect(uri, "it has no scheme");
+	if (n == 5 && strncasecmp(uri, "https", 5) == 0)
+		return bad_redirect(uri, "an https address cannot reach this "
+		    "program");
+	if (n != 4 || strncasecmp(uri, "http", 4) != 0)
+		return 0;	/* a private-use scheme */
+	if (strncmp(uri + 4, "://", 3) != 0)
+		return bad_redirect(uri, "it has no host");
+	host = uri + 7;
+	end = host + strcspn(host, "/?#");
+	if (memchr(host, '@', (size_t)(end - host)) != NULL)
+		return bad_redirect(uri, "it has user information");
+	if (*host == '[') {
+		rb = memchr(host, ']', (size_t)(end - host));
+		if (rb == NULL || rb - host != 4 || strncmp(host, "[::1]", 5) != 0)
+			return bad_redirect(uri, "http redirects must go to "
+			    "127.0.0.1, [::1] or localhost");
+		p = rb + 1;
+		r->ipv6 = 1;
+	} else {
+		p = memchr(host, ':', (size_t)(end - host));
+		if (p == NULL)
+			p = end;
+		n = (size_t)(p - host);
+		if (!(n == 9 && (strncmp(host, "127.0.0.1", 9) == 0 ||
+		    strncasecmp(host, "localhost", 9) == 0)))
+			return bad_redirect(uri, "http redirects must go to "
+			    "127.0.0.1, [::1] or localhost");
+	}
+	r->host_end = (size_t)(p - uri);
+	if (p < end && (*p != ':' || redirect_port(p + 1, end, &r->port) != 0))
+		return bad_redirect(uri, "its port is not a number from 1 to "
+		    "65535");
+	r->rest = (size_t)(end - uri);
+	r->loopback = 1;
+	return 0;
+}
+
+/*
+ * Listen for the loopback redirect and set *redirect to the URI to send:
+ * the configured one with an ephemeral port inserted when it names none
+ * (the server must ignore the port, RFC 8252 §7.3), or the default.
+ */
+static int
+redirect_listen(const char *configured, const struct redirect *rd,
+    struct loopback *lb, char **redirect)
+{
+	int r;
+
+	if ((r = loopback_listen_on(lb, rd->ipv6, rd->port)) != 0)
+		return r;
+	if (configured == NULL)
+		*redirect = xasprintf("http://127.0.0.1:%d/", lb->port);
+	else if (rd->port != 0)
+		*redirect = xstrdup(configured);
 	else
-		return 0;
-	if (*p == ':')
-		*port = atoi(p + 1);
-	return 1;
+		*redirect = xasprintf("%.*s:%d%s", (int)rd->host_end,
+		    configured, lb->port, configured + rd->rest);
+	return 0;
 }
 
 static int
@@ -310,7 +405,8 @@ flow_authcode(struct session *s, int paste, struct oauth_token *tok)
 	char state[48], *redirect = NULL, *url = NULL, *code = NULL;
 	char *line = NULL, *page = NULL;
 	struct child browser = { -1, -1, -1 };
-	int r, port, loopback = 0;
+	struct redirect rd;
+	int r, loopback = 0;
 	long timeout = s->settings->login_timeout;
 
 	if (c->ep.authorize_url == NULL)
@@ -326,15 +422,16 @@ flow_authcode(struct session *s, int paste, struct oauth_token *tok)
 	if (paste) {
 		redirect = xstrdup(c->redirect_uri ? c->redirect_uri :
 		    "http://127.0.0.1/");
-	} else if (c->redirect_uri == NULL ||
-	    loopback_redirect_port(c->redirect_uri, &port)) {
+	} else if (c->redirect_uri != NULL &&
+	    (r = redirect_parse(c->redirect_uri, &rd)) != 0) {
+		goto out;
+	} else if (c->redirect_uri == NULL || rd.loopback) {
 		loopback = 1;
 		if (c->redirect_uri == NULL)
-			port = 0;
-		if ((r = loopback_listen(&lb, port)) != 0)
+			memset(&rd, 0, sizeof(rd));
+		if ((r = redirect_listen(c->redirect_uri, &rd, &lb,
+		    &redirect)) != 0)
 			goto out;
-		redirect = c->redirect_uri ? xstrdup(c->redirect_uri) :
-		    xasprintf("http://127.0.0.1:%d/", lb.port);
 	} else {
 		/* a private-use scheme: the OS runs `git bbs callback` */
 		if ((r = callback_listen(&cl, state)) != 0)
@@ -438,7 +535,8 @@ static int login_run_flow(struct session *s, const char *flow,
 static void
 on_interrupt(int sig)
 {
-	(void)sig;	/* only interrupts the wait: poll() returns EINTR */
+	(void)sig;	/* a wait's poll() returns EINTR; requests stop too */
+	http_cancel();
 }
 
 int
@@ -474,7 +572,16 @@ login_run_flow(struct session *s, const char *flow, char **account_out)
 	if ((r = session_endpoints(s)) != 0)
 		return r;
 	if (flow == NULL || strcmp(flow, "auto") == 0) {
-		if ((flow = flow_auto(s)) == NULL) {
+		if ((flow = flow_auto(s)) == NULL && s->unusable != NULL) {
+			u = session_login_url(s);
+			err_set(BBS_E_AUTH_REQUIRED, "%s, and no browser or "
+			    "terminal is available to sign in again",
+			    s->unusable);
+			err_hint("sign in again with: git bbs login %s", u);
+			free(u);
+			return BBS_E_AUTH_REQUIRED;
+		}
+		if (flow == NULL) {
 			u = session_login_url(s);
 			err_set(BBS_E_AUTH_REQUIRED, "not signed in to '%s', and "
 			    "no browser or terminal is available to sign in",
@@ -494,13 +601,23 @@ login_run_flow(struct session *s, const char *flow, char **account_out)
 		r = flow_authcode(s, 1, &tok);
 	} else if (strcmp(flow, "device") == 0)
 		r = flow_device(s, &tok);
-	else if (strcmp(flow, "client-credentials") == 0)
+	else if (strcmp(flow, "client-credentials") == 0) {
 		r = oauth_client_credentials(&s->oc, &tok);
+		if (r == 0)
+			tok.grant = xstrdup("client_credentials");
+	}
 	else
 		return err_set(BBS_E_INVALID, "unknown flow '%s' (use auto, "
 		    "browser, device, paste or client-credentials)", flow);
+	/* a signal during the last request: keep nothing */
+	if (http_was_cancelled()) {
+		err_clear();
+		r = err_set(BBS_E_CANCELLED, "sign-in interrupted");
+	}
 	if (r == 0)
 		r = session_store_new(s, &tok, account_out);
+	if (r == 0)
+		signin_cooldown_clear(s);
 	oauth_token_release(&tok);
 	return r;
 }

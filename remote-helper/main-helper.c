@@ -103,12 +103,10 @@ oauth_token_for(struct oauth_use *o, struct conn *conn,
 		trace_printf("oauth: no usable grant (%s); signing in",
 		    err_message() ? err_message() : "");
 		err_clear();
-		r = login_run(&o->s, cfg->oauth.flow, &account);
-		if (r == 0) {
+		r = signin_auto(&o->s, cfg->oauth.flow, &account, &o->token);
+		if (r == 0 && account != NULL)
 			fprintf(stderr, "Signed in to %s as %s.\n", url->host,
 			    account);
-			r = session_token(&o->s, &o->token);
-		}
 		free(account);
 	}
 	if (r != 0)

@@ -18,7 +18,7 @@
 
 #include "helper.h"
 
-#define EXPIRY_MARGIN 60	/* refresh this many seconds early */
+#define EXPIRY_MARGIN_MAX 60	/* refresh at most this many seconds early */
 #define LOCK_TIMEOUT 120
 
 static const char bb_cloud_authorize[] =
@@ -36,6 +36,7 @@ session_release(struct session *s)
 	free(s->store_dir);
 	free(s->base);
 	free(s->scope);
+	free(s->unusable);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -268,10 +269,81 @@ session_store_open_all(struct store *st)
 	return r;
 }
 
+/*
+ * How early to refresh: a quarter of the token's lifetime, at most
+ * EXPIRY_MARGIN_MAX, so that a token that lives under a minute is not
+ * "expired" on arrival.  With the lifetime unknown, the maximum.
+ */
+static int64_t
+expiry_margin(const struct oauth_token *t)
+{
+	if (t->lifetime > 0 && t->lifetime / 4 < EXPIRY_MARGIN_MAX)
+		return t->lifetime / 4;
+	return EXPIRY_MARGIN_MAX;
+}
+
 static int
 token_fresh(const struct oauth_token *t, int64_t now)
 {
-	return t->expires_at == 0 || now + EXPIRY_MARGIN < t->expires_at;
+	return t->expires_at == 0 || now + expiry_margin(t) < t->expires_at;
+}
+
+/* Not past its expiry (1 marks a token the server refused). */
+static int
+token_alive(const struct oauth_token *t, int64_t now)
+{
+	return t->expires_at == 0 || now < t->expires_at;
+}
+
+/* Remember why the stored grant is unusable, and say it. */
+static void
+session_unusable(struct session *s, char *why)
+{
+	free(s->unusable);
+	s->unusable = why;
+	err_clear();
+	err_set(BBS_E_AUTH_REQUIRED, "%s", why);
+}
+
+/*
+ * Client credentials carry no refresh token (RFC 6749 §4.4.3): run the
+ * grant again with the configured secret.  Called under the lock.
+ */
+static int
+session_renew_client_credentials(struct session *s,
+    const struct store_entry *e, struct oauth_token *nt)
+{
+	int r;
+
+	if (s->oc.client_secret == NULL) {
+		session_unusable(s, xasprintf("the client-credentials token "
+		    "for '%s' has expired and no client secret is configured "
+		    "to renew it", s->url->host));
+		err_hint("set BBS_CLIENT_SECRET (or bbs.<url>.clientSecret) "
+		    "so that it renews itself");
+		return BBS_E_AUTH_REQUIRED;
+	}
+	if ((r = session_endpoints(s)) != 0)
+		return r;
+	trace_printf("oauth: renewing the client-credentials token");
+	if ((r = oauth_client_credentials(&s->oc, nt)) != 0)
+		return r;
+	nt->grant = xstrdup(e->tok.grant);
+	return 0;
+}
+
+/* A refused refresh: the grant is dead, and the reason must show. */
+static int
+session_refresh_refused(struct session *s)
+{
+	char *u = session_login_url(s);
+
+	/* oauth_refresh() said why: "the sign-in has expired or was ..." */
+	session_unusable(s, xstrdup(err_message() ? err_message() :
+	    "the sign-in has expired or was revoked"));
+	err_hint("sign in again with: git bbs login %s", u);
+	free(u);
+	return BBS_E_AUTH_REQUIRED;
 }
 
 #define SAVE_TRIES 3
@@ -323,6 +395,12 @@ session_refresh_locked(struct session *s, struct store *st,
 	char *account;
 	int r;
 
+	if (e->tok.refresh_token == NULL && e->tok.grant != NULL &&
+	    strcmp(e->tok.grant, "client_credentials") == 0) {
+		if ((r = session_renew_client_credentials(s, e, &nt)) != 0)
+			return r;
+		goto put;
+	}
 	if (e->tok.refresh_token == NULL) {
 		err_set(BBS_E_AUTH_REQUIRED, "the access token for '%s' has "
 		    "expired and no refresh token is kept", s->url->host);
@@ -338,20 +416,19 @@ session_refresh_locked(struct session *s, struct store *st,
 	trace_printf("oauth: refreshing the access token");
 	r = oauth_refresh(&s->oc, e->tok.refresh_token, e->tok.redirect_uri,
 	    &nt);
-	if (r == BBS_E_AUTH_REQUIRED) {
-		session_login_hint(s);
-		return r;
-	}
+	if (r == BBS_E_AUTH_REQUIRED)
+		return session_refresh_refused(s);
 	if (r != 0)
 		return r;
 	store_testpoint("after-response");
 	/* a server that does not rotate keeps the old refresh token */
 	if (nt.refresh_token == NULL)
 		nt.refresh_token = xstrdup(e->tok.refresh_token);
-	if (nt.scope == NULL && e->tok.scope != NULL)
-		nt.scope = xstrdup(e->tok.scope);
 	if (e->tok.redirect_uri != NULL)
 		nt.redirect_uri = xstrdup(e->tok.redirect_uri);
+put:
+	if (nt.scope == NULL && e->tok.scope != NULL)
+		nt.scope = xstrdup(e->tok.scope);
 	account = xstrdup(e->account);
 	session_save_rotated(s, st, account, &nt);
 	oauth_token_release(&nt);
@@ -403,6 +480,7 @@ session_token(struct session *s, char **access_token)
 {
 	struct store st;
 	struct store_entry *e;
+	char *seen = NULL;
 	int r, lock = -1;
 
 	*access_token = NULL;
@@ -421,15 +499,23 @@ session_token(struct session *s, char **access_token)
 		goto done;
 	/*
 	 * Expired: one process refreshes, the others wait on the lock and
-	 * then find the new token in the store.
+	 * then find the new token in the store: one that differs from the
+	 * token seen before waiting is another process's fresh one, used as
+	 * it is (re-testing it against the margin would refresh again).
 	 */
+	seen = xstrdup(e->tok.access_token);
 	store_release(&st);
-	if ((r = store_lock(s->store_dir, s->key, LOCK_TIMEOUT, &lock)) != 0)
+	if ((r = store_lock(s->store_dir, s->key, LOCK_TIMEOUT, &lock)) != 0) {
+		secret_free(seen);
 		return r;
+	}
 	if ((r = session_store_open(s, &st)) != 0 ||
 	    (r = session_pick(s, &st, &e)) != 0)
 		goto out;
-	if (!token_fresh(&e->tok, time(NULL))) {
+	if (!secret_equal(e->tok.access_token, seen) &&
+	    token_alive(&e->tok, time(NULL)))
+		trace_printf("oauth: another process renewed the token");
+	else if (!token_fresh(&e->tok, time(NULL))) {
 		if ((r = session_refresh_locked(s, &st, &e)) != 0)
 			goto out;
 	}
@@ -438,6 +524,7 @@ done:
 	free(s->scope);
 	s->scope = e->tok.scope ? xstrdup(e->tok.scope) : NULL;
 out:
+	secret_free(seen);
 	store_unlock(lock);
 	store_release(&st);
 	return r;

@@ -5,8 +5,11 @@
 # Tests set BROWSER to this program, so that a program under test that
 # "opens the browser" on an authorization URL gets this instead.  It:
 #
-#   1. GETs URL (an authorization URL or a device verification URL) and
-#      parses the consent form of tests/forge/oauth-server.py;
+#   1. GETs URL (an authorization URL or a device verification URL),
+#      following redirects within that server's origin with cookies kept,
+#      and parses the consent form (of tests/forge/oauth-server.py, or of
+#      the strict server in tests/forge/oidc: a form with "decision"
+#      buttons; several pages in a row are answered alike);
 #   2. submits the decision: approve, or deny with
 #      BBS_TEST_BROWSER_DECISION=deny;
 #   3. takes the redirect (302 Location) without following it, and
@@ -87,6 +90,7 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}),
+                                     urllib.request.HTTPCookieProcessor(),
                                      NoRedirect())
 
 
@@ -258,18 +262,39 @@ def run(url):
     if decision not in ("approve", "deny"):
         raise Failure("BBS_TEST_BROWSER_DECISION must be approve or deny")
 
-    status, headers, body = request(url)
-    for _ in range(3):
+    status, headers, body, url = fetch(url)
+    submitted = False
+    for _ in range(8):
         if status in (301, 302, 303, 307, 308):
-            # The authorization endpoint answered an error by redirect.
-            return deliver(headers.get("Location", ""))
+            # Elsewhere than the server: the redirect of the decision, or
+            # an error the authorization endpoint answered by redirect.
+            location = headers.get("Location")
+            if not location:
+                raise Failure("redirect without a Location")
+            return deliver(urllib.parse.urljoin(url, location))
         if status != 200:
             raise Failure("%s answered %d: %s" % (without_query(url), status,
                                                  page_text(body)[:300]))
         parser = FormParser()
         parser.feed(body)
-        form = next((f for f in parser.forms
-                     if any(n == "decision" for n, _ in f["buttons"])), None)
+        forms = [f for f in parser.forms
+                 if any(n == "decision" for n, _ in f["buttons"])]
+        form = next((f for f in forms
+                     if ("decision", decision) in f["buttons"]),
+                    forms[0] if forms else None)
+        auto = next((f for f in parser.forms if
+                     not f["text"] and f["fields"]), None)
+        if form is None and auto is not None and "submit()" in body:
+            # A form that a script submits on load (response_mode
+            # form_post style): a browser would send it as it is.
+            action = urllib.parse.urljoin(url, auto["action"] or url)
+            status, headers, body, url = submit(
+                auto, action, [(n, v) for n, v in auto["fields"] if n])
+            continue
+        if form is None and submitted:
+            # The device flow: the page after the decision is the end.
+            sys.stderr.write(page_text(body) + "\n")
+            return 0
         if form is None:
             # A device page that asks for the user code first.
             ask = next((f for f in parser.forms if "user_code" in f["text"]),
@@ -277,34 +302,49 @@ def run(url):
             code = os.environ.get("BBS_TEST_BROWSER_USER_CODE")
             if ask is None or not code:
                 raise Failure("no consent form on %s" % without_query(url))
-            url = urllib.parse.urljoin(url, ask["action"] or url)
-            url = url.split("?")[0] + "?" + urllib.parse.urlencode(
-                ask["fields"] + [("user_code", code)])
-            status, headers, body = request(url)
+            action = urllib.parse.urljoin(url, ask["action"] or url)
+            fields = [(n, v) for n, v in ask["fields"] if n]
+            fields.append(("user_code", code))
+            status, headers, body, url = submit(ask, action, fields)
             continue
-        break
-    else:
-        raise Failure("no consent form on %s" % without_query(url))
+        action = urllib.parse.urljoin(url, form["action"] or url)
+        fields = [(n, v) for n, v in form["fields"] if n]
+        fields.append(("decision", decision))
+        status, headers, body, url = submit(form, action, fields)
+        submitted = True
+    raise Failure("no end to the pages of %s" % without_query(url))
 
-    action = urllib.parse.urljoin(url, form["action"] or url)
-    fields = [(n, v) for n, v in form["fields"] if n]
-    fields.append(("decision", decision))
-    data = urllib.parse.urlencode(fields).encode("ascii")
+
+def submit(form, action, fields):
+    data = urllib.parse.urlencode(fields)
     if form["method"] == "post":
-        status, headers, body = request(action, data)
-    else:
-        sep = "&" if "?" in action else "?"
-        status, headers, body = request(action + sep + data.decode())
-    if status in (301, 302, 303, 307, 308):
-        location = headers.get("Location")
-        if not location:
-            raise Failure("redirect without a Location")
-        return deliver(urllib.parse.urljoin(action, location))
-    if status == 200:
-        # The device flow: the decision page is the end.
-        sys.stderr.write(page_text(body) + "\n")
-        return 0
-    raise Failure("the decision got %d: %s" % (status, page_text(body)[:300]))
+        return fetch(action, data.encode("ascii"))
+    if form["text"]:
+        # a form that asks for input replaces the query
+        return fetch(action.split("?")[0] + "?" + data)
+    sep = "&" if "?" in action else "?"
+    return fetch(action + sep + data)
+
+
+def same_origin(a, b):
+    pa, pb = urllib.parse.urlsplit(a), urllib.parse.urlsplit(b)
+    return (pa.scheme, pa.netloc.lower()) == (pb.scheme, pb.netloc.lower())
+
+
+def fetch(url, data=None):
+    """Request url and follow redirects within its origin, as a browser
+    would (with cookies).  Returns (status, headers, body, final url)."""
+    origin = url
+    for _ in range(10):
+        status, headers, body = request(url, data)
+        location = headers.get("Location") if headers else None
+        if status not in (301, 302, 303, 307, 308) or not location:
+            return status, headers, body, url
+        nxt = urllib.parse.urljoin(url, location)
+        if not same_origin(nxt, origin):
+            return status, headers, body, url
+        url, data = nxt, None
+    raise Failure("too many redirects at %s" % without_query(origin))
 
 
 def main(argv):

@@ -4,7 +4,8 @@
 #
 # Apache runs this CGI program for every request below the repositories.
 # It applies injected faults and redirects, checks the token against
-# FORGE/tokens (lines "TOKEN PERM [EXPIRES]"), enforces read/write
+# FORGE/tokens (lines "TOKEN PERM [EXPIRES]") or, when FORGE/introspect.curl
+# exists, by introspection at an authorization server, enforces read/write
 # permission, logs one line to FORGE/logs/gate.log and then hands the
 # request to "git http-backend", streaming its answer.
 #
@@ -76,6 +77,28 @@ reply() {
 	gate_log "$code"
 }
 
+# introspect: print read or write for an active token in $cred, nothing
+# otherwise.  The token goes to curl on stdin, never in argv.
+introspect() {
+	local resp active scope
+	# anything but a plain token is refused unasked
+	[[ $cred =~ ^[A-Za-z0-9._~+/=-]{1,4096}$ ]] || return 0
+	resp=$(printf 'token=%s&token_type_hint=access_token' \
+		"$(printf '%s' "$cred" | sed 's/+/%2B/g; s|/|%2F|g; s/=/%3D/g')" |
+		curl -sS --max-time 10 --noproxy '*' -K "$home/introspect.curl" \
+			-H 'Accept: application/json' --data-binary @- 2>/dev/null) || return 0
+	active=$(printf '%s' "$resp" | jq -r '.active == true' 2>/dev/null) || return 0
+	[ "$active" = true ] || return 0
+	scope=$(printf '%s' "$resp" | jq -r '.scope // "" | tostring' 2>/dev/null) || return 0
+	shopt -s nocasematch
+	if [[ $scope == *write* ]]; then
+		echo write
+	else
+		echo read
+	fi
+	shopt -u nocasematch
+}
+
 # --- 1. credentials (parsed first so that every log line shows them) ----
 
 cred=
@@ -131,6 +154,12 @@ if { [ -n "$cred" ] || [ "$user" != - ]; } && [ -f "$home/tokens" ]; then
 	done <"$home/tokens"
 	t=
 	e=
+fi
+# A token the file does not know: ask the authorization server named in
+# FORGE/introspect.curl (a curl config with its URL and the gate's client
+# credentials), by RFC 7662 introspection.  Nothing is cached.
+if [ -z "$perm" ] && [ -n "$cred" ] && [ -s "$home/introspect.curl" ]; then
+	perm=$(introspect)
 fi
 cred=
 case $perm in

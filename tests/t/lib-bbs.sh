@@ -75,7 +75,7 @@ took_less_than() {
 oauth_configure() {
 	git config --global "bbs.$FORGE_URL.issuer" "$OAUTH_URL" &&
 	git config --global "bbs.$FORGE_URL.clientId" bbs-test-client &&
-	git config --global "bbs.$FORGE_URL.scopes" "${1:-git:write}"
+	git config --global "bbs.$FORGE_URL.scopes" "${1:-${OAUTH_SCOPES:-git:write}}"
 }
 
 # exec_path_copy DIR: a copy of git's exec path in DIR (links), with its

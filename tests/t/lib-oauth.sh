@@ -23,16 +23,78 @@
 #
 # BROWSER_STANDIN is the browser stand-in: BROWSER=$BROWSER_STANDIN makes a
 # program that opens the browser approve (or deny) the consent page.
+#
+# BBS_TEST_AS picks the server: "py" (the default) is oauth-server.py;
+# "oidc" is the strict server, oidc-provider (tests/forge/oidc.sh), whose
+# forge checks tokens by introspection.  A script that runs the same tests
+# against both sets BBS_TEST_AS=oidc and sources the other script.  With
+# the strict server, oauth_start takes --access-ttl (and ignores what only
+# oauth-server.py has: --redirect-uri-prefix, --mode standards); faults,
+# the other modes and oauth_secret on a running grant's client are
+# oauth-server.py's: tests of them need the prerequisite PYSERVER.
+# OAUTH_SCOPES is the scope that oauth_configure asks for by default
+# (with the strict server also "openid", which its userinfo needs).
 
-OAUTH=$SRCDIR/tests/forge/oauth.sh
 BROWSER_STANDIN=$SRCDIR/tests/forge/browser.py
-export OAUTH BROWSER_STANDIN
+BBS_TEST_AS=${BBS_TEST_AS:-py}
+case $BBS_TEST_AS in
+py)
+	OAUTH=$SRCDIR/tests/forge/oauth.sh
+	OAUTH_SCOPES=git:write
+	test_set_prereq PYSERVER
+	;;
+oidc)
+	OAUTH=$SRCDIR/tests/forge/oidc.sh
+	OAUTH_SCOPES="git:write openid"
+	test_set_prereq OIDC
+	;;
+*)
+	bug_ "BBS_TEST_AS must be py or oidc"
+	;;
+esac
+export OAUTH BROWSER_STANDIN BBS_TEST_AS
 
 oauth_check_() {
+	local why
+	if [ "$BBS_TEST_AS" = oidc ]; then
+		if ! why=$("$OAUTH" available 2>&1); then
+			forge_skip_or_die_ "${why#*: }"
+			return 1
+		fi
+		return 0
+	fi
 	if ! command -v "${OAUTH_PYTHON:-python3}" >/dev/null 2>&1; then
 		forge_skip_or_die_ "python3 is not installed"
 		return 1
 	fi
+}
+
+# oauth_flags_ FLAGS...: the flags for the server in use, in oauth_flags_v_.
+oauth_flags_() {
+	oauth_flags_v_=()
+	if [ "$BBS_TEST_AS" != oidc ]; then
+		oauth_flags_v_=("$@")
+		return 0
+	fi
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--access-ttl)
+			oauth_flags_v_+=("--access-ttl=$2")
+			shift
+			;;
+		--redirect-uri-prefix)
+			shift
+			;;
+		--mode)
+			[ "$2" = standards ] || bug_ "the strict server has no mode $2"
+			shift
+			;;
+		*)
+			bug_ "the strict server has no flag $1"
+			;;
+		esac
+		shift
+	done
 }
 
 # oauth_start_dir DIR [SERVER-FLAGS...]: start a server in DIR (stopping
@@ -43,7 +105,9 @@ oauth_start_dir() {
 	oauth_check_ || return 1
 	"$OAUTH" stop "$dir" 2>/dev/null
 	test_atexit "\"\$OAUTH\" stop '$dir'"
-	oauth_port_=$("$OAUTH" start "$dir" "${FORGE_DIR:-}" "$@")
+	oauth_flags_ "$@"
+	oauth_port_=$("$OAUTH" start "$dir" "${FORGE_DIR:-}" \
+		${oauth_flags_v_[@]+"${oauth_flags_v_[@]}"})
 }
 
 # oauth_start [SERVER-FLAGS...]: the server of this script, in
@@ -77,6 +141,7 @@ oauth_stop() {
 #   wrong-state | wrong-iss | no-iss (the
 #   redirect of the consent decision).
 oauth_fault() {
+	[ "$BBS_TEST_AS" != oidc ] || bug_ "the strict server has no faults"
 	"$OAUTH" fault "$OAUTH_DIR" "$@"
 }
 

@@ -41,8 +41,8 @@ test_expect_success 'Bitbucket Cloud: consumer secret required, scopes field, de
 	cp store.save "$STORE" && expire &&
 	test_must_fail env -u BROWSER GIT_TRACE_BBS=$PWD/trace.dead git -C work fetch origin 2>err &&
 	grep "sign-in has expired or was revoked (invalid_request)" trace.dead &&
-	grep "not signed in to .127.0.0.1., and no browser" err &&
-	grep "hint: sign in with: git bbs login" err &&
+	grep "the sign-in has expired or was revoked (invalid_request), and no browser" err &&
+	grep "hint: sign in again with: git bbs login" err &&
 	test_grep ! -F "$secret" err "$(oauth_log)" "$HOME/.gitconfig"
 '
 

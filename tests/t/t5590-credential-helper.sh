@@ -39,7 +39,9 @@ test_expect_success 'an expired token is refreshed by get' '
 	test $(($(oauth_count refresh_token) - before)) = 1
 '
 
-test_expect_success 'a refused token: erase, then the next get refreshes, no loop' '
+# oidc-provider revokes the whole grant with an access token: the test
+# below spoils the stored copy instead, for both servers.
+test_expect_success PYSERVER 'a refused token: erase, then the next get refreshes, no loop' '
 	at=$(stored access_token) &&
 	printf "token=%s&token_type_hint=access_token&client_id=bbs-test-client" "$at" >revoke.body &&
 	curl -sf --data-binary @revoke.body "$(oauth_endpoint revocation_endpoint)" &&
@@ -49,6 +51,16 @@ test_expect_success 'a refused token: erase, then the next get refreshes, no loo
 	git -C work fetch -q origin &&
 	test $(($(oauth_count refresh_token) - before)) = 1 &&
 	test "$(stored access_token)" != "$at"
+'
+
+test_expect_success 'a spoiled stored token: erase, then the next get refreshes, no loop' '
+	python3 -c "import json,sys; p=sys.argv[1]; d=json.load(open(p)); d[\"grants\"][0][\"access_token\"]=\"spoiled\"; json.dump(d,open(p,\"w\"))" "$STORE" &&
+	before=$(oauth_count refresh_token) &&
+	test_must_fail git -C work fetch origin 2>err &&
+	test "$(stored expires_at)" = 1 &&
+	git -C work fetch -q origin &&
+	test $(($(oauth_count refresh_token) - before)) = 1 &&
+	test "$(stored access_token)" != spoiled
 '
 
 test_expect_success 'the credential protocol by hand: get answers, store is a no-op' '

@@ -8,9 +8,9 @@ test_description='bbs.tokenStore=credential-helper with git store and cache help
 . "$TEST_DIRECTORY/lib-bbs.sh"
 
 forge_start
-# access tokens live 61 s: a second later they are within the 60 s margin
-# of expiry, so every use refreshes
-oauth_start --access-ttl 61
+# access tokens live 4 s: refreshed a quarter of that (1 s) early, so a
+# use 3.5 s after the last refresh refreshes
+oauth_start --access-ttl 4
 REPO=bbs::$FORGE_URL/team/repo.git
 export BROWSER=$BROWSER_STANDIN
 
@@ -34,11 +34,11 @@ test_expect_success 'git credential-store keeps the grant; the file store stays 
 
 test_expect_success 'refreshes rotate the refresh token through the helper' '
 	before=$(oauth_count refresh_token) &&
-	sleep 2 &&
+	sleep 3.5 &&
 	git -C work fetch -q origin &&
-	sleep 2 &&
+	sleep 3.5 &&
 	git -C work fetch -q origin &&
-	sleep 2 &&
+	sleep 3.5 &&
 	git -C work fetch -q origin &&
 	test $(($(oauth_count refresh_token) - before)) -ge 3 &&
 	git bbs status "$REPO" >status &&

@@ -1,0 +1,5 @@
+#!/bin/bash
+# The tests of t5560-oauth.sh against the strict server (oidc-provider),
+# whose forge checks tokens by introspection.
+export BBS_TEST_AS=oidc
+. "$(dirname "$0")/t5560-oauth.sh"

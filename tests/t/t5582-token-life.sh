@@ -1,0 +1,76 @@
+#!/bin/bash
+# shellcheck disable=SC2016,SC2034
+test_description='short-lived tokens: refresh margin, one renewal for many processes, client credentials that renew themselves'
+
+. "$(dirname "$0")/test-lib.sh"
+. "$TEST_DIRECTORY/lib-forge.sh"
+. "$TEST_DIRECTORY/lib-oauth.sh"
+. "$TEST_DIRECTORY/lib-bbs.sh"
+
+forge_start
+oauth_start --access-ttl 8
+REPO=bbs::$FORGE_URL/team/repo.git
+
+# parallel N CMD...: run CMD N times at once; every one must succeed.
+parallel() {
+	local n=$1 i
+	shift
+	for i in $(seq 1 "$n"); do
+		("$@" >"p$i.out" 2>"p$i.err"; echo $? >"p$i.rc") &
+	done
+	wait
+	cat p*.rc | sort -u >rcs &&
+	echo 0 >expect &&
+	{ test_cmp expect rcs || { cat p*.err; false; }; } &&
+	rm -f p*.rc p*.out p*.err
+}
+
+test_expect_success 'set up' '
+	forge_create_repo team/repo.git &&
+	oauth_configure &&
+	BROWSER=$BROWSER_STANDIN git bbs login "$REPO" 2>err &&
+	grep "Signed in to 127.0.0.1 as alice" err
+'
+
+test_expect_success '8-second tokens: three commands inside the lifetime make at most one refresh' '
+	BROWSER=$BROWSER_STANDIN git bbs login "$REPO" 2>/dev/null &&
+	before=$(oauth_count refresh_token) &&
+	for i in 1 2 3; do
+		git ls-remote "$REPO" >out &&
+		grep refs/heads/main out || return 1
+	done &&
+	test $(($(oauth_count refresh_token) - before)) -le 1
+'
+
+test_expect_success '8 processes after expiry: exactly one refresh' '
+	git ls-remote "$REPO" >/dev/null &&
+	expire &&
+	before=$(oauth_count refresh_token) &&
+	parallel 8 git ls-remote "$REPO" &&
+	test $(($(oauth_count refresh_token) - before)) = 1
+'
+
+test_expect_success 'client credentials renew themselves: 6 processes, one token request' '
+	git bbs logout "$REPO" 2>/dev/null &&
+	secret=$(new_token) &&
+	oauth_secret "$secret" &&
+	test_when_finished "oauth_secret clear" &&
+	BBS_CLIENT_SECRET=$secret git bbs login --flow client-credentials "$REPO" 2>err &&
+	test -z "$(stored refresh_token)" &&
+	at=$(stored access_token) &&
+	expire &&
+	before=$(oauth_count client_credentials) &&
+	BBS_CLIENT_SECRET=$secret parallel 6 env -u BROWSER git ls-remote "$REPO" &&
+	test $(($(oauth_count client_credentials) - before)) = 1 &&
+	test "$(stored access_token)" != "$at" &&
+	test "$(stored expires_at)" -gt "$(date +%s)"
+'
+
+test_expect_success 'client credentials without the secret: the reason and the fix' '
+	expire &&
+	test_must_fail env -u BROWSER -u BBS_CLIENT_SECRET git ls-remote "$REPO" 2>err &&
+	grep "client-credentials token for .127.0.0.1. has expired and no client secret is configured" err &&
+	grep "hint: sign in again with: git bbs login" err
+'
+
+test_done

@@ -1,0 +1,88 @@
+#!/bin/bash
+# shellcheck disable=SC2016,SC2034
+test_description='automatic sign-ins: one for many processes, a cooldown after a failed one'
+
+. "$(dirname "$0")/test-lib.sh"
+. "$TEST_DIRECTORY/lib-forge.sh"
+. "$TEST_DIRECTORY/lib-oauth.sh"
+. "$TEST_DIRECTORY/lib-bbs.sh"
+
+forge_start
+oauth_start
+REPO=bbs::$FORGE_URL/team/repo.git
+
+test_expect_success 'set up' '
+	forge_create_repo team/repo.git &&
+	oauth_configure
+'
+
+test_expect_success '4 processes with no token: one browser, one code grant, four successes' '
+	before=$(oauth_count authorization_code) &&
+	for i in 1 2 3 4; do
+		(BROWSER=$BROWSER_STANDIN BBS_TEST_BROWSER_DELAY=1 \
+		 BBS_TEST_BROWSER_LOG=$PWD/browser.log \
+			git ls-remote "$REPO" >"p$i.out" 2>"p$i.err"; echo $? >"p$i.rc") &
+	done &&
+	wait &&
+	cat p*.rc | sort -u >rcs &&
+	echo 0 >expect &&
+	{ test_cmp expect rcs || { cat p*.err; false; }; } &&
+	test_line_count = 1 browser.log &&
+	test $(($(oauth_count authorization_code) - before)) = 1 &&
+	grep -l "Signed in to 127.0.0.1 as alice" p*.err >signed &&
+	test_line_count = 1 signed &&
+	for i in 1 2 3 4; do
+		grep refs/heads/main "p$i.out" || return 1
+	done
+'
+
+test_expect_success 'a declined sign-in: no other starts by itself during the cooldown' '
+	git bbs logout "$REPO" 2>/dev/null &&
+	rm -f browser.log &&
+	test_must_fail env BROWSER=$BROWSER_STANDIN BBS_TEST_BROWSER_DECISION=deny \
+		BBS_TEST_BROWSER_LOG=$PWD/browser.log git ls-remote "$REPO" 2>err &&
+	test_line_count = 1 browser.log &&
+	start=$(ms) &&
+	test_must_fail env BROWSER=$BROWSER_STANDIN \
+		BBS_TEST_BROWSER_LOG=$PWD/browser.log git ls-remote "$REPO" 2>err &&
+	took_less_than $start 3000 &&
+	test_line_count = 1 browser.log &&
+	grep "an automatic sign-in to .127.0.0.1. failed [0-9]* seconds ago" err &&
+	grep "hint: sign in with: git bbs login $FORGE_URL/team/repo.git" err
+'
+
+test_expect_success 'git bbs login always runs, and ends the cooldown' '
+	BROWSER=$BROWSER_STANDIN git bbs login "$REPO" 2>err &&
+	grep "Signed in to 127.0.0.1 as alice" err &&
+	git bbs logout "$REPO" 2>/dev/null &&
+	BROWSER=$BROWSER_STANDIN git ls-remote "$REPO" 2>err &&
+	grep "Signed in to 127.0.0.1 as alice" err
+'
+
+test_expect_success 'signInCooldown=0: a failed sign-in does not hold the next back' '
+	git bbs logout "$REPO" 2>/dev/null &&
+	git config --global "bbs.$FORGE_URL.signInCooldown" 0 &&
+	test_must_fail env BROWSER=$BROWSER_STANDIN BBS_TEST_BROWSER_DECISION=deny \
+		git ls-remote "$REPO" 2>err &&
+	BROWSER=$BROWSER_STANDIN git ls-remote "$REPO" 2>err &&
+	grep "Signed in to 127.0.0.1 as alice" err
+'
+
+test_expect_success PYSERVER 'SIGTERM during a slow token exchange: stops at once, nothing stored' '
+	git bbs logout "$REPO" 2>/dev/null &&
+	cp "$STORE" store.before &&
+	oauth_fault slow 8 &&
+	test_when_finished "oauth_fault clear" &&
+	(BROWSER=$BROWSER_STANDIN GIT_TRACE_BBS=$PWD/term.trace \
+		git bbs login "$REPO" 2>term.err & echo $! >term.pid) &&
+	wait_for_text term.trace "POST /token" 100 &&
+	sleep 0.3 &&
+	kill -TERM $(cat term.pid) &&
+	wait_for_text term.err "sign-in interrupted" 15 &&
+	wait_for_exit term.pid 50 &&
+	cmp "$STORE" store.before &&
+	ls "$XDG_STATE_HOME/git-remote-bbs" >files &&
+	! grep -v -e "^tokens.json$" -e "^lock-" files
+'
+
+test_done
