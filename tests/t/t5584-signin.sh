@@ -82,7 +82,7 @@ test_expect_success PYSERVER 'SIGTERM during a slow token exchange: stops at onc
 	wait_for_exit term.pid 50 &&
 	cmp "$STORE" store.before &&
 	ls "$XDG_STATE_HOME/git-remote-bbs" >files &&
-	! grep -v -e "^tokens.json$" -e "^lock-" files
+	! grep -v -e "^tokens.json$" -e "^lock-" -e "^lock$" files
 '
 
 test_done

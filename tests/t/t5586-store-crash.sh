@@ -158,7 +158,7 @@ test_expect_success 'SIGKILL after the response: the old grant, intact, and a cl
 	store_ok &&
 	test "$(stored refresh_token)" = "$rt" &&
 	test_must_fail git bbs token "$URL" >tok 2>err &&
-	grep "^hint: sign in with: git bbs login" err &&
+	grep "^hint: sign in again with: git bbs login" err &&
 	git bbs login "$URL" 2>err &&
 	git bbs token "$URL" >tok &&
 	store_ok
