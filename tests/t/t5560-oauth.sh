@@ -154,7 +154,7 @@ test_expect_success 'Ctrl-C during the wait: the sign-in stops and cleans up' '
 	test_when_finished "git config --global --unset bbs.$FORGE_URL.redirectUri" &&
 	(BROWSER=true git bbs login "$REPO" 2>int.err & echo $! >int.pid) &&
 	wait_for_text int.err "Waiting up to" 50 &&
-	ls /tmp/git-remote-bbs-$(id -u)/cb-* >sockets &&
+	ls "$XDG_RUNTIME_DIR"/git-remote-bbs/cb-* >sockets &&
 	test_line_count = 1 sockets &&
 	kill -INT $(cat int.pid) &&
 	wait_for_exit int.pid 30 &&

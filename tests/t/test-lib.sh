@@ -127,10 +127,14 @@ export XDG_CONFIG_HOME=$TRASH_DIRECTORY/.config
 export XDG_STATE_HOME=$TRASH_DIRECTORY/.local/state
 export XDG_CACHE_HOME=$TRASH_DIRECTORY/.cache
 export XDG_DATA_HOME=$TRASH_DIRECTORY/.local/share
-unset XDG_RUNTIME_DIR XDG_CONFIG_DIRS XDG_DATA_DIRS
+unset XDG_CONFIG_DIRS XDG_DATA_DIRS
+# The sign-in's hand-off sockets and browser pages: one directory per
+# script, so parallel scripts never see each other's.
+export XDG_RUNTIME_DIR=$TRASH_DIRECTORY/.run
 GIT_CEILING_DIRECTORIES=$(dirname "$TRASH_DIRECTORY")
 export GIT_CEILING_DIRECTORIES
 mkdir -p "$XDG_CONFIG_HOME" "$XDG_STATE_HOME" "$XDG_CACHE_HOME" "$XDG_DATA_HOME"
+mkdir -m 700 "$XDG_RUNTIME_DIR"
 TEST_LOG=$TRASH_DIRECTORY/.test-log
 : >"$TEST_LOG"
 cd "$TRASH_DIRECTORY" || exit 1
