@@ -550,8 +550,11 @@ file_reserve(struct store *s)
 		return r;
 	if ((r = posix_fallocate(f->res_fd, 0, size)) != 0) {
 		file_unreserve(f, 1);
-		return err_set(BBS_E_IO, "cannot reserve room for the token "
-		    "store in '%s': %s", s->dir, strerror(r));
+		err_set(BBS_E_IO, "cannot reserve room for the token store in "
+		    "'%s': %s", s->dir, strerror(r));
+		err_hint("the stored grant is unchanged and still good; make "
+		    "room and try again");
+		return BBS_E_IO;
 	}
 	f->res_size = size;
 	return 0;
