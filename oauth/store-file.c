@@ -437,7 +437,8 @@ file_adopt(struct store *s)
 		p = xasprintf("%s/%s", s->dir, d->d_name);
 		fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 		if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-		    st.st_uid != geteuid() || flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		    st.st_uid != geteuid() ||
+		    flock(fd, LOCK_EX | LOCK_NB) != 0) {
 			if (fd >= 0)
 				close(fd);
 			free(p);

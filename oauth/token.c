@@ -357,7 +357,10 @@ oauth_userinfo_name(const char *body, size_t len)
  * as its raw text, so that a save writes it back unchanged.
  */
 
-/* RFC 6750 b64token: 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=" */
+/*
+ * RFC 6750 b64token:
+ * 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+ */
 static int
 grant_token_ok(const char *t)
 {
@@ -365,8 +368,9 @@ grant_token_ok(const char *t)
 
 	if (t == NULL)
 		return 1;
-	while (t[i] != '\0' && (((t[i] | 0x20) >= 'a' && (t[i] | 0x20) <= 'z') ||
-	    (t[i] >= '0' && t[i] <= '9') || strchr("-._~+/", t[i]) != NULL))
+	while (t[i] != '\0' && (((t[i] | 0x20) >= 'a' &&
+	    (t[i] | 0x20) <= 'z') || (t[i] >= '0' && t[i] <= '9') ||
+	    strchr("-._~+/", t[i]) != NULL))
 		i++;
 	if (i == 0)
 		return 0;
@@ -375,7 +379,7 @@ grant_token_ok(const char *t)
 	return t[i] == '\0';
 }
 
-/* An optional string member: 0 and *out NULL when absent, -1 if not a string. */
+/* An optional string member: 0 (*out NULL when absent), -1 if no string. */
 static int
 grant_str(json_t *g, const char *key, char **out)
 {
