@@ -508,7 +508,7 @@ file_mktemp(struct store *s, char **path_out, int *fd_out)
 
 	*fd_out = -1;
 	*path_out = NULL;
-	if ((fd = mkstemp(tmp)) < 0 || fchmod(fd, 0600) != 0 ||
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0 || fchmod(fd, 0600) != 0 ||
 	    flock(fd, LOCK_EX | LOCK_NB) != 0) {
 		r = err_set(BBS_E_IO, "cannot write in '%s': %s", s->dir,
 		    strerror(errno));

@@ -16,6 +16,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,6 +173,11 @@ credential_run(const char *action, struct buf *in, struct buf *out,
 
 	if (found != NULL)
 		*found = 0;
+	/* the child gets it as its stderr only */
+	if (errf != NULL && fcntl(fileno(errf), F_SETFD, FD_CLOEXEC) != 0) {
+		fclose(errf);
+		errf = NULL;
+	}
 	r = child_start_ex(&c, argv, 1, out != NULL, -1, -1,
 	    errf != NULL ? fileno(errf) : -1, env);
 	free(env);
