@@ -439,7 +439,8 @@ file_adopt(struct store *s)
 		p = xasprintf("%s/%s", s->dir, d->d_name);
 		fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 		if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-		    st.st_uid != geteuid() || flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		    st.st_uid != geteuid() ||
+		    flock(fd, LOCK_EX | LOCK_NB) != 0) {
 			if (fd >= 0)
 				close(fd);
 			free(p);
@@ -509,7 +510,7 @@ file_mktemp(struct store *s, char **path_out, int *fd_out)
 
 	*fd_out = -1;
 	*path_out = NULL;
-	if ((fd = mkstemp(tmp)) < 0 || fchmod(fd, 0600) != 0 ||
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0 || fchmod(fd, 0600) != 0 ||
 	    flock(fd, LOCK_EX | LOCK_NB) != 0) {
 		r = err_set(BBS_E_IO, "cannot write in '%s': %s", s->dir,
 		    strerror(errno));
@@ -552,8 +553,11 @@ file_reserve(struct store *s)
 		return r;
 	if ((r = posix_fallocate(f->res_fd, 0, size)) != 0) {
 		file_unreserve(f, 1);
-		return err_set(BBS_E_IO, "cannot reserve room for the token "
-		    "store in '%s': %s", s->dir, strerror(r));
+		err_set(BBS_E_IO, "cannot reserve room for the token store in "
+		    "'%s': %s", s->dir, strerror(r));
+		err_hint("the stored grant is unchanged and still good; make "
+		    "room and try again");
+		return BBS_E_IO;
 	}
 	f->res_size = size;
 	return 0;

@@ -430,14 +430,17 @@ oauth_userinfo_name(const char *body, size_t len)
  * as its raw text, so that a save writes it back unchanged.
  */
 
-/* RFC 6750 b64token: 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=" */
+/*
+ * RFC 6750 b64token:
+ * 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+ */
 static int
 grant_token_ok(const char *t)
 {
 	return t == NULL || oauth_token_syntax_ok(t);
 }
 
-/* An optional string member: 0 and *out NULL when absent, -1 if not a string. */
+/* An optional string member: 0 (*out NULL when absent), -1 if no string. */
 static int
 grant_str(json_t *g, const char *key, char **out)
 {

@@ -87,8 +87,8 @@ logout_all(void)
 
 	if ((r = session_store_open_all(&st)) == 0 &&
 	    (r = store_forget_all(&st, &n)) == 0) {
-		fprintf(stderr, "Forgot %zu sign-in%s. They were not revoked at "
-		    "the servers; 'git bbs logout <url>' does that.\n", n,
+		fprintf(stderr, "Forgot %zu sign-in%s. They were not revoked "
+		    "at the servers; 'git bbs logout <url>' does that.\n", n,
 		    n == 1 ? "" : "s");
 		if (st.raw_nr > 0)
 			fprintf(stderr, "Kept %zu damaged grant%s in %s as "

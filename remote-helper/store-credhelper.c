@@ -16,6 +16,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,6 +153,11 @@ credential_run(const char *action, struct buf *in, struct buf *out,
 
 	if (found != NULL)
 		*found = 0;
+	/* the child gets it as its stderr only */
+	if (errf != NULL && fcntl(fileno(errf), F_SETFD, FD_CLOEXEC) != 0) {
+		fclose(errf);
+		errf = NULL;
+	}
 	memset(&o, 0, sizeof(o));
 	o.pipe_in = 1;
 	o.pipe_out = out != NULL;

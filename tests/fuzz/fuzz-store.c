@@ -25,8 +25,9 @@ b64token(const char *t)
 {
 	size_t i = 0;
 
-	while (t[i] != '\0' && (((t[i] | 0x20) >= 'a' && (t[i] | 0x20) <= 'z') ||
-	    (t[i] >= '0' && t[i] <= '9') || strchr("-._~+/", t[i]) != NULL))
+	while (t[i] != '\0' && (((t[i] | 0x20) >= 'a' &&
+	    (t[i] | 0x20) <= 'z') || (t[i] >= '0' && t[i] <= '9') ||
+	    strchr("-._~+/", t[i]) != NULL))
 		i++;
 	if (i == 0)
 		return 0;

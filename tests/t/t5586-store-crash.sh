@@ -74,6 +74,7 @@ test_expect_success 'no room for the store: the refresh is not attempted, nothin
 	# output through a pipe: the limit applies to files only
 	(ulimit -f 0 && git bbs token "$URL" 2>&1; echo "exit $?") | cat >out &&
 	grep "^fatal: cannot reserve room for the token store" out &&
+	grep "^hint: the stored grant is unchanged and still good" out &&
 	grep "^exit 128$" out &&
 	test $(oauth_count refresh_token) = $before &&
 	test "$(stored refresh_token)" = "$rt" &&
