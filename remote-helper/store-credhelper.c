@@ -13,6 +13,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,67 @@
 #include "helper.h"
 
 #define CRED_OUT_MAX ((size_t)256 * 1024)
+#define CRED_ERR_LINE 1024
+
+/*
+ * What `git credential` says on stderr ("could not read Password ...:
+ * terminal prompts disabled" when a lookup finds nothing) is for the
+ * trace, not for the user: the child gets a temporary file as its stderr
+ * (ours is swapped for it while the child is started), and the file goes
+ * to the trace when the child is done.  NULL: the child keeps our stderr.
+ */
+static FILE *
+child_stderr_begin(int *saved)
+{
+	FILE *f;
+
+	*saved = -1;
+	if ((f = tmpfile()) == NULL) {
+		trace_printf("credential: no temporary file for the stderr of "
+		    "git credential: %s", strerror(errno));
+		return NULL;
+	}
+	/* neither the file nor our saved stderr may leak into the child */
+	if (fcntl(fileno(f), F_SETFD, FD_CLOEXEC) < 0 ||
+	    (*saved = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3)) < 0 ||
+	    dup2(fileno(f), STDERR_FILENO) < 0) {
+		trace_printf("credential: cannot redirect the stderr of git "
+		    "credential: %s", strerror(errno));
+		if (*saved >= 0)
+			close(*saved);
+		*saved = -1;
+		fclose(f);
+		return NULL;
+	}
+	return f;
+}
+
+/* Give our stderr back (right after the child started). */
+static void
+child_stderr_restore(int saved)
+{
+	if (saved < 0)
+		return;
+	if (dup2(saved, STDERR_FILENO) < 0)
+		trace_printf("credential: cannot restore stderr: %s",
+		    strerror(errno));
+	close(saved);
+}
+
+/* The child's stderr, line by line, to the trace (escaped). */
+static void
+child_stderr_trace(FILE *f)
+{
+	char line[CRED_ERR_LINE];
+	int n = 0;
+
+	if (f == NULL)
+		return;
+	rewind(f);
+	while (n++ < 64 && fgets(line, sizeof(line), f) != NULL)
+		trace_header("git credential: ", line, strlen(line));
+	fclose(f);
+}
 
 static void
 key_host(const char *key, char out[33])
@@ -48,7 +110,8 @@ credential_run(const char *action, struct buf *in, struct buf *out,
 	struct child c;
 	char chunk[4096];
 	ssize_t n;
-	int status, r;
+	int status, r, saved;
+	FILE *errf;
 
 	if (found != NULL)
 		*found = 0;
@@ -56,10 +119,16 @@ credential_run(const char *action, struct buf *in, struct buf *out,
 	setenv("GIT_TERMINAL_PROMPT", "0", 1);
 	unsetenv("GIT_ASKPASS");
 	unsetenv("SSH_ASKPASS");
-	if ((r = child_start(&c, argv, 1, out != NULL, -1, -1)) != 0)
+	errf = child_stderr_begin(&saved);
+	r = child_start(&c, argv, 1, out != NULL, -1, -1);
+	child_stderr_restore(saved);
+	if (r != 0) {
+		child_stderr_trace(errf);
 		return r;
+	}
 	if (write_fd_all(c.in, in->ptr, in->len) != 0) {
 		child_kill(&c);
+		child_stderr_trace(errf);
 		return err_set(BBS_E_IO, "git credential %s failed", action);
 	}
 	close(c.in);
@@ -73,16 +142,21 @@ credential_run(const char *action, struct buf *in, struct buf *out,
 		if ((r = buf_add(out, chunk, (size_t)n)) != 0) {
 			secret_wipe(chunk, sizeof(chunk));
 			child_kill(&c);
+			child_stderr_trace(errf);
 			return r;
 		}
 	}
 	secret_wipe(chunk, sizeof(chunk));
 	status = child_finish(&c);
+	child_stderr_trace(errf);
 	if (found != NULL)
 		*found = status == 0;
-	else if (status != 0)
-		return err_set(BBS_E_IO, "git credential %s failed (exit code "
+	else if (status != 0) {
+		r = err_set(BBS_E_IO, "git credential %s failed (exit code "
 		    "%d)", action, status);
+		err_hint("GIT_TRACE_BBS=1 shows what git credential said");
+		return r;
+	}
 	return 0;
 }
 
