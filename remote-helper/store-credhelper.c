@@ -193,9 +193,12 @@ credential_run(const char *action, struct buf *in, struct buf *out,
 	stderr_to_trace(errf, action);
 	if (found != NULL)
 		*found = status == 0;
-	else if (status != 0)
-		return err_set(BBS_E_IO, "git credential %s failed (exit code "
+	else if (status != 0) {
+		r = err_set(BBS_E_IO, "git credential %s failed (exit code "
 		    "%d)", action, status);
+		err_hint("GIT_TRACE_BBS=1 shows what git credential said");
+		return r;
+	}
 	return 0;
 }
 

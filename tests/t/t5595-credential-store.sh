@@ -51,6 +51,17 @@ test_expect_success 'logout revokes and removes the grant from the helper' '
 	test_grep ! "^bbs://alice:" creds
 '
 
+# A lookup that finds nothing makes git credential say "could not read
+# Password ...: terminal prompts disabled": that is for the trace only.
+test_expect_success 'what git credential says goes to the trace, not to the user' '
+	git config --global credential.helper "store --file=$PWD/creds2" &&
+	GIT_TRACE_BBS=$PWD/trace.cred git bbs login "$REPO" 2>err &&
+	test_grep "Signed in to 127.0.0.1 as alice" err &&
+	test_grep ! "could not read" err &&
+	test_grep ! "terminal prompts disabled" err &&
+	test_grep "git credential: .*terminal prompts disabled" trace.cred
+'
+
 test_expect_success 'git credential-cache keeps the grant too' '
 	git config --global credential.helper "cache --socket=$PWD/cache/sock --timeout=600" &&
 	test_when_finished "git credential-cache --socket=$PWD/cache/sock exit" &&
