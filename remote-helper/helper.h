@@ -339,4 +339,14 @@ int proto_run(FILE *in, FILE *out, struct transport *t, struct conn *conn,
     struct helper_options *opts);
 void helper_options_release(struct helper_options *o);
 
+/* version.c: --version and --help */
+
+/* Print PROG's version and the run-time versions of libgit2, libcurl,
+ * OpenSSL and jansson to OUT. */
+void version_print(FILE *out, const char *prog);
+/* When argv is exactly PROG --version or PROG --help (or -h), print the
+ * version or USAGE_TEXT on stdout and return 1; otherwise return 0. */
+int version_or_help(int argc, char **argv, const char *prog,
+    const char *usage_text);
+
 #endif

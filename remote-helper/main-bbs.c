@@ -18,7 +18,8 @@ static const char usage_text[] =
     "       git bbs status [<url>]\n"
     "       git bbs token <url>\n"
     "       git bbs import <url>      (reads a refresh token on stdin)\n"
-    "       git bbs callback <uri>\n";
+    "       git bbs callback <uri>\n"
+    "       git bbs --version\n";
 
 static int
 ctx_init(struct remote_ctx *c, const char *url)
@@ -316,6 +317,10 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	oauth_json_init();
 	trace_init(getenv("GIT_TRACE_BBS"));
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		version_print(stdout, "git-bbs");
+		return 0;
+	}
 	if (argc < 2 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
 		fputs(usage_text, argc < 2 ? stderr : stdout);

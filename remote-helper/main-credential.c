@@ -24,6 +24,12 @@
 
 #define CRED_LINE_MAX 65536
 
+static const char usage_text[] =
+    "usage: git-credential-bbs get|store|erase\n"
+    "git runs this credential helper for plain https:// remotes, with\n"
+    "  git config --global credential.https://bitbucket.org.helper bbs\n"
+    "It answers with an OAuth access token of git-remote-bbs's sign-in.\n";
+
 struct cred {
 	char *protocol;
 	char *host;
@@ -87,8 +93,10 @@ main(int argc, char **argv)
 	trace_init(getenv("GIT_TRACE_BBS"));
 	memset(&rc, 0, sizeof(rc));
 	memset(&c, 0, sizeof(c));
+	if (version_or_help(argc, argv, "git-credential-bbs", usage_text))
+		return 0;
 	if (argc != 2) {
-		fprintf(stderr, "usage: git-credential-bbs get|store|erase\n");
+		fputs(usage_text, stderr);
 		return 2;
 	}
 	if (strcmp(argv[1], "get") != 0 && strcmp(argv[1], "store") != 0 &&

@@ -138,6 +138,11 @@ oauth_token_for(struct oauth_use *o, struct conn *conn,
 	return 0;
 }
 
+static const char usage_text[] =
+    "usage: git-remote-bbs <remote> [<url>]\n"
+    "git runs this helper for bbs::<url> and bbs:// remotes, for example:\n"
+    "  git clone bbs::https://bitbucket.org/team/repo.git\n";
+
 int
 main(int argc, char **argv)
 {
@@ -161,13 +166,11 @@ main(int argc, char **argv)
 	opts.verbosity = 1;
 	trace_init(getenv("GIT_TRACE_BBS"));
 
-	if (argc < 2 || argc > 3 || strcmp(argv[1], "-h") == 0 ||
-	    strcmp(argv[1], "--help") == 0) {
-		fprintf(stderr, "usage: git-remote-bbs <remote> [<url>]\n"
-		    "git runs this helper for bbs::<url> and bbs:// remotes, "
-		    "for example:\n"
-		    "  git clone bbs::https://bitbucket.org/team/repo.git\n");
-		return argc == 2 ? 0 : 2;
+	if (version_or_help(argc, argv, "git-remote-bbs", usage_text))
+		return 0;
+	if (argc < 2 || argc > 3) {
+		fputs(usage_text, stderr);
+		return 2;
 	}
 	arg = argc == 3 ? argv[2] : argv[1];
 	if ((r = url_parse(&url, arg)) != 0)
