@@ -1,4 +1,4 @@
-# SPDX-License-Identifier: GPL-2.0-only WITH linking-exception
+# SPDX-License-Identifier: MIT
 # bash completion for "git bbs" (and "git-bbs").
 #
 # git's own completion (contrib/completion/git-completion.bash, installed
