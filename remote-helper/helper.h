@@ -339,6 +339,19 @@ int proto_run(FILE *in, FILE *out, struct transport *t, struct conn *conn,
     struct helper_options *opts);
 void helper_options_release(struct helper_options *o);
 
+/* migrate.c: git bbs migrate, and the passwords helpers keep */
+
+/* git bbs migrate [--dry-run] [--forget-passwords] [<remote>...] */
+int migrate_run(int argc, char **argv);
+/*
+ * Find the passwords that the user's credential helpers (all but ours)
+ * keep for https://HOST (host[:port]), print one line for each (never the
+ * password), and with `forget` remove them with `git credential reject`
+ * (with `ask`, ask on the terminal first).  *found gets how many there
+ * were.  Nothing prompts: GIT_TERMINAL_PROMPT=0 is set for the children.
+ */
+int stale_passwords(const char *host, int forget, int ask, int *found);
+
 /* version.c: --version and --help */
 
 /* Print PROG's version and the run-time versions of libgit2, libcurl,

@@ -19,6 +19,7 @@ static const char usage_text[] =
     "       git bbs token <url>\n"
     "       git bbs import <url>      (reads a refresh token on stdin)\n"
     "       git bbs callback <uri>\n"
+    "       git bbs migrate [--dry-run] [--forget-passwords] [<remote>...]\n"
     "       git bbs --version\n";
 
 static int
@@ -306,6 +307,7 @@ static const struct {
 	{ "token", cmd_token },
 	{ "import", cmd_import },
 	{ "callback", cmd_callback },
+	{ "migrate", migrate_run },
 };
 
 int
