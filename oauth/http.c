@@ -538,3 +538,11 @@ http_stream_free(struct http_stream *s)
 	buf_release(&s->data);
 	free(s);
 }
+
+const char *
+http_library_version(void)
+{
+	const curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
+
+	return cv != NULL && cv->version != NULL ? cv->version : "unknown";
+}

@@ -185,6 +185,11 @@ void http_response_release(struct http_response *r);
 
 /* Whether `host` (no brackets, no port) is a loopback name or address. */
 int http_host_is_loopback(const char *host);
+/* The version of libcurl loaded at run time. */
+const char *http_library_version(void);
+
+/* token.c: the version of jansson loaded at run time. */
+const char *json_library_version(void);
 
 /* pkce.c: randomness, PKCE (RFC 7636), state */
 

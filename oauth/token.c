@@ -350,3 +350,9 @@ oauth_userinfo_name(const char *body, size_t len)
 	json_decref(j);
 	return name;
 }
+
+const char *
+json_library_version(void)
+{
+	return jansson_version_str();
+}

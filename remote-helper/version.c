@@ -8,9 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <curl/curl.h>
 #include <git2.h>
-#include <jansson.h>
 #include <openssl/crypto.h>
 
 #include "helper.h"
@@ -18,16 +16,14 @@
 void
 version_print(FILE *out, const char *prog)
 {
-	const curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
 	int major = 0, minor = 0, rev = 0;
 
 	git_libgit2_version(&major, &minor, &rev);
 	fprintf(out, "%s %s\n", prog, PACKAGE_VERSION);
 	fprintf(out, "libgit2 %d.%d.%d\n", major, minor, rev);
-	fprintf(out, "libcurl %s\n", cv != NULL && cv->version != NULL ?
-	    cv->version : "unknown");
+	fprintf(out, "libcurl %s\n", http_library_version());
 	fprintf(out, "%s\n", OpenSSL_version(OPENSSL_VERSION));
-	fprintf(out, "jansson %s\n", jansson_version_str());
+	fprintf(out, "jansson %s\n", json_library_version());
 }
 
 int
