@@ -352,6 +352,18 @@ int migrate_run(int argc, char **argv);
  */
 int stale_passwords(const char *host, int forget, int ask, int *found);
 
+/* lfs.c: git-lfs on a bbs:: remote */
+
+/*
+ * When git-lfs's filter is configured and the user has set no
+ * remote.<remote>.lfsurl, point it at the plain URL of `u` and let
+ * git-credential-bbs answer git-lfs for that origin (repository config,
+ * through `git config`); with `basic_upfront`, lfs.<url>.access=basic
+ * too.  Nothing is done for an anonymous remote or outside a repository.
+ */
+int lfs_configure(const char *remote, const struct remote_url *u,
+    struct git_config *cfg, int basic_upfront);
+
 /* version.c: --version and --help */
 
 /* Print PROG's version and the run-time versions of libgit2, libcurl,
