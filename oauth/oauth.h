@@ -161,6 +161,7 @@ struct http_response {
 	char *content_type;
 	char *location;
 	char *www_authenticate;
+	int64_t date;		/* the Date header, Unix time; 0 if none */
 };
 
 int http_client_new(struct http_client **out, const struct http_settings *s);

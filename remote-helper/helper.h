@@ -329,6 +329,13 @@ void remote_ctx_release(struct remote_ctx *c);
 int login_run(struct session *s, const char *flow, char **account_out);
 /* Whether a browser can be opened here. */
 int login_browser_available(void);
+/* Whether a person can be asked on a terminal here. */
+int login_terminal_available(void);
+/*
+ * The flow "auto" would choose for `s` here (no network), or NULL when
+ * nothing can sign in; *why says why, in words.
+ */
+const char *login_auto_flow(struct session *s, const char **why);
 
 /* proto.c: the remote-helper protocol */
 
@@ -341,16 +348,26 @@ void helper_options_release(struct helper_options *o);
 
 /* migrate.c: git bbs migrate, and the passwords helpers keep */
 
+/*
+ * Run argv (a program on PATH, usually "git") with `input` (may be NULL)
+ * on its stdin, its stdout into `out` (may be NULL) and its stderr
+ * discarded.  Returns the exit code (>= 0), or a negative error.
+ */
+int run_quiet(const char *const argv[], const char *input, struct buf *out);
+/* Print `s` to `f` with control bytes and non-ASCII replaced by '?'. */
+void print_clean(FILE *f, const char *s);
+
 /* git bbs migrate [--dry-run] [--forget-passwords] [<remote>...] */
 int migrate_run(int argc, char **argv);
 /*
  * Find the passwords that the user's credential helpers (all but ours)
- * keep for https://HOST (host[:port]), print one line for each (never the
+ * keep for PROTOCOL://HOST (host[:port]), print one line for each (never the
  * password), and with `forget` remove them with `git credential reject`
  * (with `ask`, ask on the terminal first).  *found gets how many there
  * were.  Nothing prompts: GIT_TERMINAL_PROMPT=0 is set for the children.
  */
-int stale_passwords(const char *host, int forget, int ask, int *found);
+int stale_passwords(const char *protocol, const char *host, int forget,
+    int ask, int *found);
 
 /* lfs.c: git-lfs on a bbs:: remote */
 
@@ -363,6 +380,9 @@ int stale_passwords(const char *host, int forget, int ask, int *found);
  */
 int lfs_configure(const char *remote, const struct remote_url *u,
     struct git_config *cfg, int basic_upfront);
+
+/* doctor.c: git bbs doctor [--offline] [<url>] */
+int doctor_run(int argc, char **argv);
 
 /* version.c: --version and --help */
 

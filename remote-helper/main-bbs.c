@@ -19,6 +19,7 @@ static const char usage_text[] =
     "       git bbs token <url>\n"
     "       git bbs import <url>      (reads a refresh token on stdin)\n"
     "       git bbs callback <uri>\n"
+    "       git bbs doctor [--offline] [<url>]\n"
     "       git bbs migrate [--dry-run] [--forget-passwords] [<remote>...]\n"
     "       git bbs --version\n";
 
@@ -308,6 +309,7 @@ static const struct {
 	{ "import", cmd_import },
 	{ "callback", cmd_callback },
 	{ "migrate", migrate_run },
+	{ "doctor", doctor_run },
 };
 
 int
@@ -339,7 +341,7 @@ main(int argc, char **argv)
 		    usage_text);
 		return 2;
 	}
-	if (r != 0) {
+	if (r != 0 && err_code() != BBS_E_REPORTED) {
 		fprintf(stderr, "fatal: %s\n", err_message() ? err_message() :
 		    "unknown error");
 		if (err_hint_message() != NULL)

@@ -24,13 +24,8 @@
 #define GIT_OUTPUT_MAX ((size_t)1024 * 1024)
 #define MIGRATE_MAX_VALUES 256
 
-/*
- * Run git with `argv` (argv[0] is "git"), `input` (may be NULL) on its
- * stdin, its stdout into `out` (may be NULL) and its stderr discarded.
- * Returns git's exit code (>= 0), or a negative error.
- */
-static int
-git_quiet(const char *const argv[], const char *input, struct buf *out)
+int
+run_quiet(const char *const argv[], const char *input, struct buf *out)
 {
 	struct child c;
 	char chunk[4096];
@@ -79,8 +74,7 @@ git_quiet(const char *const argv[], const char *input, struct buf *out)
 	return code;
 }
 
-/* Print `s` with control bytes and non-ASCII replaced by '?'. */
-static void
+void
 print_clean(FILE *f, const char *s)
 {
 	for (; *s != '\0'; s++)
@@ -180,7 +174,7 @@ url_is_ours(const struct https_url *u)
 		    plain, NULL };
 
 		buf_init(&out, GIT_OUTPUT_MAX);
-		r = git_quiet(argv, NULL, &out);
+		r = run_quiet(argv, NULL, &out);
 	}
 	free(plain);
 	r = r == 0 && out.len > 0;
@@ -252,7 +246,7 @@ read_remote_urls(struct migrate *m)
 	int r;
 
 	buf_init(&out, GIT_OUTPUT_MAX);
-	r = git_quiet(argv, NULL, &out);
+	r = run_quiet(argv, NULL, &out);
 	if (r < 0)
 		goto done;
 	r = 0;			/* exit 1: no such keys */
@@ -355,14 +349,14 @@ write_key(const struct remote_key *k, char *const nv[])
 	size_t i;
 	int r;
 
-	if ((r = git_quiet(unset, NULL, NULL)) != 0)
+	if ((r = run_quiet(unset, NULL, NULL)) != 0)
 		return r < 0 ? r : err_set(BBS_E_ERROR, "git config "
 		    "--unset-all %s failed", k->key);
 	for (i = 0; i < k->nr; i++) {
 		const char *add[] = { "git", "config", "--add", k->key,
 		    nv[i] != NULL ? nv[i] : k->values[i], NULL };
 
-		if ((r = git_quiet(add, NULL, NULL)) != 0)
+		if ((r = run_quiet(add, NULL, NULL)) != 0)
 			return r < 0 ? r : err_set(BBS_E_ERROR, "git config "
 			    "--add %s failed", k->key);
 	}
@@ -409,7 +403,8 @@ out:
  * https://host/ (an empty value resets the list, as in git).
  */
 static int
-helpers_for(const char *host, char ***out, size_t *nout)
+helpers_for(const char *protocol, const char *host, char ***out,
+    size_t *nout)
 {
 	const char *argv[] = { "git", "config", "-z", "--get-regexp",
 	    "^credential\\..*helper$", NULL };
@@ -421,11 +416,11 @@ helpers_for(const char *host, char ***out, size_t *nout)
 
 	*out = NULL;
 	*nout = 0;
-	snprintf(url, sizeof(url), "https://%s/", host);
+	snprintf(url, sizeof(url), "%s://%s/", protocol, host);
 	if ((r = url_parse(&target, url)) != 0)
 		return r;
 	buf_init(&b, GIT_OUTPUT_MAX);
-	r = git_quiet(argv, NULL, &b);
+	r = run_quiet(argv, NULL, &b);
 	if (r < 0)
 		goto done;
 	r = 0;
@@ -481,7 +476,8 @@ helper_is_ours(const char *h)
  * keeps nothing.
  */
 static int
-helper_password(const char *h, const char *host, char **cred)
+helper_password(const char *h, const char *protocol, const char *host,
+    char **cred)
 {
 	char opt[1024], input[600];
 	const char *argv[] = { "git", "-c", "credential.helper=", "-c", opt,
@@ -493,11 +489,11 @@ helper_password(const char *h, const char *host, char **cred)
 	*cred = NULL;
 	if (snprintf(opt, sizeof(opt), "credential.helper=%s", h) >=
 	    (int)sizeof(opt) ||
-	    snprintf(input, sizeof(input), "protocol=https\nhost=%s\n\n",
-	    host) >= (int)sizeof(input))
+	    snprintf(input, sizeof(input), "protocol=%s\nhost=%s\n\n",
+	    protocol, host) >= (int)sizeof(input))
 		return 0;
 	buf_init_secret(&out, BUF_MAX_DEFAULT);
-	r = git_quiet(argv, input, &out);
+	r = run_quiet(argv, input, &out);
 	if (r == 0 && out.ptr != NULL && strstr(out.ptr, "\npassword=") != NULL) {
 		*cred = buf_detach(&out);
 		return 1;
@@ -519,7 +515,8 @@ cred_username(const char *cred)
 }
 
 int
-stale_passwords(const char *host, int forget, int ask, int *found)
+stale_passwords(const char *protocol, const char *host, int forget, int ask,
+    int *found)
 {
 	char **helpers = NULL, *cred, *user;
 	size_t n = 0, i;
@@ -531,12 +528,12 @@ stale_passwords(const char *host, int forget, int ask, int *found)
 		return err_set(BBS_E_IO, "cannot set GIT_TERMINAL_PROMPT");
 	unsetenv("GIT_ASKPASS");
 	unsetenv("SSH_ASKPASS");
-	if ((r = helpers_for(host, &helpers, &n)) != 0)
+	if ((r = helpers_for(protocol, host, &helpers, &n)) != 0)
 		return r;
 	for (i = 0; i < n && r == 0; i++) {
 		if (helper_is_ours(helpers[i]))
 			continue;
-		r = helper_password(helpers[i], host, &cred);
+		r = helper_password(helpers[i], protocol, host, &cred);
 		if (r <= 0)
 			continue;
 		r = 0;
@@ -563,7 +560,7 @@ stale_passwords(const char *host, int forget, int ask, int *found)
 
 			snprintf(opt, sizeof(opt), "credential.helper=%s",
 			    helpers[i]);
-			r = git_quiet(argv, cred, NULL);
+			r = run_quiet(argv, cred, NULL);
 			if (r == 0)
 				printf("removed it (git credential reject)\n");
 			else if (r > 0)
@@ -626,7 +623,7 @@ migrate_run(int argc, char **argv)
 		m.only = argv + i;
 		m.nonly = argc - (int)i;
 	}
-	if ((r = git_quiet(gitdir, NULL, NULL)) != 0)
+	if ((r = run_quiet(gitdir, NULL, NULL)) != 0)
 		return r < 0 ? r : err_set(BBS_E_INVALID, "not in a git "
 		    "repository: run git bbs migrate inside one");
 	if ((r = read_remote_urls(&m)) != 0)
@@ -656,8 +653,8 @@ migrate_run(int argc, char **argv)
 	ask = !m.dry_run && isatty(0) && isatty(2) &&
 	    getenv("GIT_TERMINAL_PROMPT") == NULL;
 	for (i = 0; i < m.nhosts && r == 0; i++) {
-		r = stale_passwords(m.hosts[i], m.forget && !m.dry_run, ask,
-		    &found);
+		r = stale_passwords("https", m.hosts[i], m.forget && !m.dry_run,
+		    ask, &found);
 		if (r == 0 && found == 0) {
 			printf("no credential helper keeps a password for ");
 			print_clean(stdout, m.hosts[i]);
