@@ -328,44 +328,26 @@ check_servers(struct doctor *d, struct remote_ctx *c)
 	http_response_release(&resp);
 }
 
-/* The scheme of a private-use redirect URI ("org.x.app:/cb"), or NULL. */
-static char *
-private_scheme(const char *uri)
-{
-	size_t n;
-
-	if (uri == NULL || strncmp(uri, "http://", 7) == 0 ||
-	    strncmp(uri, "https://", 8) == 0)
-		return NULL;
-	n = strcspn(uri, ":");
-	return uri[n] == ':' && n > 0 ? xstrndup(uri, n) : NULL;
-}
-
 static void
 check_scheme(struct doctor *d, const char *redirect)
 {
-	char *scheme = private_scheme(redirect), mime[300], handler[512];
-	const char *argv[] = { "xdg-mime", "query", "default", mime, NULL };
-	char path[4096];
+	char *scheme = scheme_of_redirect(redirect), handler[512], fix[300];
+	int r;
 
 	if (scheme == NULL)
 		return;
-	snprintf(mime, sizeof(mime), "x-scheme-handler/%s", scheme);
-	if (find_on_path("xdg-mime", path, sizeof(path)) != 0) {
+	snprintf(fix, sizeof(fix), "git bbs callback --register %s", scheme);
+	r = scheme_handler(scheme, handler, sizeof(handler));
+	if (r < 0)
 		check(d, L_WARN, "install xdg-utils, or use a loopback redirect",
-		    "scheme %s: xdg-mime is not installed: cannot tell who "
+		    "scheme %s: xdg-mime cannot be run: cannot tell who "
 		    "handles it", scheme);
-	} else {
-		first_line(argv, handler, sizeof(handler));
-		if (handler[0] != '\0')
-			check(d, L_OK, NULL, "scheme %s: handled by %s", scheme,
-			    handler);
-		else
-			check(d, L_ERROR, "install contrib/linux/"
-			    "git-bbs-callback.desktop (see its README)",
-			    "scheme %s: no handler is registered: the browser "
-			    "cannot hand the sign-in back", scheme);
-	}
+	else if (r > 0)
+		check(d, L_OK, NULL, "scheme %s: handled by %s", scheme, handler);
+	else
+		check(d, L_WARN, fix, "scheme %s: no handler is registered "
+		    "(git bbs login registers one before it opens the browser)",
+		    scheme);
 	free(scheme);
 }
 

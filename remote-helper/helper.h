@@ -381,6 +381,29 @@ int stale_passwords(const char *protocol, const char *host, int forget,
 int lfs_configure(const char *remote, const struct remote_url *u,
     struct git_config *cfg, int basic_upfront);
 
+/* scheme.c: the private-use URI scheme handler of the current user */
+
+/* Whether `s` is a private-use scheme: RFC 3986 syntax, with a dot. */
+int scheme_valid(const char *s);
+/* The private-use scheme of a redirect URI (lowercase), or NULL. */
+char *scheme_of_redirect(const char *uri);
+/*
+ * freedesktop: the desktop file that handles `scheme` into out; 1 when
+ * one is registered, 0 when none is, -1 when xdg-mime cannot be run.
+ */
+int scheme_handler(const char *scheme, char *out, size_t len);
+/*
+ * Register (or unregister) `git bbs callback` for `scheme` on `platform`
+ * ("freedesktop", "macos", "windows"; NULL for this one), saying on `say`
+ * what it wrote; with `dry_run` only what it would write.  Other
+ * platforms than this one take only dry runs.
+ */
+int scheme_register(const char *scheme, const char *platform,
+    int unregister, int dry_run, FILE *say);
+/* Before a sign-in with a private-use redirect: register the handler
+ * when the desktop has none (freedesktop), saying so on stderr. */
+int scheme_ensure_registered(const char *redirect_uri);
+
 /* doctor.c: git bbs doctor [--offline] [<url>] */
 int doctor_run(int argc, char **argv);
 

@@ -211,7 +211,8 @@ flow_authcode(struct session *s, int paste, struct oauth_token *tok)
 		    xasprintf("http://127.0.0.1:%d/", lb.port);
 	} else {
 		/* a private-use scheme: the OS runs `git bbs callback` */
-		if ((r = callback_listen(&cl, state)) != 0)
+		if ((r = scheme_ensure_registered(c->redirect_uri)) != 0 ||
+		    (r = callback_listen(&cl, state)) != 0)
 			goto out;
 		redirect = xstrdup(c->redirect_uri);
 	}

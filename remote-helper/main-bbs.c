@@ -19,6 +19,8 @@ static const char usage_text[] =
     "       git bbs token <url>\n"
     "       git bbs import <url>      (reads a refresh token on stdin)\n"
     "       git bbs callback <uri>\n"
+    "       git bbs callback --register|--unregister [--dry-run] "
+    "[--platform P] [<scheme>]\n"
     "       git bbs doctor [--offline] [<url>]\n"
     "       git bbs migrate [--dry-run] [--forget-passwords] [<remote>...]\n"
     "       git bbs --version\n";
@@ -284,11 +286,44 @@ cmd_import(int argc, char **argv)
 	return r;
 }
 
+/* git bbs callback --register|--unregister [--dry-run] [--platform P]
+ * [<scheme>] */
+static int
+cmd_callback_register(int argc, char **argv)
+{
+	const char *platform = NULL, *scheme = "org.git-remote-bbs";
+	int i, unregister = 0, dry_run = 0, named = 0;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--register") == 0)
+			unregister = 0;
+		else if (strcmp(argv[i], "--unregister") == 0)
+			unregister = 1;
+		else if (strcmp(argv[i], "--dry-run") == 0)
+			dry_run = 1;
+		else if (strncmp(argv[i], "--platform=", 11) == 0)
+			platform = argv[i] + 11;
+		else if (strcmp(argv[i], "--platform") == 0 && i + 1 < argc)
+			platform = argv[++i];
+		else if (argv[i][0] != '-' && !named) {
+			scheme = argv[i];
+			named = 1;
+		} else
+			return err_set(BBS_E_INVALID, "usage: git bbs callback "
+			    "--register|--unregister [--dry-run] "
+			    "[--platform freedesktop|macos|windows] [<scheme>]");
+	}
+	return scheme_register(scheme, platform, unregister, dry_run, stdout);
+}
+
 static int
 cmd_callback(int argc, char **argv)
 {
 	int r;
 
+	if (argc >= 2 && (strcmp(argv[1], "--register") == 0 ||
+	    strcmp(argv[1], "--unregister") == 0))
+		return cmd_callback_register(argc, argv);
 	if (argc != 2)
 		return err_set(BBS_E_INVALID, "usage: git bbs callback <uri>");
 	r = callback_deliver(argv[1]);
