@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
@@ -228,6 +229,15 @@ http_header_cb(char *line, size_t size, size_t nmemb, void *payload)
 	else if (header_is(line, len, "www-authenticate", &v) &&
 	    s->resp->www_authenticate == NULL)
 		header_value(&s->resp->www_authenticate, line + v, len - v);
+	else if (header_is(line, len, "date", &v)) {
+		char *date = NULL;
+		time_t t;
+
+		header_value(&date, line + v, len - v);
+		t = curl_getdate(date, NULL);
+		s->resp->date = t > 0 ? (int64_t)t : 0;
+		free(date);
+	}
 	return len;
 }
 
@@ -622,4 +632,12 @@ http_stream_free(struct http_stream *s)
 	http_headers_free(s->headers);
 	buf_release(&s->data);
 	free(s);
+}
+
+const char *
+http_library_version(void)
+{
+	const curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
+
+	return cv != NULL && cv->version != NULL ? cv->version : "unknown";
 }

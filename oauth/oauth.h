@@ -231,6 +231,7 @@ struct http_response {
 	char *content_type;
 	char *location;
 	char *www_authenticate;
+	int64_t date;		/* the Date header, Unix time; 0 if none */
 };
 
 int http_client_new(struct http_client **out, const struct http_settings *s);
@@ -320,6 +321,11 @@ int oauth_endpoint_check(const char *what, const char *url);
 struct oauth_endpoints;
 /* oauth_endpoint_check for the issuer and every endpoint set in `e`. */
 int oauth_endpoints_check(const struct oauth_endpoints *e);
+/* The version of libcurl loaded at run time. */
+const char *http_library_version(void);
+
+/* token.c: the version of jansson loaded at run time. */
+const char *json_library_version(void);
 
 /* pkce.c: randomness, PKCE (RFC 7636), state */
 

@@ -506,6 +506,13 @@ void remote_ctx_release(struct remote_ctx *c);
 int login_run(struct session *s, const char *flow, char **account_out);
 /* Whether a browser can be opened here. */
 int login_browser_available(void);
+/* Whether a person can be asked on a terminal here. */
+int login_terminal_available(void);
+/*
+ * The flow "auto" would choose for `s` here (no network), or NULL when
+ * nothing can sign in; *why says why, in words.
+ */
+const char *login_auto_flow(struct session *s, const char **why);
 
 /* signin.c: automatic sign-ins */
 
@@ -553,5 +560,76 @@ int proto_push_status(struct buf *out, const struct push_ref *r);
 int proto_run(FILE *in, FILE *out, struct transport *t, struct conn *conn,
     struct helper_options *opts);
 void helper_options_release(struct helper_options *o);
+
+/* migrate.c: git bbs migrate, and the passwords helpers keep */
+
+/*
+ * Run argv (a program on PATH, usually "git") with `input` (may be NULL)
+ * on its stdin, its stdout into `out` (may be NULL) and its stderr
+ * discarded.  Returns the exit code (>= 0), or a negative error.
+ */
+int run_quiet(const char *const argv[], const char *input, struct buf *out);
+/* Print `s` to `f` with control bytes and non-ASCII replaced by '?'. */
+void print_clean(FILE *f, const char *s);
+
+/* git bbs migrate [--dry-run] [--forget-passwords] [<remote>...] */
+int migrate_run(int argc, char **argv);
+/*
+ * Find the passwords that the user's credential helpers (all but ours)
+ * keep for PROTOCOL://HOST (host[:port]), print one line for each (never the
+ * password), and with `forget` remove them with `git credential reject`
+ * (with `ask`, ask on the terminal first).  *found gets how many there
+ * were.  Nothing prompts: GIT_TERMINAL_PROMPT=0 is set for the children.
+ */
+int stale_passwords(const char *protocol, const char *host, int forget,
+    int ask, int *found);
+
+/* lfs.c: git-lfs on a bbs:: remote */
+
+/*
+ * When git-lfs's filter is configured and the user has set no
+ * remote.<remote>.lfsurl, point it at the plain URL of `u` and let
+ * git-credential-bbs answer git-lfs for that origin (repository config,
+ * through `git config`); with `basic_upfront`, lfs.<url>.access=basic
+ * too.  Nothing is done for an anonymous remote or outside a repository.
+ */
+int lfs_configure(const char *remote, const struct remote_url *u,
+    struct git_config *cfg, int basic_upfront);
+
+/* scheme.c: the private-use URI scheme handler of the current user */
+
+/* Whether `s` is a private-use scheme: RFC 3986 syntax, with a dot. */
+int scheme_valid(const char *s);
+/* The private-use scheme of a redirect URI (lowercase), or NULL. */
+char *scheme_of_redirect(const char *uri);
+/*
+ * freedesktop: the desktop file that handles `scheme` into out; 1 when
+ * one is registered, 0 when none is, -1 when xdg-mime cannot be run.
+ */
+int scheme_handler(const char *scheme, char *out, size_t len);
+/*
+ * Register (or unregister) `git bbs callback` for `scheme` on `platform`
+ * ("freedesktop", "macos", "windows"; NULL for this one), saying on `say`
+ * what it wrote; with `dry_run` only what it would write.  Other
+ * platforms than this one take only dry runs.
+ */
+int scheme_register(const char *scheme, const char *platform,
+    int unregister, int dry_run, FILE *say);
+/* Before a sign-in with a private-use redirect: register the handler
+ * when the desktop has none (freedesktop), saying so on stderr. */
+int scheme_ensure_registered(const char *redirect_uri);
+
+/* doctor.c: git bbs doctor [--offline] [<url>] */
+int doctor_run(int argc, char **argv);
+
+/* version.c: --version and --help */
+
+/* Print PROG's version and the run-time versions of libgit2, libcurl,
+ * OpenSSL and jansson to OUT. */
+void version_print(FILE *out, const char *prog);
+/* When argv is exactly PROG --version or PROG --help (or -h), print the
+ * version or USAGE_TEXT on stdout and return 1; otherwise return 0. */
+int version_or_help(int argc, char **argv, const char *prog,
+    const char *usage_text);
 
 #endif

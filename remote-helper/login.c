@@ -434,7 +434,8 @@ flow_authcode(struct session *s, int paste, struct oauth_token *tok)
 			goto out;
 	} else {
 		/* a private-use scheme: the OS runs `git bbs callback` */
-		if ((r = callback_listen(&cl, state)) != 0)
+		if ((r = scheme_ensure_registered(c->redirect_uri)) != 0 ||
+		    (r = callback_listen(&cl, state)) != 0)
 			goto out;
 		redirect = xstrdup(c->redirect_uri);
 	}
@@ -527,6 +528,32 @@ flow_auto(struct session *s)
 	    strcmp(s->oc.provider, "bitbucket-cloud") != 0)
 		return "client-credentials";
 	return NULL;
+}
+
+const char *
+login_auto_flow(struct session *s, const char **why)
+{
+	const char *flow = flow_auto(s);
+
+	if (flow == NULL)
+		*why = "no browser can be opened and there is no terminal";
+	else if (strcmp(flow, "browser") == 0)
+		*why = "a browser can be opened";
+	else if (strcmp(flow, "device") == 0)
+		*why = "no browser, a terminal, and the server offers the "
+		    "device grant";
+	else if (strcmp(flow, "paste") == 0)
+		*why = "no browser, a terminal, and no device grant at the "
+		    "server";
+	else
+		*why = "a client secret is configured and nobody can be asked";
+	return flow;
+}
+
+int
+login_terminal_available(void)
+{
+	return terminal_available();
 }
 
 static int login_run_flow(struct session *s, const char *flow,

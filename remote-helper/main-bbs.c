@@ -18,7 +18,12 @@ static const char usage_text[] =
     "       git bbs status [<url>]\n"
     "       git bbs token <url>\n"
     "       git bbs import <url>      (reads a refresh token on stdin)\n"
-    "       git bbs callback <uri>\n";
+    "       git bbs callback <uri>\n"
+    "       git bbs callback --register|--unregister [--dry-run] "
+    "[--platform P] [<scheme>]\n"
+    "       git bbs doctor [--offline] [<url>]\n"
+    "       git bbs migrate [--dry-run] [--forget-passwords] [<remote>...]\n"
+    "       git bbs --version\n";
 
 static int
 ctx_init(struct remote_ctx *c, const char *url)
@@ -303,11 +308,44 @@ cmd_import(int argc, char **argv)
 	return r;
 }
 
+/* git bbs callback --register|--unregister [--dry-run] [--platform P]
+ * [<scheme>] */
+static int
+cmd_callback_register(int argc, char **argv)
+{
+	const char *platform = NULL, *scheme = "org.git-remote-bbs";
+	int i, unregister = 0, dry_run = 0, named = 0;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--register") == 0)
+			unregister = 0;
+		else if (strcmp(argv[i], "--unregister") == 0)
+			unregister = 1;
+		else if (strcmp(argv[i], "--dry-run") == 0)
+			dry_run = 1;
+		else if (strncmp(argv[i], "--platform=", 11) == 0)
+			platform = argv[i] + 11;
+		else if (strcmp(argv[i], "--platform") == 0 && i + 1 < argc)
+			platform = argv[++i];
+		else if (argv[i][0] != '-' && !named) {
+			scheme = argv[i];
+			named = 1;
+		} else
+			return err_set(BBS_E_INVALID, "usage: git bbs callback "
+			    "--register|--unregister [--dry-run] "
+			    "[--platform freedesktop|macos|windows] [<scheme>]");
+	}
+	return scheme_register(scheme, platform, unregister, dry_run, stdout);
+}
+
 static int
 cmd_callback(int argc, char **argv)
 {
 	int r;
 
+	if (argc >= 2 && (strcmp(argv[1], "--register") == 0 ||
+	    strcmp(argv[1], "--unregister") == 0))
+		return cmd_callback_register(argc, argv);
 	if (argc != 2)
 		return err_set(BBS_E_USAGE, "git bbs callback <uri>");
 	r = callback_deliver(argv[1]);
@@ -327,6 +365,8 @@ static const struct {
 	{ "token", cmd_token },
 	{ "import", cmd_import },
 	{ "callback", cmd_callback },
+	{ "migrate", migrate_run },
+	{ "doctor", doctor_run },
 };
 
 int
@@ -341,6 +381,10 @@ main(int argc, char **argv)
 	process_harden();	/* before any secret is read */
 	if ((r = secret_stdio_init()) != 0)
 		return err_report(r, ERR_LEVEL_FATAL, NULL);
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		version_print(stdout, "git-bbs");
+		return 0;
+	}
 	if (argc < 2 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
 		/* asked for: stdout and success; no command: 129 */
@@ -361,6 +405,11 @@ main(int argc, char **argv)
 	/* a token printed or a refresh token read went through stdio */
 	if ((w = secret_stdio_wipe()) != 0 && r == 0)
 		r = w;
+	/* doctor's verdict is its exit status: 1 when a check is an error */
+	if (r == BBS_E_REPORTED && commands[i].fn == doctor_run) {
+		trace_close();
+		return BBS_EXIT_ERROR;
+	}
 	r = err_report(r, ERR_LEVEL_FATAL, NULL);
 	trace_close();
 	return r;

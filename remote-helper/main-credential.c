@@ -22,6 +22,11 @@
 
 #include "helper.h"
 
+static const char usage_text[] =
+    "usage: git-credential-bbs get|store|erase\n"
+    "git runs this credential helper for plain https:// remotes, with\n"
+    "  git config --global credential.https://bitbucket.org.helper bbs\n"
+    "It answers with an OAuth access token of git-remote-bbs's sign-in.\n";
 int
 main(int argc, char **argv)
 {
@@ -38,6 +43,8 @@ main(int argc, char **argv)
 		return err_report(r, ERR_LEVEL_ERROR, "git-credential-bbs");
 	memset(&rc, 0, sizeof(rc));
 	memset(&c, 0, sizeof(c));
+	if (version_or_help(argc, argv, "git-credential-bbs", usage_text))
+		return 0;
 	if (argc != 2)
 		return err_report(err_set(BBS_E_USAGE, "git-credential-bbs "
 		    "get|store|erase"), ERR_LEVEL_ERROR, NULL);

@@ -126,6 +126,11 @@ oauth_token_for(struct oauth_use *o, struct conn *conn,
 	return 0;
 }
 
+static const char usage_text[] =
+    "usage: git-remote-bbs <remote> [<url>]\n"
+    "git runs this helper for bbs::<url> and bbs:// remotes, for example:\n"
+    "  git clone bbs::https://bitbucket.org/team/repo.git\n";
+
 int
 main(int argc, char **argv)
 {
@@ -150,15 +155,11 @@ main(int argc, char **argv)
 	trace_init(getenv("GIT_TRACE_BBS"));
 	process_harden();	/* before any secret is read */
 
-	if (argc < 2 || argc > 3 || strcmp(argv[1], "-h") == 0 ||
-	    strcmp(argv[1], "--help") == 0) {
-		/* asked for: stdout and success; wrong arguments: 129 */
-		fprintf(argc == 2 ? stdout : stderr, "usage: git-remote-bbs "
-		    "<remote> [<url>]\n"
-		    "git runs this helper for bbs::<url> and bbs:// remotes, "
-		    "for example:\n"
-		    "  git clone bbs::https://bitbucket.org/team/repo.git\n");
-		return argc == 2 ? BBS_EXIT_OK : BBS_EXIT_USAGE;
+	if (version_or_help(argc, argv, "git-remote-bbs", usage_text))
+		return 0;
+	if (argc < 2 || argc > 3) {
+		fputs(usage_text, stderr);
+		return BBS_EXIT_USAGE;
 	}
 	arg = argc == 3 ? argv[2] : argv[1];
 	if ((r = url_parse(&url, arg)) != 0)
@@ -171,6 +172,13 @@ main(int argc, char **argv)
 	opts.fsck_objects = cfg.fsck_objects;
 	if ((r = conn_init(&conn, &url, &cfg)) != 0)
 		goto out;
+	/* git-lfs finds the server through what this writes; never fatal */
+	if (argc == 3 && lfs_configure(argv[1], &url, transport_config(t),
+	    cfg.oauth.provider != NULL &&
+	    strcmp(cfg.oauth.provider, "bitbucket-cloud") == 0) != 0) {
+		trace_printf("lfs: %s", err_message() ? err_message() : "failed");
+		err_clear();
+	}
 	if (cfg.token == NULL && cfg.oauth.provider != NULL &&
 	    (r = oauth_token_for(&ou, &conn, &cfg, &url)) != 0)
 		goto out;

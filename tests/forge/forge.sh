@@ -158,6 +158,10 @@ fix_perms() {
 	local f
 	chmod 755 "$DIR" "$DIR/cgi-bin" "$DIR/htdocs" "$DIR/repos" "$DIR/logs" 2>/dev/null
 	chmod 755 "$DIR/cgi-bin/gate" 2>/dev/null
+	chmod 755 "$DIR/lib" 2>/dev/null
+	chmod 644 "$DIR/lib/lfs.cgi" 2>/dev/null
+	[ -e "$DIR/logs/lfs.log" ] || : >"$DIR/logs/lfs.log"
+	chmod 644 "$DIR/logs/lfs.log"
 	for f in tokens faults redirects; do
 		[ -e "$DIR/$f" ] || : >"$DIR/$f"
 		chmod 600 "$DIR/$f"
@@ -167,8 +171,11 @@ fix_perms() {
 	chmod -R u+rwX,go+rX "$DIR/repos"
 	if is_root; then
 		chown -R "$RUN_USER:" "$DIR/repos" "$DIR/home" || return 1
+		if [ -d "$DIR/lfs" ]; then
+			chown -R "$RUN_USER:" "$DIR/lfs" || return 1
+		fi
 		chown "$RUN_USER:" "$DIR/tokens" "$DIR/faults" "$DIR/redirects" \
-			"$DIR/logs/gate.log" || return 1
+			"$DIR/logs/gate.log" "$DIR/logs/lfs.log" || return 1
 	fi
 }
 
@@ -327,11 +334,13 @@ cmd_start() {
 	fi
 
 	mkdir -p "$DIR/conf" "$DIR/cgi-bin" "$DIR/htdocs" "$DIR/repos" \
-		"$DIR/logs" "$DIR/run" "$DIR/home" || die "cannot populate '$DIR'"
+		"$DIR/logs" "$DIR/run" "$DIR/home" "$DIR/lib" "$DIR/lfs" ||
+		die "cannot populate '$DIR'"
 	if ! cp "$FORGE_SRC/gate.cgi" "$DIR/cgi-bin/gate.new" ||
 		! mv -f "$DIR/cgi-bin/gate.new" "$DIR/cgi-bin/gate"; then
 		die "cannot install the gate"
 	fi
+	cp "$FORGE_SRC/lfs.cgi" "$DIR/lib/lfs.cgi" || die "cannot install the LFS server"
 	echo ok >"$DIR/htdocs/ping"
 	chmod 644 "$DIR/htdocs/ping"
 	printf '[safe]\n\tdirectory = *\n' >"$DIR/conf/gitconfig"

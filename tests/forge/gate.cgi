@@ -262,7 +262,17 @@ if [ -z "$repo" ]; then
 fi
 export PATH_INFO="/$repo${rel#"$acc"}"
 
-# --- 6. git http-backend --------------------------------------------------
+# --- 6. Git LFS ------------------------------------------------------------
+
+case $path in
+*/info/lfs/*)
+	gate_log lfs
+	export FORGE_LFS_PERM="$perm" FORGE_LFS_REPO="$repo"
+	exec "${FORGE_PYTHON:-python3}" "$home/lib/lfs.cgi"
+	;;
+esac
+
+# --- 7. git http-backend --------------------------------------------------
 
 drop=
 if [ -n "$f_drop" ] && [ "$method" = POST ]; then
