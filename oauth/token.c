@@ -646,6 +646,8 @@ store_encode(const struct store *s, size_t *len_out)
 	json_object_set_new(root, "version", json_integer(1));
 	json_object_set_new(root, "grants", grants);
 	return json_text(root, JSON_INDENT(1) | JSON_SORT_KEYS, len_out);
+}
+
 const char *
 json_library_version(void)
 {

@@ -526,7 +526,7 @@ doctor_run(int argc, char **argv)
 	}
 	check_programs(&d);
 	check_submodules(&d);
-	if ((dir = session_store_dir()) != NULL) {
+	if (session_store_dir(&dir) == 0) {
 		check_store_file(&d, dir);
 		free(dir);
 	} else {
