@@ -119,15 +119,15 @@ name_encoded(const char *v)
 static void
 stderr_to_trace(FILE *f, const char *action)
 {
-	char line[1024];
+	char line[1024], prefix[64];
+	int n = 0;
 
 	if (f == NULL)
 		return;
+	snprintf(prefix, sizeof(prefix), "git credential %s: ", action);
 	rewind(f);
-	while (fgets(line, sizeof(line), f) != NULL) {
-		line[strcspn(line, "\r\n")] = '\0';
-		trace_printf("git credential %s: %s", action, line);
-	}
+	while (n++ < 64 && fgets(line, sizeof(line), f) != NULL)
+		trace_header(prefix, line, strcspn(line, "\r\n"));
 	fclose(f);
 }
 

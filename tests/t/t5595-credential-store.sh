@@ -59,7 +59,7 @@ test_expect_success 'what git credential says goes to the trace, not to the user
 	test_grep "Signed in to 127.0.0.1 as alice" err &&
 	test_grep ! "could not read" err &&
 	test_grep ! "terminal prompts disabled" err &&
-	test_grep "git credential: .*terminal prompts disabled" trace.cred
+	test_grep "git credential fill: .*terminal prompts disabled" trace.cred
 '
 
 test_expect_success 'git credential-cache keeps the grant too' '
