@@ -17,3 +17,41 @@ AC_DEFUN([BBS_CHECK_CFLAG], [
 		 LDFLAGS="$bbs_check_saved_ldflags"
 		 $3])
 ])
+
+dnl BBS_LIBGIT2_FEATURES
+dnl What the installed libgit2 (1.5.1 to 1.9.x, and 2.0's announced
+dnl interface) offers, found by compiling against its headers rather than
+dnl by its version number:
+dnl   HAVE_GIT2_SYS_ERRORS_H	git_error_set_str moved there in 1.8
+dnl   HAVE_GIT_OID_FROM_STRING	git_oid_from_string(out, str, type), 2.0
+dnl   HAVE_GIT_OID_FROMSTR_TYPE	git_oid_fromstr(out, str, type): 1.7 to
+dnl				1.9 built with experimental SHA-256
+dnl git_remote_connect_ext and its options are required (1.5 has them).
+AC_DEFUN([BBS_LIBGIT2_FEATURES], [
+	bbs_lg2_saved_cppflags="$CPPFLAGS"
+	bbs_lg2_saved_libs="$LIBS"
+	CPPFLAGS="$CPPFLAGS $LIBGIT2_CFLAGS"
+	LIBS="$LIBGIT2_LIBS $LIBS"
+	AC_CHECK_HEADERS([git2/sys/errors.h], [], [], [[#include <git2.h>]])
+	AC_CHECK_FUNCS([git_oid_from_string])
+	AC_CACHE_CHECK([whether git_oid_fromstr takes an object id type],
+		[bbs_cv_git_oid_fromstr_type],
+		[AC_COMPILE_IFELSE([AC_LANG_PROGRAM([[#include <git2.h>]],
+			[[git_oid o; return git_oid_fromstr(&o, "", GIT_OID_SHA1);]])],
+			[bbs_cv_git_oid_fromstr_type=yes],
+			[bbs_cv_git_oid_fromstr_type=no])])
+	AS_IF([test "x$bbs_cv_git_oid_fromstr_type" = xyes],
+		[AC_DEFINE([HAVE_GIT_OID_FROMSTR_TYPE], [1],
+			[Define to 1 if git_oid_fromstr takes an object id type.])])
+	AC_MSG_CHECKING([for git_remote_connect_ext with connect options])
+	AC_LINK_IFELSE([AC_LANG_PROGRAM([[#include <git2.h>]], [[
+		git_remote_connect_options co;
+		git_remote_connect_options_init(&co,
+		    GIT_REMOTE_CONNECT_OPTIONS_VERSION);
+		return git_remote_connect_ext(0, GIT_DIRECTION_FETCH, &co);]])],
+		[AC_MSG_RESULT([yes])],
+		[AC_MSG_RESULT([no])
+		 AC_MSG_ERROR([libgit2 lacks git_remote_connect_ext; install libgit2 1.5 or later])])
+	CPPFLAGS="$bbs_lg2_saved_cppflags"
+	LIBS="$bbs_lg2_saved_libs"
+])

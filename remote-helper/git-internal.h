@@ -7,8 +7,28 @@
 
 #include <git2.h>
 #include <git2/sys/transport.h>
+#ifdef HAVE_GIT2_SYS_ERRORS_H
+#include <git2/sys/errors.h>	/* git_error_set_str, from libgit2 1.8 */
+#endif
 
 #include "helper.h"
+
+/*
+ * Parse the 40-digit SHA-1 `hex` into `out`; 0, or libgit2's error code.
+ * libgit2 2.0 names the function git_oid_from_string and gives it the
+ * object id type, as 1.7 to 1.9 do in builds with SHA-256.
+ */
+static inline int
+oid_from_hex(git_oid *out, const char *hex)
+{
+#if defined(HAVE_GIT_OID_FROM_STRING)
+	return git_oid_from_string(out, hex, GIT_OID_SHA1);
+#elif defined(HAVE_GIT_OID_FROMSTR_TYPE)
+	return git_oid_fromstr(out, hex, GIT_OID_SHA1);
+#else
+	return git_oid_fromstr(out, hex);
+#endif
+}
 
 struct transport {
 	struct conn *conn;

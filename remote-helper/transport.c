@@ -191,7 +191,7 @@ int
 transport_list(struct transport *t, FILE *out)
 {
 	const git_remote_head **heads;
-	char hex[GIT_OID_HEXSZ + 1];
+	char hex[OID_HEX_LEN + 1];
 	size_t i, n;
 	int r;
 
@@ -220,7 +220,7 @@ transport_has_object(struct transport *t, const char *hex)
 	git_oid oid;
 	int found;
 
-	if (t->repo == NULL || git_oid_fromstr(&oid, hex) < 0 ||
+	if (t->repo == NULL || oid_from_hex(&oid, hex) < 0 ||
 	    git_repository_odb(&odb, t->repo) < 0) {
 		git_error_clear();
 		return 0;
@@ -301,7 +301,7 @@ transport_resolve(struct transport *t, const char *spec,
 	if (t->repo == NULL)
 		return err_set(BBS_E_INVALID, "push needs a repository "
 		    "(GIT_DIR is not set)");
-	if (strlen(spec) == OID_HEX_LEN && git_oid_fromstr(&oid, spec) == 0) {
+	if (strlen(spec) == OID_HEX_LEN && oid_from_hex(&oid, spec) == 0) {
 		git_oid_tostr(hex, OID_HEX_LEN + 1, &oid);
 		return 0;
 	}
@@ -321,8 +321,8 @@ transport_is_ancestor(struct transport *t, const char *ancestor,
 	git_oid a, b;
 	int r;
 
-	if (git_oid_fromstr(&a, ancestor) < 0 ||
-	    git_oid_fromstr(&b, tip) < 0) {
+	if (oid_from_hex(&a, ancestor) < 0 ||
+	    oid_from_hex(&b, tip) < 0) {
 		git_error_clear();
 		return 0;
 	}
