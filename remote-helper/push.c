@@ -165,7 +165,7 @@ push_fetch_adv(struct push_state *p)
 		    20) != NULL) {
 			r = err_set(BBS_E_UNSUPPORTED, "the remote is a "
 			    "SHA-256 repository, which is not supported "
-			    "(libgit2 1.5 handles SHA-1 only)");
+			    "(git-remote-bbs handles SHA-1 only)");
 			goto out;
 		}
 		if ((r = push_adv_line(p, payload, plen)) != 0)

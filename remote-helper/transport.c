@@ -51,9 +51,11 @@ git_fail(const char *what)
 
 	if (err_code() != 0)
 		return err_code();
-	if (strstr(msg, "objectformat") != NULL)
+	/* 1.5: "extensions.objectformat"; 1.9: "unknown object format" */
+	if (strstr(msg, "objectformat") != NULL ||
+	    strstr(msg, "object format") != NULL)
 		return err_set(BBS_E_UNSUPPORTED, "SHA-256 repositories are "
-		    "not supported (libgit2 1.5 handles SHA-1 only)");
+		    "not supported (git-remote-bbs handles SHA-1 only)");
 	if (strstr(msg, "unsupported extension") != NULL)
 		return err_set(BBS_E_UNSUPPORTED, "%s: %s", what, msg);
 	return err_set(BBS_E_ERROR, "%s: %s", what, msg);
@@ -389,7 +391,7 @@ transport_tip_haves(struct transport *t, struct buf *out)
 	git_reference *ref;
 	git_object *obj;
 	struct tip *tips = NULL;
-	char hex[GIT_OID_HEXSZ + 1];
+	char hex[OID_HEX_LEN + 1];
 	size_t n = 0, cap = 0, i, j;
 	int r = 0;
 

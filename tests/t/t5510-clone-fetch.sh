@@ -165,7 +165,7 @@ test_expect_success 'a SHA-256 remote is refused clearly' '
 	git -C up256 push -q "$(forge_repo_dir team/sha256.git)" main &&
 	forge_fix_perms &&
 	test_must_fail git clone "bbs::$FORGE_URL/team/sha256.git" c256 2>err &&
-	grep "SHA-256" err &&
+	grep "SHA-256 repository, which is not supported (git-remote-bbs handles SHA-1 only)" err &&
 	test_path_is_missing c256
 '
 
@@ -173,7 +173,7 @@ test_expect_success 'a local SHA-256 repository is refused clearly' '
 	git init -q --object-format=sha256 local256 &&
 	git -C local256 remote add origin "bbs::$FORGE_URL/team/repo.git" &&
 	test_must_fail git -C local256 fetch origin 2>err &&
-	grep "SHA-256" err
+	grep "SHA-256 repositories are not supported (git-remote-bbs handles SHA-1 only)" err
 '
 
 test_done
