@@ -62,7 +62,7 @@ test_expect_success 'incremental fetch transfers only the new objects' '
 	ls clone/.git/objects/pack/*.idx | sort >after &&
 	comm -13 before after >new &&
 	test_line_count = 1 new &&
-	git show-index <"$(cat new)" >objects &&
+	git -C clone show-index <"$(cat new)" >objects &&
 	test_line_count = 3 objects
 '
 
