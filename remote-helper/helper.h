@@ -262,6 +262,8 @@ struct session {
 	int credhelper;		/* bbs.tokenStore=credential-helper */
 	char *cred_index;	/* accounts the credential helper had */
 	char *scope;		/* of the grant session_token last returned */
+	/* when session_token stops returning that token (Unix time), 0: never */
+	int64_t use_until;
 };
 
 /* Resolve provider, endpoints and client; no network. */

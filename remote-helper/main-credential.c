@@ -30,6 +30,8 @@ struct cred {
 	char *path;
 	char *username;
 	char *password;		/* secret */
+	char *credential;	/* secret: what git sent with an authtype */
+	int cap_authtype;	/* git sent capability[]=authtype (2.46+) */
 };
 
 static void
@@ -40,6 +42,7 @@ cred_release(struct cred *c)
 	free(c->path);
 	free(c->username);
 	secret_free(c->password);
+	secret_free(c->credential);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -57,13 +60,17 @@ cred_read(struct cred *c, FILE *in)
 		if ((eq = strchr(line.ptr, '=')) == NULL)
 			continue;
 		*eq = '\0';
+		if (strcmp(line.ptr, "capability[]") == 0 &&
+		    strcmp(eq + 1, "authtype") == 0)
+			c->cap_authtype = 1;
 		dst = strcmp(line.ptr, "protocol") == 0 ? &c->protocol :
 		    strcmp(line.ptr, "host") == 0 ? &c->host :
 		    strcmp(line.ptr, "path") == 0 ? &c->path :
 		    strcmp(line.ptr, "username") == 0 ? &c->username :
-		    strcmp(line.ptr, "password") == 0 ? &c->password : NULL;
+		    strcmp(line.ptr, "password") == 0 ? &c->password :
+		    strcmp(line.ptr, "credential") == 0 ? &c->credential : NULL;
 		if (dst != NULL) {
-			if (dst == &c->password)
+			if (dst == &c->password || dst == &c->credential)
 				secret_free(*dst);
 			else
 				free(*dst);
@@ -72,6 +79,37 @@ cred_read(struct cred *c, FILE *in)
 	}
 	buf_release(&line);
 	return r < 0 ? r : 0;
+}
+
+/*
+ * Answer `get` with `tok`, in the protocol of the git that asked: a Bearer
+ * credential marked ephemeral when git announced capability[]=authtype
+ * (2.46+) and the remote takes Bearer, else username and password.  Both
+ * carry password_expiry_utc (2.40+; older gits ignore unknown keys), the
+ * time after which we would not hand the token out ourselves, so a caching
+ * helper later in the chain drops it then.  A value with a line break is
+ * refused rather than written: it would inject protocol lines.
+ */
+static int
+cred_answer(const struct cred *c, const struct remote_ctx *rc,
+    const char *tok, FILE *out)
+{
+	const char *user = rc->cfg.git_username;
+
+	if (strpbrk(tok, "\r\n") != NULL || strpbrk(user, "\r\n") != NULL)
+		return err_set(BBS_E_PROTOCOL, "the access token or user name "
+		    "contains a line break");
+	if (c->cap_authtype && rc->cfg.git_auth == GIT_AUTH_BEARER)
+		fprintf(out, "capability[]=authtype\nauthtype=Bearer\n"
+		    "credential=%s\nephemeral=1\n", tok);
+	else
+		fprintf(out, "username=%s\npassword=%s\n", user, tok);
+	if (rc->s.use_until > 0)
+		fprintf(out, "password_expiry_utc=%lld\n",
+		    (long long)rc->s.use_until);
+	if (fflush(out) != 0 || ferror(out))
+		return err_set(BBS_E_IO, "cannot write the answer to git");
+	return 0;
 }
 
 int
@@ -115,15 +153,14 @@ main(int argc, char **argv)
 	if ((r = remote_ctx_session(&rc)) != 0)
 		goto out;
 	if (strcmp(argv[1], "erase") == 0) {
-		if (c.password != NULL)
-			r = session_expire(&rc.s, c.password);
+		/* a Bearer answer comes back as credential=, not password= */
+		if (c.password != NULL || c.credential != NULL)
+			r = session_expire(&rc.s, c.password != NULL ?
+			    c.password : c.credential);
 		goto out;
 	}
-	r = session_token(&rc.s, &tok);
-	if (r == 0) {
-		printf("username=%s\npassword=%s\n", rc.cfg.git_username, tok);
-		fflush(stdout);
-	}
+	if ((r = session_token(&rc.s, &tok)) == 0)
+		r = cred_answer(&c, &rc, tok, stdout);
 out:
 	if (r != 0) {
 		/* say why on stderr; git then tries its other helpers */

@@ -352,6 +352,8 @@ done:
 	*access_token = xstrdup(e->tok.access_token);
 	free(s->scope);
 	s->scope = e->tok.scope ? xstrdup(e->tok.scope) : NULL;
+	s->use_until = e->tok.expires_at == 0 ? 0 :
+	    e->tok.expires_at - EXPIRY_MARGIN;
 out:
 	store_unlock(lock);
 	store_release(&st);
