@@ -152,9 +152,11 @@ test_expect_success 'private-use URI scheme: the callback hands the response ove
 test_expect_success 'Ctrl-C during the wait: the sign-in stops and cleans up' '
 	git config --global "bbs.$FORGE_URL.redirectUri" "org.git-remote-bbs:/callback" &&
 	test_when_finished "git config --global --unset bbs.$FORGE_URL.redirectUri" &&
+	{ ls /tmp/git-remote-bbs-$(id -u)/cb-* 2>/dev/null || :; } >sockets.before &&
 	(BROWSER=true git bbs login "$REPO" 2>int.err & echo $! >int.pid) &&
 	wait_for_text int.err "Waiting up to" 50 &&
-	ls /tmp/git-remote-bbs-$(id -u)/cb-* >sockets &&
+	ls /tmp/git-remote-bbs-$(id -u)/cb-* >sockets.after &&
+	comm -13 sockets.before sockets.after >sockets &&
 	test_line_count = 1 sockets &&
 	kill -INT $(cat int.pid) &&
 	wait_for_exit int.pid 30 &&
