@@ -50,6 +50,21 @@ int transport_tip_haves(struct transport *t, struct buf *out);
 int subtransport_new(git_smart_subtransport **out, git_transport *owner,
     void *param);
 
+/* shallow.c */
+/*
+ * Around a download: in a linked worktree, carry the common directory's
+ * shallow file to the worktree's git dir, where libgit2 reads and writes
+ * it, and back after a successful fetch (removed when libgit2 removed it).
+ */
+int shallow_enter(struct transport *t);
+int shallow_leave(struct transport *t, int fetched);
+/*
+ * The absolute depth for --deepen `deepen` from the local commits `oids`:
+ * 0 when the history is complete (nothing to deepen).
+ */
+int shallow_relative_depth(struct transport *t, char **oids, size_t nr,
+    int deepen, int *depth);
+
 /* packsink.c */
 struct packsink;
 /* Add the index-pack backend to `odb` for one download. */

@@ -180,11 +180,25 @@ struct helper_options {
 	int atomic;
 	int fsck_objects;
 	int unsupported_shallow;	/* a depth/filter option was given */
+	int depth;		/* option depth: 0 full history, INT_MAX unshallow */
+	int deepen_relative;	/* option deepen-relative true (--deepen) */
 	char **push_options;
 	size_t push_options_nr;
 	char **cas;		/* "<ref>:<oid>" leases */
 	size_t cas_nr;
 };
+
+/* shallow.c */
+/* Is `name` one of git's shallow or partial fetch options? */
+int shallow_is_option(const char *name);
+/*
+ * Answer "option `name` `v`" of that family: "ok", or an error after one
+ * line on stderr, with o->unsupported_shallow set so the fetch fails.
+ */
+const char *shallow_option(struct helper_options *o, const char *name,
+    const char *v);
+/* Does this build fetch shallow histories (libgit2 1.9 or later)? */
+int shallow_supported(void);
 
 struct transport;
 

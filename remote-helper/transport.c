@@ -232,27 +232,20 @@ transport_has_object(struct transport *t, const char *hex)
 	return found;
 }
 
-int
-transport_fetch(struct transport *t, char **names, char **oids, size_t nr,
-    char **lockfile, int *connected)
+/* One download of `names` with `depth` (0: the full history). */
+static int
+fetch_download(struct transport *t, char **names, char **oids, size_t nr,
+    int depth, char **lockfile, int *connected)
 {
 	git_fetch_options fo;
 	git_strarray specs;
 	git_odb *odb = NULL;
 	struct packsink *sink = NULL;
-	size_t i, missing = 0;
+	size_t i;
 	int r = 0;
 
 	*lockfile = NULL;
 	*connected = 0;
-	if (t->repo == NULL)
-		return err_set(BBS_E_INVALID, "fetch needs a repository "
-		    "(GIT_DIR is not set)");
-	for (i = 0; i < nr; i++)
-		if (!transport_has_object(t, oids[i]))
-			missing++;
-	if (missing == 0)
-		return 0;
 	if ((r = transport_connect(t)) != 0)
 		return r;
 	if (git_repository_odb(&odb, t->repo) < 0)
@@ -267,6 +260,15 @@ transport_fetch(struct transport *t, char **names, char **oids, size_t nr,
 	fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
 	fo.update_fetchhead = 0;
 	fo.follow_redirects = GIT_REMOTE_REDIRECT_NONE;
+#ifdef HAVE_LIBGIT2_SHALLOW
+	fo.depth = depth;
+#else
+	if (depth != 0) {
+		r = err_set(BBS_E_UNSUPPORTED, "shallow fetches need libgit2 "
+		    "1.9 or later");
+		goto out;
+	}
+#endif
 	t->sideband.show = t->opts->progress;
 	if (git_remote_download(t->remote, &specs, &fo) < 0) {
 		r = git_fail("fetch failed");
@@ -289,6 +291,75 @@ out:
 		unlink(*lockfile);
 		free(*lockfile);
 		*lockfile = NULL;
+	}
+	return r;
+}
+
+/*
+ * --deepen N: libgit2 has only absolute depths, so the depth is N more
+ * than the longest first-parent line from the wanted tips down to the
+ * shallow boundary, with new tips first fetched onto the history we have.
+ */
+static int
+fetch_deepen(struct transport *t, char **names, char **oids, size_t nr,
+    size_t missing, char **lockfile, int *connected)
+{
+	char *first = NULL;
+	int r, depth = 0, c = 0;
+
+	if (missing > 0 && (r = fetch_download(t, names, oids, nr, 0, &first,
+	    &c)) != 0)
+		return r;
+	if ((r = shallow_relative_depth(t, oids, nr, t->opts->depth,
+	    &depth)) == 0 && depth > 0)
+		r = fetch_download(t, names, oids, nr, depth, lockfile,
+		    connected);
+	if (r == 0 && *lockfile == NULL) {
+		*lockfile = first;	/* nothing more came: keep the first */
+		*connected = depth == 0 && c;
+		first = NULL;
+	}
+	if (first != NULL) {
+		/* git takes one lock per fetch: the second pack's */
+		unlink(first);
+		free(first);
+	}
+	return r;
+}
+
+int
+transport_fetch(struct transport *t, char **names, char **oids, size_t nr,
+    char **lockfile, int *connected)
+{
+	size_t i, missing = 0;
+	int r, r2;
+
+	*lockfile = NULL;
+	*connected = 0;
+	if (t->repo == NULL)
+		return err_set(BBS_E_INVALID, "fetch needs a repository "
+		    "(GIT_DIR is not set)");
+	for (i = 0; i < nr; i++)
+		if (!transport_has_object(t, oids[i]))
+			missing++;
+	/* deepening wants the tips we already have once more */
+	if (missing == 0 && t->opts->depth == 0)
+		return 0;
+	if ((r = shallow_enter(t)) != 0)
+		return r;
+	if (t->opts->deepen_relative)
+		r = fetch_deepen(t, names, oids, nr, missing, lockfile,
+		    connected);
+	else
+		r = fetch_download(t, names, oids, nr, t->opts->depth,
+		    lockfile, connected);
+	if ((r2 = shallow_leave(t, r == 0)) != 0 && r == 0) {
+		r = r2;
+		if (*lockfile != NULL) {
+			unlink(*lockfile);
+			free(*lockfile);
+			*lockfile = NULL;
+		}
 	}
 	return r;
 }

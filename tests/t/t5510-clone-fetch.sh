@@ -146,17 +146,6 @@ test_expect_success 'fetch into a repository configured for a bbs:// remote by h
 	test "$(git -C byhand rev-parse origin/main)" = "$(git -C upstream rev-parse main)"
 '
 
-test_expect_success '--depth is refused with one clear line' '
-	test_must_fail git clone --depth 1 "bbs::$FORGE_URL/team/repo.git" shallow 2>err &&
-	grep "shallow and partial fetches (--depth) are not supported" err >lines &&
-	test_line_count = 1 lines &&
-	test_path_is_missing shallow &&
-	test_must_fail git -C clone fetch --depth 1 origin 2>err &&
-	grep "not supported" err &&
-	test_must_fail git clone --filter=blob:none "bbs::$FORGE_URL/team/repo.git" partial 2>err &&
-	grep "not supported" err
-'
-
 test_expect_success 'a SHA-256 remote is refused clearly' '
 	git init -q --bare --object-format=sha256 "$(forge_repo_dir team/sha256.git)" &&
 	git -C "$(forge_repo_dir team/sha256.git)" config http.receivepack true &&

@@ -545,6 +545,7 @@ test_done() {
 # Version prerequisites, for what depends on the git installed:
 #	GIT_2_40	git sends and keeps password_expiry_utc
 #	GIT_2_46	git announces capability[]=authtype
+#	LIBGIT2_1_9	the programs fetch shallow histories (libgit2 1.9+)
 # A test that needs one names the version in its title; elsewhere it is
 # skipped and shown as "ok N # skip TITLE (missing GIT_2_46)".
 
@@ -568,3 +569,7 @@ for v in 2.40 2.46; do
 	fi
 done
 unset v
+if grep -q '^#define HAVE_LIBGIT2_SHALLOW 1' \
+	"${abs_top_builddir:-$BUILDDIR}/config.h" 2>/dev/null; then
+	test_set_prereq LIBGIT2_1_9
+fi
