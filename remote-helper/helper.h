@@ -212,7 +212,9 @@ int transport_list(struct transport *t, FILE *out);
 /*
  * Fetch the objects for `names` (want `oids`).  On success, *lockfile is
  * the .keep file to report (or NULL) and *connected tells whether the new
- * pack was verified self-contained and connected.
+ * pack was verified self-contained and connected.  With opts->depth set
+ * (libgit2 1.9 builds) the fetch is shallow and the repository's shallow
+ * file is updated, in the common directory of a linked worktree too.
  */
 int transport_fetch(struct transport *t, char **names, char **oids,
     size_t nr, char **lockfile, int *connected);
