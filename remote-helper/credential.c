@@ -26,6 +26,7 @@ cred_release(struct cred *c)
 	free(c->path);
 	free(c->username);
 	secret_free(c->password);
+	secret_free(c->credential);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -37,11 +38,14 @@ cred_set(struct cred *c, const char *key, const char *value)
 	    strcmp(key, "host") == 0 ? &c->host :
 	    strcmp(key, "path") == 0 ? &c->path :
 	    strcmp(key, "username") == 0 ? &c->username :
-	    strcmp(key, "password") == 0 ? &c->password : NULL;
+	    strcmp(key, "password") == 0 ? &c->password :
+	    strcmp(key, "credential") == 0 ? &c->credential : NULL;
 
+	if (strcmp(key, "capability[]") == 0 && strcmp(value, "authtype") == 0)
+		c->cap_authtype = 1;
 	if (dst == NULL)
 		return;
-	if (dst == &c->password)
+	if (dst == &c->password || dst == &c->credential)
 		secret_free(*dst);
 	else
 		free(*dst);

@@ -7,8 +7,28 @@
 
 #include <git2.h>
 #include <git2/sys/transport.h>
+#ifdef HAVE_GIT2_SYS_ERRORS_H
+#include <git2/sys/errors.h>	/* git_error_set_str, from libgit2 1.8 */
+#endif
 
 #include "helper.h"
+
+/*
+ * Parse the 40-digit SHA-1 `hex` into `out`; 0, or libgit2's error code.
+ * libgit2 2.0 names the function git_oid_from_string and gives it the
+ * object id type, as 1.7 to 1.9 do in builds with SHA-256.
+ */
+static inline int
+oid_from_hex(git_oid *out, const char *hex)
+{
+#if defined(HAVE_GIT_OID_FROM_STRING)
+	return git_oid_from_string(out, hex, GIT_OID_SHA1);
+#elif defined(HAVE_GIT_OID_FROMSTR_TYPE)
+	return git_oid_fromstr(out, hex, GIT_OID_SHA1);
+#else
+	return git_oid_fromstr(out, hex);
+#endif
+}
 
 struct transport {
 	struct conn *conn;
@@ -29,6 +49,21 @@ int transport_tip_haves(struct transport *t, struct buf *out);
 /* subtransport.c */
 int subtransport_new(git_smart_subtransport **out, git_transport *owner,
     void *param);
+
+/* shallow.c */
+/*
+ * Around a download: in a linked worktree, carry the common directory's
+ * shallow file to the worktree's git dir, where libgit2 reads and writes
+ * it, and back after a successful fetch (removed when libgit2 removed it).
+ */
+int shallow_enter(struct transport *t);
+int shallow_leave(struct transport *t, int fetched);
+/*
+ * The absolute depth for --deepen `deepen` from the local commits `oids`:
+ * 0 when the history is complete (nothing to deepen).
+ */
+int shallow_relative_depth(struct transport *t, char **oids, size_t nr,
+    int deepen, int *depth);
 
 /* packsink.c */
 struct packsink;

@@ -48,6 +48,8 @@ struct cred {
 	char *path;
 	char *username;
 	char *password;		/* secret */
+	char *credential;	/* secret: what git sent with an authtype */
+	int cap_authtype;	/* git sent capability[]=authtype (2.46+) */
 };
 
 /*
@@ -274,11 +276,25 @@ struct helper_options {
 	int atomic;
 	int fsck_objects;
 	int unsupported_shallow;	/* a depth/filter option was given */
+	int depth;		/* option depth: 0 full history, INT_MAX unshallow */
+	int deepen_relative;	/* option deepen-relative true (--deepen) */
 	char **push_options;
 	size_t push_options_nr;
 	char **cas;		/* "<ref>:<oid>" leases */
 	size_t cas_nr;
 };
+
+/* shallow.c */
+/* Is `name` one of git's shallow or partial fetch options? */
+int shallow_is_option(const char *name);
+/*
+ * Answer "option `name` `v`" of that family: "ok", or an error after one
+ * line on stderr, with o->unsupported_shallow set so the fetch fails.
+ */
+const char *shallow_option(struct helper_options *o, const char *name,
+    const char *v);
+/* Does this build fetch shallow histories (libgit2 1.9 or later)? */
+int shallow_supported(void);
 
 struct transport;
 
@@ -295,7 +311,9 @@ int transport_refs(struct transport *t, struct ref_list *out);
 /*
  * Fetch the objects for `names` (want `oids`).  On success, *lockfile is
  * the .keep file to report (or NULL) and *connected tells whether the new
- * pack was verified self-contained and connected.
+ * pack was verified self-contained and connected.  With opts->depth set
+ * (libgit2 1.9 builds) the fetch is shallow and the repository's shallow
+ * file is updated, in the common directory of a linked worktree too.
  */
 int transport_fetch(struct transport *t, char **names, char **oids,
     size_t nr, char **lockfile, int *connected);
@@ -414,6 +432,8 @@ struct session {
 	int credhelper;		/* bbs.tokenStore=credential-helper */
 	char *scope;		/* of the grant session_token last returned */
 	char *unusable;		/* why the stored grant could not be used */
+	/* when session_token stops returning that token (Unix time), 0: never */
+	int64_t use_until;
 };
 
 /* Resolve provider, endpoints and client; no network. */

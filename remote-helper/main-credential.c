@@ -27,6 +27,48 @@ static const char usage_text[] =
     "git runs this credential helper for plain https:// remotes, with\n"
     "  git config --global credential.https://bitbucket.org.helper bbs\n"
     "It answers with an OAuth access token of git-remote-bbs's sign-in.\n";
+
+/*
+ * Answer `get` with `tok`, in the protocol of the git that asked: a Bearer
+ * credential marked ephemeral when git announced capability[]=authtype
+ * (2.46+) and the remote takes Bearer, else username and password.  Both
+ * carry password_expiry_utc (2.40+; older gits ignore unknown keys), the
+ * time after which we would not hand the token out ourselves, so a caching
+ * helper later in the chain drops it then.  cred_write refuses a value
+ * with a line break: it would inject protocol lines.
+ */
+static int
+cred_answer(const struct cred *c, const struct remote_ctx *rc,
+    const char *tok, FILE *out)
+{
+	char expiry[32];
+	const char *kv[13];
+	size_t n = 0;
+
+	if (c->cap_authtype && rc->cfg.git_auth == GIT_AUTH_BEARER) {
+		kv[n++] = "capability[]";
+		kv[n++] = "authtype";
+		kv[n++] = "authtype";
+		kv[n++] = "Bearer";
+		kv[n++] = "credential";
+		kv[n++] = tok;
+		kv[n++] = "ephemeral";
+		kv[n++] = "1";
+	} else {
+		kv[n++] = "username";
+		kv[n++] = rc->cfg.git_username;
+		kv[n++] = "password";
+		kv[n++] = tok;
+	}
+	if (rc->s.use_until > 0) {
+		snprintf(expiry, sizeof(expiry), "%lld",
+		    (long long)rc->s.use_until);
+		kv[n++] = "password_expiry_utc";
+		kv[n++] = expiry;
+	}
+	kv[n] = NULL;
+	return cred_write(out, kv);
+}
 int
 main(int argc, char **argv)
 {
@@ -72,17 +114,14 @@ main(int argc, char **argv)
 	if ((r = remote_ctx_session(&rc)) != 0)
 		goto out;
 	if (strcmp(argv[1], "erase") == 0) {
-		if (c.password != NULL)
-			r = session_expire(&rc.s, c.password);
+		/* a Bearer answer comes back as credential=, not password= */
+		if (c.password != NULL || c.credential != NULL)
+			r = session_expire(&rc.s, c.password != NULL ?
+			    c.password : c.credential);
 		goto out;
 	}
-	r = session_token(&rc.s, &tok);
-	if (r == 0) {
-		const char *kv[] = { "username", rc.cfg.git_username,
-			"password", tok, NULL };
-
-		r = cred_write(stdout, kv);
-	}
+	if ((r = session_token(&rc.s, &tok)) == 0)
+		r = cred_answer(&c, &rc, tok, stdout);
 out:
 	/* the request and the answer went through stdio: wipe its buffers */
 	if ((w = secret_stdio_wipe()) != 0 && r == 0)

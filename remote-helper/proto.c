@@ -272,7 +272,7 @@ handle_option(struct helper_options *o, const char *arg)
 {
 	const char *sp = strchr(arg, ' '), *v;
 	char name[64];
-	size_t n, i;
+	size_t n;
 	int *flag = NULL;
 
 	if (sp == NULL || (n = (size_t)(sp - arg)) >= sizeof(name))
@@ -292,22 +292,8 @@ handle_option(struct helper_options *o, const char *arg)
 		strv_push(&o->cas, &o->cas_nr, v);
 		return "ok";
 	}
-	for (i = 0; i < BBS_ARRAY_SIZE(shallow_options); i++) {
-		if (strcmp(name, shallow_options[i]) != 0)
-			continue;
-		if (strcmp(name, "depth") == 0 && strcmp(v, "0") == 0)
-			return "ok";
-		if (strcmp(name, "update-shallow") == 0 &&
-		    strcmp(v, "false") == 0)
-			return "ok";
-		if (!o->unsupported_shallow)
-			fprintf(stderr, "error: bbs: shallow and partial "
-			    "fetches (--%s) are not supported: libgit2 1.5 "
-			    "cannot fetch them; fetch the full history "
-			    "instead\n", name);
-		o->unsupported_shallow = 1;
-		return "error shallow and partial fetches are not supported";
-	}
+	if (shallow_is_option(name))
+		return shallow_option(o, name, v);
 	if (strcmp(name, "progress") == 0)
 		flag = &o->progress;
 	else if (strcmp(name, "followtags") == 0)

@@ -145,7 +145,7 @@ push_adv_parse(struct push_adv *a, const char *body, size_t len)
 		    20) != NULL)
 			return err_set(BBS_E_UNSUPPORTED, "the remote is a "
 			    "SHA-256 repository, which is not supported "
-			    "(libgit2 1.5 handles SHA-1 only)");
+			    "(git-remote-bbs handles SHA-1 only)");
 		if ((r = push_adv_line(a, payload, plen)) != 0)
 			return r;
 	}

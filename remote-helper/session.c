@@ -523,6 +523,8 @@ done:
 	*access_token = xstrdup(e->tok.access_token);
 	free(s->scope);
 	s->scope = e->tok.scope ? xstrdup(e->tok.scope) : NULL;
+	s->use_until = e->tok.expires_at == 0 ? 0 :
+	    e->tok.expires_at - EXPIRY_MARGIN;
 out:
 	secret_free(seen);
 	store_unlock(lock);

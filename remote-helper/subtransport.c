@@ -96,10 +96,10 @@ stream_read(git_smart_subtransport_stream *gs, char *buffer, size_t size,
 	if (http_stream_read(s->http, buffer, size, nread) != 0)
 		return stream_fail();
 	if (s->ls && *nread > 0) {
-		/* libgit2 1.5 parses SHA-1 ids only: say so, not "bad pkt" */
+		/* we parse SHA-1 ids only: say so, not "bad pkt" */
 		if (memmem(buffer, *nread, "object-format=sha256", 20)) {
 			err_set(BBS_E_UNSUPPORTED, "the remote is a SHA-256 "
-			    "repository, which is not supported (libgit2 1.5 "
+			    "repository, which is not supported (git-remote-bbs "
 			    "handles SHA-1 only)");
 			return stream_fail();
 		}

@@ -53,9 +53,11 @@ git_fail(const char *what)
 
 	if (err_code() != 0)
 		return err_code();
-	if (strstr(raw, "objectformat") != NULL)
+	/* 1.5: "extensions.objectformat"; 1.9: "unknown object format" */
+	if (strstr(raw, "objectformat") != NULL ||
+	    strstr(raw, "object format") != NULL)
 		return err_set(BBS_E_UNSUPPORTED, "SHA-256 repositories are "
-		    "not supported (libgit2 1.5 handles SHA-1 only)");
+		    "not supported (git-remote-bbs handles SHA-1 only)");
 	/* libgit2's message may quote the server ("remote error: ...") */
 	msg = text_sanitized(raw, strnlen(raw, 1000));
 	if (strstr(msg, "unsupported extension") != NULL)
@@ -198,7 +200,7 @@ int
 transport_refs(struct transport *t, struct ref_list *out)
 {
 	const git_remote_head **heads;
-	char hex[GIT_OID_HEXSZ + 1];
+	char hex[OID_HEX_LEN + 1];
 	size_t i, n;
 	int r;
 
@@ -223,7 +225,7 @@ transport_has_object(struct transport *t, const char *hex)
 	git_oid oid;
 	int found;
 
-	if (t->repo == NULL || git_oid_fromstr(&oid, hex) < 0 ||
+	if (t->repo == NULL || oid_from_hex(&oid, hex) < 0 ||
 	    git_repository_odb(&odb, t->repo) < 0) {
 		git_error_clear();
 		return 0;
@@ -233,27 +235,20 @@ transport_has_object(struct transport *t, const char *hex)
 	return found;
 }
 
-int
-transport_fetch(struct transport *t, char **names, char **oids, size_t nr,
-    char **lockfile, int *connected)
+/* One download of `names` with `depth` (0: the full history). */
+static int
+fetch_download(struct transport *t, char **names, char **oids, size_t nr,
+    int depth, char **lockfile, int *connected)
 {
 	git_fetch_options fo;
 	git_strarray specs;
 	git_odb *odb = NULL;
 	struct packsink *sink = NULL;
-	size_t i, missing = 0;
+	size_t i;
 	int r = 0;
 
 	*lockfile = NULL;
 	*connected = 0;
-	if (t->repo == NULL)
-		return err_set(BBS_E_INVALID, "fetch needs a repository "
-		    "(GIT_DIR is not set)");
-	for (i = 0; i < nr; i++)
-		if (!transport_has_object(t, oids[i]))
-			missing++;
-	if (missing == 0)
-		return 0;
 	if ((r = transport_connect(t)) != 0)
 		return r;
 	if (git_repository_odb(&odb, t->repo) < 0)
@@ -268,6 +263,15 @@ transport_fetch(struct transport *t, char **names, char **oids, size_t nr,
 	fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
 	fo.update_fetchhead = 0;
 	fo.follow_redirects = GIT_REMOTE_REDIRECT_NONE;
+#ifdef HAVE_LIBGIT2_SHALLOW
+	fo.depth = depth;
+#else
+	if (depth != 0) {
+		r = err_set(BBS_E_UNSUPPORTED, "shallow fetches need libgit2 "
+		    "1.9 or later");
+		goto out;
+	}
+#endif
 	t->sideband.show = t->opts->progress;
 	if (git_remote_download(t->remote, &specs, &fo) < 0) {
 		r = git_fail("fetch failed");
@@ -294,6 +298,75 @@ out:
 	return r;
 }
 
+/*
+ * --deepen N: libgit2 has only absolute depths, so the depth is N more
+ * than the longest first-parent line from the wanted tips down to the
+ * shallow boundary, with new tips first fetched onto the history we have.
+ */
+static int
+fetch_deepen(struct transport *t, char **names, char **oids, size_t nr,
+    size_t missing, char **lockfile, int *connected)
+{
+	char *first = NULL;
+	int r, depth = 0, c = 0;
+
+	if (missing > 0 && (r = fetch_download(t, names, oids, nr, 0, &first,
+	    &c)) != 0)
+		return r;
+	if ((r = shallow_relative_depth(t, oids, nr, t->opts->depth,
+	    &depth)) == 0 && depth > 0)
+		r = fetch_download(t, names, oids, nr, depth, lockfile,
+		    connected);
+	if (r == 0 && *lockfile == NULL) {
+		*lockfile = first;	/* nothing more came: keep the first */
+		*connected = depth == 0 && c;
+		first = NULL;
+	}
+	if (first != NULL) {
+		/* git takes one lock per fetch: the second pack's */
+		unlink(first);
+		free(first);
+	}
+	return r;
+}
+
+int
+transport_fetch(struct transport *t, char **names, char **oids, size_t nr,
+    char **lockfile, int *connected)
+{
+	size_t i, missing = 0;
+	int r, r2;
+
+	*lockfile = NULL;
+	*connected = 0;
+	if (t->repo == NULL)
+		return err_set(BBS_E_INVALID, "fetch needs a repository "
+		    "(GIT_DIR is not set)");
+	for (i = 0; i < nr; i++)
+		if (!transport_has_object(t, oids[i]))
+			missing++;
+	/* deepening wants the tips we already have once more */
+	if (missing == 0 && t->opts->depth == 0)
+		return 0;
+	if ((r = shallow_enter(t)) != 0)
+		return r;
+	if (t->opts->deepen_relative)
+		r = fetch_deepen(t, names, oids, nr, missing, lockfile,
+		    connected);
+	else
+		r = fetch_download(t, names, oids, nr, t->opts->depth,
+		    lockfile, connected);
+	if ((r2 = shallow_leave(t, r == 0)) != 0 && r == 0) {
+		r = r2;
+		if (*lockfile != NULL) {
+			unlink(*lockfile);
+			free(*lockfile);
+			*lockfile = NULL;
+		}
+	}
+	return r;
+}
+
 int
 transport_resolve(struct transport *t, const char *spec,
     char hex[OID_HEX_LEN + 1])
@@ -304,7 +377,7 @@ transport_resolve(struct transport *t, const char *spec,
 	if (t->repo == NULL)
 		return err_set(BBS_E_INVALID, "push needs a repository "
 		    "(GIT_DIR is not set)");
-	if (strlen(spec) == OID_HEX_LEN && git_oid_fromstr(&oid, spec) == 0) {
+	if (strlen(spec) == OID_HEX_LEN && oid_from_hex(&oid, spec) == 0) {
 		git_oid_tostr(hex, OID_HEX_LEN + 1, &oid);
 		return 0;
 	}
@@ -324,8 +397,8 @@ transport_is_ancestor(struct transport *t, const char *ancestor,
 	git_oid a, b;
 	int r;
 
-	if (git_oid_fromstr(&a, ancestor) < 0 ||
-	    git_oid_fromstr(&b, tip) < 0) {
+	if (oid_from_hex(&a, ancestor) < 0 ||
+	    oid_from_hex(&b, tip) < 0) {
 		git_error_clear();
 		return 0;
 	}
@@ -392,7 +465,7 @@ transport_tip_haves(struct transport *t, struct buf *out)
 	git_reference *ref;
 	git_object *obj;
 	struct tip *tips = NULL;
-	char hex[GIT_OID_HEXSZ + 1];
+	char hex[OID_HEX_LEN + 1];
 	size_t n = 0, cap = 0, i, j;
 	int r = 0;
 

@@ -26,7 +26,12 @@ test_expect_success 'not signed in: the helper stays out of the way and says why
 test_expect_success 'a plain https clone and push with the signed-in grant' '
 	BROWSER=$BROWSER_STANDIN git bbs login "$URL" 2>/dev/null &&
 	git clone -q "$URL" work &&
-	grep "scheme=basic user=x-token-auth token=ok" "$(forge_gate_log)" &&
+	if test_have_prereq GIT_2_46
+	then
+		grep "scheme=bearer user=- token=ok" "$(forge_gate_log)"
+	else
+		grep "scheme=basic user=x-token-auth token=ok" "$(forge_gate_log)"
+	fi &&
 	commit_file work a.txt one &&
 	git -C work push -q origin main &&
 	test_grep ! -F "$(stored access_token)" work/.git/config "$HOME/.gitconfig"

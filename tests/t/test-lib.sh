@@ -577,3 +577,36 @@ test_done() {
 	[ "$test_failure" = 0 ]
 	exit
 }
+
+# ---------------------------------------------------------------------------
+# Version prerequisites, for what depends on the git installed:
+#	GIT_2_40	git sends and keeps password_expiry_utc
+#	GIT_2_46	git announces capability[]=authtype
+#	LIBGIT2_1_9	the programs fetch shallow histories (libgit2 1.9+)
+# A test that needs one names the version in its title; elsewhere it is
+# skipped and shown as "ok N # skip TITLE (missing GIT_2_46)".
+
+# version_at_least_ HAVE WANT: compare dotted version numbers.
+version_at_least_() {
+	local IFS=. i
+	local -a have want
+	read -r -a have <<<"$1"
+	read -r -a want <<<"$2"
+	for i in 0 1 2; do
+		[ "${have[i]:-0}" -gt "${want[i]:-0}" ] && return 0
+		[ "${have[i]:-0}" -lt "${want[i]:-0}" ] && return 1
+	done
+	return 0
+}
+
+test_git_version_=$(git version | sed -n 's/^git version \([0-9][0-9.]*[0-9]\).*/\1/p')
+for v in 2.40 2.46; do
+	if version_at_least_ "${test_git_version_:-0}" "$v"; then
+		test_set_prereq "GIT_${v/./_}"
+	fi
+done
+unset v
+if grep -q '^#define HAVE_LIBGIT2_SHALLOW 1' \
+	"${abs_top_builddir:-$BUILDDIR}/config.h" 2>/dev/null; then
+	test_set_prereq LIBGIT2_1_9
+fi
