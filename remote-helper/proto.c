@@ -261,11 +261,6 @@ proto_write(FILE *out, const struct buf *answer)
 	return 0;
 }
 
-static const char *const shallow_options[] = {
-	"depth", "deepen-since", "deepen-not", "deepen-relative", "filter",
-	"update-shallow", "refetch",
-};
-
 /* Answer one "option NAME VALUE": "ok", "unsupported" or "error ...". */
 static const char *
 handle_option(struct helper_options *o, const char *arg)

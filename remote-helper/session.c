@@ -524,7 +524,7 @@ done:
 	free(s->scope);
 	s->scope = e->tok.scope ? xstrdup(e->tok.scope) : NULL;
 	s->use_until = e->tok.expires_at == 0 ? 0 :
-	    e->tok.expires_at - EXPIRY_MARGIN;
+	    e->tok.expires_at - expiry_margin(&e->tok);
 out:
 	secret_free(seen);
 	store_unlock(lock);
