@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # .ci/deb.sh BUILDDIR: build the Debian package in BUILDDIR (make deb: the
 # distribution tarball, contrib/debian, dpkg-buildpackage, lintian), install
 # it into a fresh Debian root made with debootstrap, and clone and push

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # .ci/debian13.sh - build the tree and run the whole test suite inside a
 # Debian 13 (trixie) root: libgit2 1.9, git 2.47, OpenSSL 3.5.
 #

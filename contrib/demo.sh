@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # demo.sh - set everything up on a Debian machine and show the product:
 # build git-remote-bbs, start the local test forge (git http-backend
 # behind Apache on 127.0.0.1, with token checks) and its OAuth 2.0

@@ -1,3 +1,4 @@
+dnl SPDX-License-Identifier: MIT
 dnl BBS_CHECK_CFLAG(FLAG, [ACTION-IF-OK], [ACTION-IF-NOT])
 dnl Compile and link a trivial program with FLAG added, treating warnings
 dnl about unknown options as failures.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * callback.c - the private-use URI scheme hand-off (RFC 8252 §7.1).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * client.c - requests to the authorization server: discovery, token
  * grants, device authorization, revocation, user info.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * form.c - application/x-www-form-urlencoded and query strings.
  */

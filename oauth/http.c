@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * http.c - the HTTP client, on libcurl's multi interface.
  *

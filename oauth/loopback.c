@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * loopback.c - receiving the authorization response on 127.0.0.1
  * (RFC 8252 §7.3), and checking any authorization response.

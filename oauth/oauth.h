@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * oauth.h - the shared layer of git-remote-bbs: errors, bounded buffers,
  * secret handling, tracing and the libcurl-based HTTP client.

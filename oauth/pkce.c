@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pkce.c - randomness, PKCE S256 (RFC 7636) and base64url.
  */

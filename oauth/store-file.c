@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * store-file.c - the token store: its interface, and the file backend.
  *

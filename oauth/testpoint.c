@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * testpoint.c - pause points for the crash tests.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * token.c - OAuth JSON: token, device and metadata answers.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * url.c - the one parser for http(s) URLs, and the rule for the URLs of
  * the authorization server: https, or plain http to a loopback host only,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * util-buf.c - growable buffers with a hard maximum size.
  *

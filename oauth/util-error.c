@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * util-error.c - the last error: a code, a one-line message and a hint,
  * and the one place that shows it to the user the way git does.

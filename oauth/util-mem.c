@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * util-mem.c - allocation that never returns NULL.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * util-secret.c - wiping and comparing secrets.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * util-text.c - text from a peer, made safe for a terminal.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * util-trace.c - GIT_TRACE_BBS, with secrets redacted at the output end.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * credential.c - git's credential protocol, the helper's side: the
  * key=value lines git sends, and the answer we print.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * doctor.c - `git bbs doctor [--offline] [<url>]`: why git is not working,
  * and what to type.

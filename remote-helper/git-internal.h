@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * git-internal.h - what the libgit2-facing files share.  Included only by
  * files that include git2.h.

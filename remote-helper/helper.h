@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * helper.h - the git-facing side of git-remote-bbs.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lfs.c - let git-lfs reach the server of a bbs:: remote.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * login.c - the sign-in flows: browser (loopback listener or private-use
  * scheme), paste-back, device authorization and client credentials.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * main-bbs.c - git-bbs: `git bbs login|logout|status|token|import|callback`.
  */

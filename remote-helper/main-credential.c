@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * main-credential.c - git-credential-bbs: a git credential helper that
  * answers plain https:// remotes with an OAuth access token from the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * main-helper.c - git-remote-bbs: the remote helper git runs for bbs::
  * and bbs:// remotes.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * migrate.c - `git bbs migrate`: move a repository's https:// remotes of
  * Bitbucket Cloud and of hosts with bbs.<url> configuration to bbs::, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * packsink.c - an object-database backend that only implements
  * `writepack`: the pack libgit2 downloads is streamed into

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pktline.c - git's pkt-line framing.
  */

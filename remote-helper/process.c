@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * process.c - what a process that holds secrets does to itself: no core
  * dumps, no ptrace, and no client secret left in the configuration that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * proto.c - git's remote-helper protocol (gitremote-helpers(7)).
  *

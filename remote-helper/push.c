@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * push.c - git-receive-pack over our HTTP layer.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * refname.c - git's rules for ref names, applied to what a server
  * advertises before any of it reaches git.

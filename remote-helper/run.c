@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * run.c - child processes (git index-pack, git pack-objects, git
  * credential, the browser).

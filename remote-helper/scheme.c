@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * scheme.c - registering `git bbs callback` as the handler of a
  * private-use URI scheme (RFC 8252 §7.1) for the current user.

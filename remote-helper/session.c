@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * session.c - OAuth for one remote: which server and client, the stored
  * grant, refresh under the per-grant lock, and sign-in.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * shallow.c - shallow clones and fetches through libgit2.
  *

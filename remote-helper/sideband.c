@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sideband.c - the server's progress messages, shown as git shows them.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * signin.c - automatic sign-ins (a git command that finds no usable
  * grant): one per account at a time across processes, and none for a

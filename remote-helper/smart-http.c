@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * smart-http.c - git's smart HTTP protocol, the HTTP side: URLs, the
  * credential header, redirects and the meaning of status codes.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * store-credhelper.c - bbs.tokenStore=credential-helper: grants kept by
  * the user's own credential.helper, through `git credential`.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * subtransport.c - a libgit2 smart subtransport on our HTTP layer.
  *

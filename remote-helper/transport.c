@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * transport.c - libgit2: the repository, ref listing and fetch negotiation.
  *

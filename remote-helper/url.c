@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * url.c - the URL rules: bbs:: and bbs:// forms, the user part that selects
  * an account, plain http only to loopback, and git-style URL matching for

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * version.c - what "--version" prints for the three programs: their
  * version, and the versions of the libraries they run with (as loaded at

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 #
 # bench.sh - compare git-remote-bbs (bbs::http://...) with native git over
 # smart HTTP, against the local test forge (tests/forge/forge.sh), on a

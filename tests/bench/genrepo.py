@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """genrepo.py - deterministic repository content for the benchmark.
 
 Two commands, both writing a "git fast-import" stream to stdout:

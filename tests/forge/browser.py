@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 #
 # browser.py URL - a stand-in for the user's web browser in the tests.
 #

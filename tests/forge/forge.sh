@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 #
 # forge.sh - a local git forge for the tests: "git http-backend" behind a
 # private Apache 2.4 instance on 127.0.0.1, with a CGI gate that checks

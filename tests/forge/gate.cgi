@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 #
 # gate.cgi - the front door of the test forge (see README.md).
 #

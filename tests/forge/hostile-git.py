@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 #
 # hostile-git.py - a smart-HTTP git server that lies, for the tests.
 #

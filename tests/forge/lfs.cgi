@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 #
 # lfs.cgi - the Git LFS server of the test forge (see README.md).
 #

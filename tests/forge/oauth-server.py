@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 #
 # oauth-server.py - an OAuth 2.0 authorization server for the tests.
 #

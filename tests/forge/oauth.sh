@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 #
 # oauth.sh - start, stop and steer the tests' OAuth 2.0 authorization
 # server (oauth-server.py) that lives in a directory DIR.  See README.md.

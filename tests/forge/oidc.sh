@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 #
 # oidc.sh - start, stop and steer the strict authorization server
 # (oidc/server.mjs: oidc-provider from npm) that lives in a directory DIR.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz-authz-response.c - the query of an authorization response
  * (authz_response_check over query_get): from the loopback listener, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz-config-parameters.c - config_parse_parameters, the reader of what
  * `git -c` passes down in GIT_CONFIG_PARAMETERS.

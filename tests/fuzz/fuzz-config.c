@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz-config.c - config_load: the git config file (read by libgit2,
  * matched by our own section.<url>.key rules), GIT_CONFIG_PARAMETERS and

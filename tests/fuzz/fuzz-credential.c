@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz-credential.c - git-credential-bbs's reading of git's credential
  * protocol (cred_read) and the answer it prints (cred_write).

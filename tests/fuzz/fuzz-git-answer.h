@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz-git-answer.h - the oracles the remote-helper fuzz targets share:
  * what the helper prints to git, or as an error, must be well-formed.

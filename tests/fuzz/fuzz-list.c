@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz-list.c - the answer to git's `list` and `list for-push`, from refs
  * as a server (through libgit2) may advertise them.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz-loopback-request.c - the request head a browser sends to the
  * sign-in listener (loopback_request_parse), then the authorization

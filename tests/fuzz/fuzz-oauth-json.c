@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz-oauth-json.c - the authorization server's JSON answers: token,
  * metadata (discovery), device authorization and user info.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz-pktline.c - pkt_parse over a stream of pkt-lines.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz-push-adv.c - the receive-pack ref advertisement, parsed and then
  * answered to git as `list for-push`.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz-report.c - the push report: side-band demultiplexing, the
  * report-status parser, and the status lines then printed to git.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz-store.c - the token store file (store_decode / store_encode) and
  * the grant codec of the credential-helper store (store_grant_decode /

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz-url.c - the URL parsers: oauth_url_parse() (endpoints) and
  * url_parse() (remotes, on top of it), and URL matching for config keys.

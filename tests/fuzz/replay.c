@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * replay.c - a main() for the fuzz targets built with the normal compiler:
  * feeds every file named on the command line (every file inside a named

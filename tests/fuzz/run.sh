@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # run.sh BUILD-DIR [TOTAL-SECONDS [JOBS]]: run every libFuzzer target of a
 # tree configured with --enable-fuzz (CC=clang) and built with `make fuzz`,
 # each for a bounded time, JOBS (default 2) at a time, within about

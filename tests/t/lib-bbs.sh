@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # lib-bbs.sh - shared set-up for the git-remote-bbs integration tests.
 # Sourced after test-lib.sh and lib-forge.sh.
 # shellcheck shell=bash

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # shellcheck shell=bash
 # Variables of test-lib.sh are used here; variables set here are used by
 # the test scripts.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Test bodies are single-quoted on purpose and call the functions below.
 # shellcheck disable=SC2016,SC2034,SC2317,SC2119
 # shellcheck source-path=SCRIPTDIR

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # shellcheck disable=SC2016
 test_description='the test framework itself: chain-lint, test_grep, the runtime directory'
 

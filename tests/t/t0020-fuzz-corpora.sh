@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 test_description='every fuzz target replays its seed corpus without a finding'
 
 . "$(dirname "$0")/test-lib.sh"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # shellcheck disable=SC2016,SC2034
 test_description='every program answers --version and --help; the man pages document every configuration key'
 
@@ -63,6 +64,21 @@ test_expect_success 'every key of the README configuration table is in a man pag
 		esac || return 1
 	done <keys &&
 	test_must_be_empty missing
+'
+
+test_expect_success 'every source file carries its SPDX licence line, and COPYING is there' '
+	test_path_is_file "$SRCDIR/COPYING" &&
+	(cd "$SRCDIR" &&
+		find oauth remote-helper tests/t tests/forge tests/fuzz tests/unit \
+			tests/bench contrib m4 .ci -path tests/forge/oidc/node_modules \
+			-prune -o -type f \( -name "*.[ch]" -o -name "*.sh" \
+			-o -name "*.py" -o -name "*.cgi" -o -name "*.mjs" -o -name "*.1" \
+			-o -name "*.m4" -o -name "*.bash" \) -print
+		ls configure.ac Makefile.am autogen.sh .ci/run
+	) >sources &&
+	test $(wc -l <sources) -gt 100 &&
+	(cd "$SRCDIR" && xargs grep -L "SPDX-License-Identifier: MIT" ) <sources >unlicensed &&
+	test_must_be_empty unlicensed
 '
 
 test_done

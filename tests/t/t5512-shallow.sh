@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # shellcheck disable=SC2016,SC2034
 test_description='shallow clones and fetches over bbs:: (libgit2 1.9 and later)'
 

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # shellcheck disable=SC2016,SC2034
 test_description='bad input and server faults: one clear message, nothing lost'
 

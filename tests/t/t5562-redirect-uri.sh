@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # shellcheck disable=SC2016,SC2034
 test_description='configured redirect URIs: port-less loopback, [::1], a port, hosts parsed whole'
 

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # The tests of t5562-redirect-uri.sh against the strict server
 # (oidc-provider): loopback ports ignored, paths compared exactly.
 export BBS_TEST_AS=oidc

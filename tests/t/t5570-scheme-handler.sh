@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # shellcheck disable=SC2016,SC2034
 test_description='the private-use URI scheme registered with xdg-mime, delivered by xdg-open'
 

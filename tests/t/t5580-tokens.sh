@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # shellcheck disable=SC2016,SC2034
 test_description='tokens that never get in the way: one refresh for many, retry, automatic sign-in, accounts'
 

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # shellcheck disable=SC2016,SC2034
 test_description='short-lived tokens: refresh margin, one renewal for many processes, client credentials that renew themselves'
 

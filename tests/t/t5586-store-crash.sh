@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # shellcheck disable=SC2016,SC2034
 test_description='a rotated refresh token survives a full disk and SIGKILL at every step of a refresh'
 

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # shellcheck disable=SC2016,SC2034
 test_description='the token stores drop nothing silently: names with spaces, helpers that keep nothing, damaged grants'
 

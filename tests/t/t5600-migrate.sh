@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # shellcheck disable=SC2016,SC2034
 test_description='git bbs migrate: https remotes of configured hosts move to bbs::, saved passwords found and removed'
 

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # shellcheck disable=SC2016,SC2034
 test_description='Git LFS on a bbs:: remote: real git-lfs against the forge, with the same tokens'
 

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # shellcheck disable=SC2016,SC2034
 test_description='git bbs doctor: one line a check, the fix after each problem, exit 1 on an error, never a secret'
 

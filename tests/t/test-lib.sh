@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # shellcheck shell=bash
 # test-lib.sh - a small framework for the shell tests in tests/t, modelled
 # on git's t/test-lib.sh.  A test script looks like this:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests for the bounded buffer and the secret helpers. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests for config.c: `git -c` parameters and URL-matched keys. */
 #include "config.h"
 

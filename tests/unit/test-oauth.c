@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Unit tests for the OAuth building blocks: PKCE (RFC 7636 Appendix B),
  * form encoding and query parsing, authorization-response checks, token

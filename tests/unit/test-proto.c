@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Unit tests for the protocol reader and for what the helper answers
  * without a network: capabilities, options, malformed commands.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Unit tests for the token store: the codec (damaged grants kept as read,
  * tokens outside b64token refused), read-modify-write of one entry, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests for url.c: URL forms, the loopback rule and URL matching. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // server.mjs - oidc-provider (a certified OpenID Connect / OAuth 2.0
 // server, from npm) configured strictly, as a second authorization server
 // for the integration tests.  Started and stopped by ../oidc.sh; see
