@@ -226,6 +226,7 @@ check_grants(struct doctor *d, struct remote_ctx *c, const char *url)
 		    "login", "token store: %s", err_message() ?
 		    err_message() : "cannot be read");
 		err_clear();
+		store_release(&st);
 		return;
 	}
 	for (i = 0; i < st.nr; i++) {
