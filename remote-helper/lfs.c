@@ -23,9 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <git2.h>
-
 #include "helper.h"
+#include "git-internal.h"
 
 /* Whether `name` is set in `cfg` (any value, even empty). */
 static int

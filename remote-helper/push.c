@@ -496,10 +496,11 @@ push_report_apply(struct push_report *rp, struct push_ref *refs, size_t nr,
 	size_t plen, off = 0, i;
 	ssize_t n;
 	int unpack_ok = -1, r;
+	const char *data = rp->data.ptr != NULL ? rp->data.ptr : "";
 
 	for (;;) {
-		n = pkt_parse(rp->data.ptr + off, rp->data.len - off, &type,
-		    &pl, &plen);
+		n = pkt_parse(data + off, rp->data.len - off, &type, &pl,
+		    &plen);
 		if (n < 0)
 			return (int)n;
 		if (n == 0 || type == PKT_FLUSH)
