@@ -130,39 +130,56 @@ callback_close(struct callback_listener *cl)
 	cl->path = NULL;
 }
 
+/*
+ * Read one hand-off (a URI and a newline) from `fd` until `deadline`;
+ * the NUL-terminated URI lands in `uri`.
+ */
+static void
+handoff_read(int fd, char *uri, size_t size, int64_t deadline)
+{
+	struct pollfd p = { fd, POLLIN, 0 };
+	size_t len = 0;
+	int64_t left;
+	ssize_t n;
+
+	while (len < size - 1 && (left = deadline - monotonic_ms()) > 0 &&
+	    poll(&p, 1, (int)left) > 0 &&
+	    (n = read(fd, uri + len, size - 1 - len)) > 0) {
+		len += (size_t)n;
+		if (memchr(uri, '\n', len) != NULL)
+			break;
+	}
+	uri[len] = '\0';
+	uri[strcspn(uri, "\r\n")] = '\0';
+}
+
 int
 callback_wait(struct callback_listener *cl, const struct authz_expect *x,
     int timeout_ms, char **code)
 {
+	int64_t deadline = monotonic_ms() + timeout_ms, left, until;
 	struct pollfd p;
 	char uri[URI_MAX], *q;
-	size_t len;
-	ssize_t n;
-	int fd, r, waited = 0;
+	int fd, r;
 
 	*code = NULL;
-	while (waited < timeout_ms) {
+	while ((left = deadline - monotonic_ms()) > 0) {
 		p.fd = cl->fd;
 		p.events = POLLIN;
-		r = poll(&p, 1, 500);
+		r = poll(&p, 1, left > 500 ? 500 : (int)left);
 		if (r < 0 && errno == EINTR)
 			return err_set(BBS_E_CANCELLED, "sign-in interrupted");
-		if (r <= 0) {
-			waited += 500;
+		if (r < 0)
+			return err_set(BBS_E_IO, "cannot wait for the sign-in: "
+			    "%s", strerror(errno));
+		if (r == 0)
 			continue;
-		}
 		if ((fd = accept4(cl->fd, NULL, NULL, SOCK_CLOEXEC)) < 0)
 			continue;
-		len = 0;
-		p.fd = fd;
-		while (len < sizeof(uri) - 1 && poll(&p, 1, 2000) > 0 &&
-		    (n = read(fd, uri + len, sizeof(uri) - 1 - len)) > 0) {
-			len += (size_t)n;
-			if (memchr(uri, '\n', len) != NULL)
-				break;
-		}
-		uri[len] = '\0';
-		uri[strcspn(uri, "\r\n")] = '\0';
+		/* each hand-off gets 2 s, never past the sign-in's deadline */
+		until = monotonic_ms() + 2000;
+		handoff_read(fd, uri, sizeof(uri), until < deadline ? until :
+		    deadline);
 		q = strchr(uri, '?');
 		r = q ? authz_response_check(q + 1, x, code) :
 		    err_set(BBS_E_INVALID, "a callback without a query");

@@ -173,8 +173,8 @@ reply(int fd, int ok)
 		write_fd_all(fd, body, strlen(body));
 }
 
-static int64_t
-now_ms(void)
+int64_t
+monotonic_ms(void)
 {
 	struct timespec ts;
 
@@ -245,7 +245,7 @@ conn_drop(struct lb_conn *k)
 static void
 conn_accept(struct loopback *l, struct lb_conn *k, int64_t deadline)
 {
-	int64_t now = now_ms();
+	int64_t now = monotonic_ms();
 	size_t i, slot = 0;
 	int fd;
 
@@ -311,7 +311,7 @@ static int
 conns_poll(struct loopback *l, struct lb_conn *k, struct pollfd *p,
     int64_t deadline)
 {
-	int64_t wait = deadline, now = now_ms();
+	int64_t wait = deadline, now = monotonic_ms();
 	size_t i;
 	int r;
 
@@ -331,7 +331,7 @@ conns_poll(struct loopback *l, struct lb_conn *k, struct pollfd *p,
 	if (r < 0)
 		return err_set(BBS_E_IO, "cannot wait for the sign-in: %s",
 		    strerror(errno));
-	now = now_ms();
+	now = monotonic_ms();
 	for (i = 0; i < LOOPBACK_CONNS; i++)
 		if (k[i].fd >= 0 && k[i].deadline <= now) {
 			trace_printf("login: a connection to the listener sent "
@@ -351,7 +351,7 @@ conns_round(struct loopback *l, struct lb_conn *k,
 	size_t i;
 	int r;
 
-	if (now_ms() >= deadline)
+	if (monotonic_ms() >= deadline)
 		return err_set(BBS_E_TIMEOUT, "no sign-in response arrived in "
 		    "time");
 	if ((r = conns_poll(l, k, p, deadline)) != 0)
@@ -378,7 +378,7 @@ int
 loopback_wait(struct loopback *l, const struct authz_expect *x,
     int timeout_ms, char **code)
 {
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = monotonic_ms() + timeout_ms;
 	struct lb_conn *k = xcalloc(LOOPBACK_CONNS, sizeof(*k));
 	size_t i;
 	int r;

@@ -665,6 +665,8 @@ int authz_response_check(const char *query, const struct authz_expect *x,
  */
 int loopback_request_parse(const char *req, size_t len, const char **query,
     size_t *qlen);
+/* Milliseconds on the monotonic clock, for deadlines. */
+int64_t monotonic_ms(void);
 /*
  * Serve the listener until a valid response arrives or `timeout_ms`
  * passes; responses with a wrong state are refused and the wait goes on.

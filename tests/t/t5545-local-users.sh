@@ -95,6 +95,38 @@ test_expect_success 'loginTimeout bounds the whole wait, slow clients or not' '
 	test_path_is_missing "$STORE"
 '
 
+# idle_handoff_client DIR: a client that connects to every hand-off socket
+# in DIR every 0.3 s and never sends anything, until killed; its pid in
+# idle.pid.
+idle_handoff_client() {
+	python3 -c '
+import glob, socket, sys, time
+held = []
+while True:
+    for path in glob.glob(sys.argv[1] + "/cb-*"):
+        try:
+            s = socket.socket(socket.AF_UNIX)
+            s.connect(path)
+            held.append(s)
+        except OSError:
+            pass
+    time.sleep(0.3)
+' "$1" &
+	echo $! >idle.pid
+}
+
+test_expect_success 'loginTimeout bounds the wait for a private-use scheme hand-off too' '
+	git config --global "bbs.$FORGE_URL.redirectUri" org.git-remote-bbs:/callback &&
+	test_when_finished "git config --global --unset bbs.$FORGE_URL.redirectUri" &&
+	test_when_finished "kill \$(cat idle.pid) 2>/dev/null" &&
+	idle_handoff_client "$XDG_RUNTIME_DIR/git-remote-bbs" &&
+	start=$(ms) &&
+	test_must_fail env BROWSER=true timeout 60 \
+		git -c bbs.loginTimeout=3 bbs login "$REPO" 2>err &&
+	grep "no sign-in response arrived in time" err &&
+	took_less_than "$start" 6500
+'
+
 test_expect_success 'no command line shows the state or the code challenge' '
 	rm -f "$STORE" &&
 	BBS_TEST_BROWSER_SCAN=$PWD/scan git -c bbs.loginTimeout=30 bbs login "$REPO" 2>err &&
