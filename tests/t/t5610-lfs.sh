@@ -113,11 +113,11 @@ test_expect_success 'a read-only grant pushing LFS objects is refused with a cle
 	git -C work commit -q -m "another LFS object" &&
 	before=$(lfs_objects) &&
 	test_must_fail env -u BROWSER git -C work lfs push origin main </dev/null 2>err &&
-	grep "this token cannot write Git LFS objects of the repository (read-only access)" err &&
-	grep "^POST /team/lfs.git/info/lfs/objects/batch 403 upload$" "$FORGE_DIR/logs/lfs.log" &&
+	test_grep "this token cannot write Git LFS objects of the repository (read-only access)" err &&
+	test_grep "^POST /team/lfs.git/info/lfs/objects/batch 403 upload$" "$FORGE_DIR/logs/lfs.log" &&
 	test "$(lfs_objects)" = "$before" &&
 	test_must_fail env -u BROWSER git -C work push origin HEAD:main </dev/null 2>err &&
-	grep "has no write access" err &&
+	test_grep "has no write access" err &&
 	test "$(lfs_objects)" = "$before"
 '
 
