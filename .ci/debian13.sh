@@ -31,7 +31,7 @@ build=$top/build-ci-debian13
 packages=(build-essential autoconf automake pkg-config git ca-certificates
 	libgit2-dev libcurl4-openssl-dev libjansson-dev libssl-dev
 	libcmocka-dev apache2 openssl curl python3 xdg-utils valgrind
-	nodejs git-lfs)
+	nodejs git-lfs jq)
 
 mounted=()
 

@@ -11,6 +11,8 @@
  *	remote.<name>.lfsurl = https://host/team/repo.git/info/lfs
  *	credential.https://host.helper = ""    (git's other helpers are not
  *	credential.https://host.helper = bbs    asked for this host here)
+ *	credential.https://host.useHttpPath = true  (git-credential-bbs then
+ *	                                        tells git-lfs's requests apart)
  *	lfs.<lfsurl>.access = basic            (Bitbucket Cloud, which
  *	                                        answers 403, not 401, to a
  *	                                        request without credentials)
@@ -108,6 +110,10 @@ lfs_configure(const char *remote, const struct remote_url *u,
 	if (!config_has(cfg, name) &&
 	    ((r = config_write(name, "", 1)) != 0 ||
 	    (r = config_write(name, "bbs", 1)) != 0))
+		goto out;
+	/* git-lfs then names the LFS API in the path it asks about */
+	snprintf(name, len, "credential.%s.useHttpPath", u->origin);
+	if (!config_has(cfg, name) && (r = config_write(name, "true", 0)) != 0)
 		goto out;
 	if (basic_upfront) {
 		free(name);

@@ -35,7 +35,8 @@ static const char usage_text[] =
  * (2.46+) and the remote takes Bearer, else username and password.  Both
  * carry password_expiry_utc (2.40+; older gits ignore unknown keys), the
  * time after which we would not hand the token out ourselves, so a caching
- * helper later in the chain drops it then.  cred_write refuses a value
+ * helper later in the chain drops it then.  Requests of git-lfs always
+ * get username and password.  cred_write refuses a value
  * with a line break: it would inject protocol lines.
  */
 static int
@@ -46,7 +47,14 @@ cred_answer(const struct cred *c, const struct remote_ctx *rc,
 	const char *kv[13];
 	size_t n = 0;
 
-	if (c->cap_authtype && rc->cfg.git_auth == GIT_AUTH_BEARER) {
+	/*
+	 * git-lfs prints Bearer headers in its GIT_CURL_VERBOSE trace (it
+	 * masks Basic ones): its requests, which name the LFS API in the
+	 * path (lfs.c sets credential.<origin>.useHttpPath), get Basic.
+	 */
+	int lfs = c->path != NULL && strstr(c->path, "info/lfs") != NULL;
+
+	if (c->cap_authtype && rc->cfg.git_auth == GIT_AUTH_BEARER && !lfs) {
 		kv[n++] = "capability[]";
 		kv[n++] = "authtype";
 		kv[n++] = "authtype";
