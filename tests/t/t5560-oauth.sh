@@ -159,11 +159,11 @@ test_expect_success 'Ctrl-C during the wait: the sign-in stops and cleans up' '
 	mkdir -m 700 run &&
 	(XDG_RUNTIME_DIR=$PWD/run BROWSER=true git bbs login "$REPO" 2>int.err &
 	 echo $! >int.pid) &&
-	wait_for_text int.err "Waiting up to" 50 &&
+	wait_for_text int.err "Waiting up to" 300 &&
 	ls "$PWD"/run/git-remote-bbs/cb-* >sockets &&
 	test_line_count = 1 sockets &&
 	kill -INT $(cat int.pid) &&
-	wait_for_exit int.pid 30 &&
+	wait_for_exit int.pid 100 &&
 	grep "sign-in interrupted" int.err &&
 	test_path_is_missing "$(cat sockets)"
 '
