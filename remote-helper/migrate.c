@@ -28,23 +28,17 @@
 int
 run_quiet(const char *const argv[], const char *input, struct buf *out)
 {
+	struct child_opts o;
 	struct child c;
 	char chunk[4096];
-	int saved, devnull, r, code;
+	int r, code;
 	ssize_t n;
 
-	if ((devnull = open("/dev/null", O_WRONLY | O_CLOEXEC)) < 0)
-		return err_set(BBS_E_IO, "cannot open /dev/null");
-	if ((saved = fcntl(2, F_DUPFD_CLOEXEC, 3)) < 0) {
-		close(devnull);
-		return err_set(BBS_E_IO, "cannot duplicate stderr");
-	}
-	dup2(devnull, 2);
-	r = child_start(&c, argv, input != NULL, out != NULL, -1, -1);
-	dup2(saved, 2);
-	close(saved);
-	close(devnull);
-	if (r != 0)
+	memset(&o, 0, sizeof(o));
+	o.pipe_in = input != NULL;
+	o.pipe_out = out != NULL;
+	o.stderr_null = 1;
+	if ((r = child_spawn(&c, argv, &o)) != 0)
 		return r;
 	if (input != NULL) {
 		size_t len = strlen(input), off = 0;
