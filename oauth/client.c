@@ -53,17 +53,7 @@ oauth_text_has_control(const char *s)
 char *
 oauth_text_clean(const char *s, size_t max)
 {
-	size_t i, n;
-	char *out;
-
-	if (s == NULL)
-		return NULL;
-	n = strnlen(s, max);
-	out = xstrndup(s, n);
-	for (i = 0; i < n; i++)
-		if ((unsigned char)out[i] < 0x20 || out[i] == 0x7f)
-			out[i] = '?';
-	return out;
+	return s != NULL ? text_sanitized(s, strnlen(s, max)) : NULL;
 }
 
 /*

@@ -619,9 +619,9 @@ char *oauth_whoami(struct oauth_client *c, const char *access_token);
 /* Whether `s` (NULL is fine) has a byte < 0x20 or 0x7f. */
 int oauth_text_has_control(const char *s);
 /*
- * Server text made safe for a terminal: a copy of at most `max` bytes of
- * `s` with every byte < 0x20 and 0x7f replaced by '?' (caller frees;
- * NULL for NULL).
+ * Server text made safe for a terminal: at most `max` bytes of `s` through
+ * text_sanitized (control bytes in caret notation; caller frees; NULL for
+ * NULL).
  */
 char *oauth_text_clean(const char *s, size_t max);
 

@@ -590,7 +590,7 @@ void helper_options_release(struct helper_options *o);
  * discarded.  Returns the exit code (>= 0), or a negative error.
  */
 int run_quiet(const char *const argv[], const char *input, struct buf *out);
-/* Print `s` to `f` with control bytes and non-ASCII replaced by '?'. */
+/* Print `s` to `f` with control bytes in caret notation (text_sanitized). */
 void print_clean(FILE *f, const char *s);
 
 /* git bbs migrate [--dry-run] [--forget-passwords] [<remote>...] */

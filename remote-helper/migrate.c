@@ -72,9 +72,10 @@ run_quiet(const char *const argv[], const char *input, struct buf *out)
 void
 print_clean(FILE *f, const char *s)
 {
-	for (; *s != '\0'; s++)
-		fputc((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f ?
-		    '?' : *s, f);
+	char *shown = text_sanitized(s, strlen(s));
+
+	fputs(shown, f);
+	free(shown);
 }
 
 /* https URL split into what migrate needs; all fields owned. */

@@ -592,20 +592,16 @@ session_expire(struct session *s, const char *refused)
 
 /*
  * Say when the server signed in another account than the URL names
- * (`who` is the server's text: control bytes are shown as '?').
+ * (`who` is the server's text: control bytes are shown in caret notation).
  */
 static void
 warn_other_account(const char *who, const char *want)
 {
 	char *shown;
-	size_t i;
 
 	if (strcmp(who, want) == 0)
 		return;
-	shown = xstrdup(who);
-	for (i = 0; shown[i] != '\0'; i++)
-		if ((unsigned char)shown[i] < 0x20 || shown[i] == 0x7f)
-			shown[i] = '?';
+	shown = text_sanitized(who, strlen(who));
 	fprintf(stderr, "warning: the server signed in '%s', but the URL "
 	    "names '%s'; the grant is kept for '%s'\n", shown, want, want);
 	free(shown);

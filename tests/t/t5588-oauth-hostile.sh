@@ -96,7 +96,7 @@ test_expect_success 'an error_description reaches the terminal without its escap
 	oauth_fault hostile-text &&
 	test_when_finished "oauth_fault clear" &&
 	test_must_fail env BROWSER=$BROWSER_STANDIN git bbs login "$REPO" 2>err &&
-	grep "refused: invalid_grant (?\[2J?\[31mgone?fatal: injected line)" err &&
+	test_grep -F "refused: invalid_grant (^[[2J^[[31mgone^Jfatal: injected line)" err &&
 	! grep "$ESC" err &&
 	! grep "^fatal: injected line" err
 '

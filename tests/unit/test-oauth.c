@@ -506,12 +506,12 @@ test_server_text_cleaned(void **state)
 	    "\"\\u001b[2Jgone\\nfatal: fake\"}";
 	assert_int_equal(oauth_token_parse(&t, 400, bad, strlen(bad), 0, NULL),
 	    BBS_E_OAUTH);
-	assert_non_null(strstr(err_message(), "?[2Jgone?fatal: fake"));
+	assert_non_null(strstr(err_message(), "^[[2Jgone^Jfatal: fake"));
 	one_line_error();
 	bad = "{\"error\":\"invalid_grant\\u001b[2J\\n\"}";
 	assert_int_equal(oauth_token_parse(&t, 400, bad, strlen(bad), 0, &c),
 	    BBS_E_OAUTH);
-	assert_string_equal(c, "invalid_grant?[2J?");
+	assert_string_equal(c, "invalid_grant^[[2J^J");
 	free(c);
 	one_line_error();
 	bad = "{\"error\":\"server_error\\u001b]0;x\\u0007\"}";
@@ -524,11 +524,11 @@ test_server_text_cleaned(void **state)
 	one_line_error();
 	name = oauth_userinfo_name("{\"username\":\"al\\u001b[31mice\\n\"}",
 	    32);
-	assert_string_equal(name, "al?[31mice?");
+	assert_string_equal(name, "al^[[31mice^J");
 	free(name);
 	assert_null(oauth_userinfo_name("{\"username\":\"a\\u0000b\"}", 23));
-	c = oauth_text_clean("a\x7f\tb", 100);
-	assert_string_equal(c, "a??b");
+	c = oauth_text_clean("a\x7f\tb\x01", 100);
+	assert_string_equal(c, "a^?\tb^A");
 	free(c);
 	c = oauth_text_clean("abcdef", 3);
 	assert_string_equal(c, "abc");
