@@ -130,6 +130,21 @@ test_expect_success 'headless: the device flow, approved on another device' '
 	git -C generic/repo fetch -q origin
 '
 
+# Guide "WSL": with WSL_DISTRO_NAME set the browser is opened with wslview
+# (here a stand-in for it: the browser stand-in under that name).
+test_expect_success 'WSL: the browser is opened with wslview, only under WSL' '
+	git bbs logout "$URL" 2>/dev/null &&
+	mkdir wslbin &&
+	printf "#!/bin/sh\nexec \"%s\" \"\$@\"\n" "$BROWSER_STANDIN" >wslbin/wslview &&
+	chmod +x wslbin/wslview &&
+	test_must_fail setsid -w env -u BROWSER -u DISPLAY -u WAYLAND_DISPLAY -u WSL_DISTRO_NAME \
+		PATH="$PWD/wslbin:$PATH" git bbs login "$URL" </dev/null 2>err &&
+	grep "no browser or terminal" err &&
+	env -u BROWSER -u DISPLAY -u WAYLAND_DISPLAY WSL_DISTRO_NAME=Debian \
+		PATH="$PWD/wslbin:$PATH" git bbs login "$URL" </dev/null 2>err &&
+	grep "Signed in to 127.0.0.1" err
+'
+
 # Guide "IDEs": a plain https:// remote with git-credential-bbs.
 test_expect_success 'IDEs: a plain remote with git-credential-bbs as credential helper' '
 	guide git config --global "credential.$FORGE_URL.helper" bbs &&
@@ -319,6 +334,16 @@ test_expect_success 'Bitbucket Data Center: provider, client, fixed redirect por
 	commit_file dc/repo dc.txt dc &&
 	git -C dc/repo push -q origin HEAD:main &&
 	test_grep ! -F "$secret" err "$HOME/.gitconfig"
+'
+
+test_expect_success 'Bitbucket Data Center: the fixed port held by another program fails at once' '
+	git bbs logout "$DC" 2>/dev/null &&
+	(python3 -c "import socket,sys,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind((\"127.0.0.1\", int(sys.argv[1]))); s.listen(); open(\"held\", \"w\").write(\"ready\\n\"); time.sleep(60)" "$port" &
+	 echo $! >holder.pid) &&
+	test_when_finished "kill \$(cat holder.pid)" &&
+	wait_for_text held ready 50 &&
+	test_must_fail git bbs login "$DC" 2>err &&
+	grep "cannot listen on 127.0.0.1:$port" err
 '
 
 test_expect_success 'every git command of the README guides was run above' '
