@@ -184,6 +184,48 @@ struct oauth_settings {
 
 void oauth_settings_release(struct oauth_settings *o);
 
+/* provider.c */
+
+/*
+ * What the helper knows about one kind of server.  An endpoint that
+ * begins with '/' is relative to the base URL (provider_endpoint); NULL
+ * means none is known without configuration or discovery.
+ */
+struct provider {
+	const char *name;		/* bbs.<url>.provider */
+	const char *host;		/* chosen by default for this host, or NULL */
+	/* the base: the URL up to this marker, else its origin (NULL: none) */
+	const char *base_marker;
+	const char *authorize_url;
+	const char *token_url;
+	const char *userinfo_url;	/* names the account after sign-in */
+	const char *default_scopes;	/* NULL: the server's default */
+	const char *write_scopes;	/* asked for when a push needs them */
+	enum git_auth git_auth;		/* default for a host it is chosen by */
+	const char *git_username;	/* Basic user name by default */
+	int redirect_on_refresh;	/* redirect_uri sent on refresh too */
+	int needs_issuer_or_token_url;	/* nothing works without one */
+	/* flow=auto may pick client credentials when a secret is set */
+	int secret_means_client_credentials;
+	/* git-lfs must send credentials before the server asks (403) */
+	int lfs_basic_upfront;
+};
+
+/* Lookup: NULL when no provider has that name (or is chosen by host). */
+const struct provider *provider_by_name(const char *name);
+const struct provider *provider_by_host(const char *host);
+/* The provider of servers nothing else is known about; never NULL. */
+const struct provider *provider_generic(void);
+/* Entry i of the table, or NULL past its end. */
+size_t provider_count(void);
+const struct provider *provider_at(size_t i);
+/* "a, b or c": the names for an error message (caller frees). */
+char *provider_names(void);
+/* The base URL of `u` for `p` (caller frees). */
+char *provider_base(const struct provider *p, const struct remote_url *u);
+/* Endpoint `tmpl` resolved against `base`; NULL for a NULL template. */
+char *provider_endpoint(const char *tmpl, const char *base);
+
 struct helper_config {
 	enum git_auth git_auth;
 	char *git_username;	/* Basic user name */
