@@ -142,7 +142,9 @@ read_secret_file(const char *path, char **out)
 
 /*
  * The provider: as configured, else the one chosen by the host, else
- * generic when an issuer or a token endpoint is set.
+ * generic when an issuer or a token endpoint is set.  With no client
+ * configured at all (neither an id nor a secret), the provider's built-in
+ * client and its redirect are the defaults.
  */
 static int
 config_provider(struct oauth_settings *o, const struct remote_url *u)
@@ -166,6 +168,14 @@ config_provider(struct oauth_settings *o, const struct remote_url *u)
 		free(names);
 		return r;
 	}
+	if (p->client == NULL || o->client_id != NULL ||
+	    o->client_secret != NULL)
+		return 0;
+	o->client_id = xstrdup(p->client->id);
+	o->client_secret = xstrdup(p->client->secret);
+	o->client_from = CLIENT_BUILTIN;
+	if (o->redirect_uri == NULL && p->client->redirect_uri != NULL)
+		o->redirect_uri = xstrdup(p->client->redirect_uri);
 	return 0;
 }
 
@@ -186,6 +196,10 @@ config_oauth(struct helper_config *out, struct cfg_collect *cc,
 	o->ep.device_url = take(cc, K_DEVICE);
 	o->ep.revocation_url = take(cc, K_REVOCATION);
 	o->ep.userinfo_url = take(cc, K_USERINFO);
+	if ((env = getenv("BBS_CLIENT_ID")) != NULL && *env != '\0')
+		o->client_from = "BBS_CLIENT_ID";
+	else if (cc->value[K_CLIENTID] != NULL)
+		o->client_from = "bbs.<url>.clientId";
 	o->client_id = env_or(cc, "BBS_CLIENT_ID", K_CLIENTID);
 	o->scopes = take(cc, K_SCOPES);
 	o->flow = env_or(cc, "BBS_FLOW", K_FLOW);

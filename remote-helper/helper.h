@@ -173,6 +173,8 @@ struct oauth_settings {
 	struct oauth_endpoints ep;	/* as configured; iss_supported unused */
 	char *client_id;
 	char *client_secret;	/* secret */
+	/* where client_id came from: a setting's name, or CLIENT_BUILTIN */
+	const char *client_from;
 	char *scopes;
 	char *flow;
 	char *redirect_uri;
@@ -182,9 +184,21 @@ struct oauth_settings {
 	char *refresh_seed;	/* secret: BBS_REFRESH_TOKEN */
 };
 
+#define CLIENT_BUILTIN "built in by the distributor"
 void oauth_settings_release(struct oauth_settings *o);
 
 /* provider.c */
+
+/*
+ * An OAuth client built into the programs by the distributor (./configure
+ * --with-bitbucket-cloud-client-*).  `secret` is a secret: copy it with
+ * xstrdup, release the copy with secret_free, never print it.
+ */
+struct provider_client {
+	const char *id;
+	const char *secret;
+	const char *redirect_uri;	/* its one registered callback */
+};
 
 /*
  * What the helper knows about one kind of server.  An endpoint that
@@ -209,6 +223,7 @@ struct provider {
 	int secret_means_client_credentials;
 	/* git-lfs must send credentials before the server asks (403) */
 	int lfs_basic_upfront;
+	const struct provider_client *client;	/* built in, or NULL */
 };
 
 /* Lookup: NULL when no provider has that name (or is chosen by host). */
@@ -483,6 +498,12 @@ struct session {
 int session_init(struct session *s, const struct helper_config *cfg,
     const struct remote_url *u, struct http_client *http);
 void session_release(struct session *s);
+/*
+ * Whose OAuth client the session uses, for people: "built in by the
+ * distributor (id ID)", "bbs.<url>.clientId (id ID)" or
+ * "BBS_CLIENT_ID (id ID)"; never the secret.  Truncated to `len`.
+ */
+void session_client_from(const struct session *s, char *out, size_t len);
 /* Discover endpoints from the issuer if needed (network). */
 int session_endpoints(struct session *s);
 /*

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * provider.c - what the helper knows about each kind of server: default
- * endpoints, scopes, how git is authenticated and which sign-in flow
- * fits.
+ * endpoints, scopes, how git is authenticated, which sign-in flow fits,
+ * and the OAuth client a distributor built in.
  *
  * One table entry per provider.  Adding a provider is one entry here and
  * its tests (tests/unit/test-provider.c checks every entry's invariants).
@@ -13,6 +13,34 @@
 #include <strings.h>
 
 #include "helper.h"
+
+/*
+ * The client built in with ./configure --with-bitbucket-cloud-client-*:
+ * a generated header that defines BBS_BITBUCKET_CLOUD_CLIENT_ID and
+ * BBS_BITBUCKET_CLOUD_CLIENT_SECRET, or nothing.  The test-only build of
+ * the programs names another header (Makefile.am).
+ */
+#ifndef BBS_EMBEDDED_CLIENT_H
+#define BBS_EMBEDDED_CLIENT_H "remote-helper/embedded-client.h"
+#endif
+#include BBS_EMBEDDED_CLIENT_H
+
+#if defined(BBS_BITBUCKET_CLOUD_CLIENT_ID) && \
+    defined(BBS_BITBUCKET_CLOUD_CLIENT_SECRET)
+/*
+ * A distributor's consumer is a desktop consumer: its one callback URL
+ * is the private-use scheme, which `git bbs login` registers with the
+ * operating system before it opens the browser.
+ */
+static const struct provider_client bitbucket_cloud_client = {
+	.id = BBS_BITBUCKET_CLOUD_CLIENT_ID,
+	.secret = BBS_BITBUCKET_CLOUD_CLIENT_SECRET,
+	.redirect_uri = "org.git-remote-bbs:/callback",
+};
+#define BITBUCKET_CLOUD_CLIENT (&bitbucket_cloud_client)
+#else
+#define BITBUCKET_CLOUD_CLIENT NULL
+#endif
 
 static const struct provider providers[] = {
 	{
@@ -29,6 +57,7 @@ static const struct provider providers[] = {
 		.secret_means_client_credentials = 0,
 		/* answers 403, not 401, when git-lfs sends no credentials */
 		.lfs_basic_upfront = 1,
+		.client = BITBUCKET_CLOUD_CLIENT,
 	},
 	{
 		.name = "bitbucket-datacenter",

@@ -148,6 +148,17 @@ session_init(struct session *s, const struct helper_config *cfg,
 	return 0;
 }
 
+void
+session_client_from(const struct session *s, char *out, size_t len)
+{
+	const char *from = s->settings->client_from;
+	char *id = oauth_text_clean(s->oc.client_id, 256);
+
+	snprintf(out, len, "%s (id %s)", from ? from : "bbs.<url>.clientId",
+	    id ? id : "?");
+	free(id);
+}
+
 /* Endpoints: discover them when only an issuer is known. */
 int
 session_endpoints(struct session *s)

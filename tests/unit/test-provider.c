@@ -69,6 +69,14 @@ test_invariants(void **state)
 		assert_null(strchr(p->git_username, ':'));
 		assert_true(p->git_auth == GIT_AUTH_BASIC ||
 		    p->git_auth == GIT_AUTH_BEARER);
+		if (p->client != NULL) {
+			/* only a provider with fixed endpoints gets one */
+			assert_non_null(p->host);
+			assert_non_null(p->token_url);
+			assert_true(p->client->id[0] != '\0');
+			assert_true(p->client->secret[0] != '\0');
+			assert_non_null(p->client->redirect_uri);
+		}
 	}
 	assert_non_null(provider_generic());
 	assert_null(provider_generic()->host);
@@ -151,7 +159,11 @@ test_config_resolution(void **state)
 	assert_int_equal(config_load(&c, NULL, &u), 0);
 	assert_string_equal(c.oauth.provider, "bitbucket-cloud");
 	assert_int_equal(c.git_auth, GIT_AUTH_BASIC);
+	/* the user's client: never the built-in secret, nor its redirect */
 	assert_string_equal(c.oauth.client_id, "mine");
+	assert_null(c.oauth.client_secret);
+	assert_null(c.oauth.redirect_uri);
+	assert_string_equal(c.oauth.client_from, "bbs.<url>.clientId");
 	config_release(&c);
 	url_release(&u);
 
@@ -173,6 +185,74 @@ test_config_resolution(void **state)
 	unsetenv("GIT_CONFIG_PARAMETERS");
 }
 
+#ifdef BBS_EMBEDDED_CLIENT_H
+/*
+ * Built with the test client (Makefile.am): it is the default for
+ * bitbucket.org when no client is configured, and only then.
+ */
+static void
+test_builtin_client(void **state)
+{
+	const struct provider_client *pc =
+	    provider_by_name("bitbucket-cloud")->client;
+	struct helper_config c;
+	struct remote_url u;
+
+	assert_non_null(pc);
+	unsetenv("GIT_CONFIG_COUNT");
+	unsetenv("BBS_CLIENT_ID");
+	unsetenv("BBS_CLIENT_SECRET");
+	unsetenv("GIT_CONFIG_PARAMETERS");
+	assert_int_equal(url_parse(&u, "https://bitbucket.org/t/r.git"), 0);
+	assert_int_equal(config_load(&c, NULL, &u), 0);
+	assert_string_equal(c.oauth.client_id, pc->id);
+	assert_string_equal(c.oauth.client_secret, pc->secret);
+	assert_ptr_not_equal(c.oauth.client_secret, pc->secret);	/* a copy */
+	assert_string_equal(c.oauth.redirect_uri,
+	    "org.git-remote-bbs:/callback");
+	assert_string_equal(c.oauth.client_from, CLIENT_BUILTIN);
+	config_release(&c);
+
+	/* a redirect of your own is kept */
+	setenv("GIT_CONFIG_PARAMETERS", "'bbs.https://bitbucket.org."
+	    "redirecturi'='http://127.0.0.1/cb'", 1);
+	assert_int_equal(config_load(&c, NULL, &u), 0);
+	assert_string_equal(c.oauth.redirect_uri, "http://127.0.0.1/cb");
+	assert_string_equal(c.oauth.client_from, CLIENT_BUILTIN);
+	config_release(&c);
+
+	/* your id, even the same one: none of the built-in client */
+	setenv("GIT_CONFIG_PARAMETERS", "'bbs.https://bitbucket.org."
+	    "clientid'='bbs-embedded-test-client'", 1);
+	assert_int_equal(config_load(&c, NULL, &u), 0);
+	assert_string_equal(c.oauth.client_id, pc->id);
+	assert_null(c.oauth.client_secret);
+	assert_null(c.oauth.redirect_uri);
+	assert_string_equal(c.oauth.client_from, "bbs.<url>.clientId");
+	config_release(&c);
+
+	/* a secret of your own without an id: no built-in id for it */
+	unsetenv("GIT_CONFIG_PARAMETERS");
+	setenv("BBS_CLIENT_SECRET", "mine", 1);
+	assert_int_equal(config_load(&c, NULL, &u), 0);
+	assert_null(c.oauth.client_id);
+	assert_string_equal(c.oauth.client_secret, "mine");
+	config_release(&c);
+	unsetenv("BBS_CLIENT_SECRET");
+
+	/* another provider gets nothing */
+	setenv("GIT_CONFIG_PARAMETERS", "'bbs.https://bitbucket.org."
+	    "provider'='generic' 'bbs.https://bitbucket.org.issuer'="
+	    "'https://id.example'", 1);
+	assert_int_equal(config_load(&c, NULL, &u), 0);
+	assert_null(c.oauth.client_id);
+	assert_null(c.oauth.client_secret);
+	config_release(&c);
+	unsetenv("GIT_CONFIG_PARAMETERS");
+	url_release(&u);
+}
+#endif
+
 int
 main(void)
 {
@@ -181,6 +261,9 @@ main(void)
 		cmocka_unit_test(test_lookup),
 		cmocka_unit_test(test_bitbucket),
 		cmocka_unit_test(test_config_resolution),
+#ifdef BBS_EMBEDDED_CLIENT_H
+		cmocka_unit_test(test_builtin_client),
+#endif
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
