@@ -118,6 +118,18 @@ test_expect_success 'clone, refresh and push with the built-in client' '
 	grep "git-remote-bbs" spy.out >/dev/null
 '
 
+test_expect_success 'git-credential-bbs refreshes with the built-in client for a plain remote' '
+	test "$(command -v git-credential-bbs)" = "$EMBEDDED/git-credential-bbs" &&
+	git config --global "credential.$FORGE_URL.helper" bbs &&
+	test_when_finished "git config --global --unset credential.$FORGE_URL.helper" &&
+	expire &&
+	before=$(oauth_count refresh_token) &&
+	GIT_TRACE=$PWD/trace.cred git clone -q "$FORGE_URL/team/repo.git" plain 2>>err &&
+	test "$(oauth_count refresh_token)" = $((before + 1)) &&
+	test "$(git -C plain rev-parse main)" = "$(git -C work rev-parse main)" &&
+	test_grep ! -F "$CLIENT_SECRET" trace.cred plain/.git/config
+'
+
 test_expect_success 'the built-in secret is in no argv, environment, trace, log or config' '
 	test_grep ! -F "$CLIENT_SECRET" spy.out out err trace.git \
 		trace.bbs trace.login "$(oauth_log)" "$(forge_gate_log)" \
