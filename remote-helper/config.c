@@ -140,6 +140,45 @@ read_secret_file(const char *path, char **out)
 	return 0;
 }
 
+/*
+ * The provider: as configured, else the one chosen by the host, else
+ * generic when an issuer or a token endpoint is set.  With no client
+ * configured at all (neither an id nor a secret), the provider's built-in
+ * client and its redirect are the defaults.
+ */
+static int
+config_provider(struct oauth_settings *o, const struct remote_url *u)
+{
+	const struct provider *p;
+	char *names;
+	int r;
+
+	if (o->provider == NULL) {
+		if ((p = provider_by_host(u->host)) != NULL)
+			o->provider = xstrdup(p->name);
+		else if (o->ep.issuer != NULL || o->ep.token_url != NULL)
+			o->provider = xstrdup(provider_generic()->name);
+		else
+			return 0;
+	}
+	if ((p = provider_by_name(o->provider)) == NULL) {
+		names = provider_names();
+		r = err_set(BBS_E_INVALID, "unknown provider '%s' (use %s)",
+		    o->provider, names);
+		free(names);
+		return r;
+	}
+	if (p->client == NULL || o->client_id != NULL ||
+	    o->client_secret != NULL)
+		return 0;
+	o->client_id = xstrdup(p->client->id);
+	o->client_secret = xstrdup(p->client->secret);
+	o->client_from = CLIENT_BUILTIN;
+	if (o->redirect_uri == NULL && p->client->redirect_uri != NULL)
+		o->redirect_uri = xstrdup(p->client->redirect_uri);
+	return 0;
+}
+
 /* Fill the OAuth part of `out` from the collected settings. */
 static int
 config_oauth(struct helper_config *out, struct cfg_collect *cc,
@@ -157,6 +196,10 @@ config_oauth(struct helper_config *out, struct cfg_collect *cc,
 	o->ep.device_url = take(cc, K_DEVICE);
 	o->ep.revocation_url = take(cc, K_REVOCATION);
 	o->ep.userinfo_url = take(cc, K_USERINFO);
+	if ((env = getenv("BBS_CLIENT_ID")) != NULL && *env != '\0')
+		o->client_from = "BBS_CLIENT_ID";
+	else if (cc->value[K_CLIENTID] != NULL)
+		o->client_from = "bbs.<url>.clientId";
 	o->client_id = env_or(cc, "BBS_CLIENT_ID", K_CLIENTID);
 	o->scopes = take(cc, K_SCOPES);
 	o->flow = env_or(cc, "BBS_FLOW", K_FLOW);
@@ -183,19 +226,8 @@ config_oauth(struct helper_config *out, struct cfg_collect *cc,
 		o->client_secret = take(cc, K_CLIENTSECRET);
 	if ((r = env_token("BBS_REFRESH_TOKEN", &o->refresh_seed)) != 0)
 		return r;
-	if (o->provider == NULL) {
-		if (strcmp(u->host, "bitbucket.org") == 0)
-			o->provider = xstrdup("bitbucket-cloud");
-		else if (o->ep.issuer != NULL || o->ep.token_url != NULL)
-			o->provider = xstrdup("generic");
-	}
-	if (o->provider != NULL &&
-	    strcmp(o->provider, "bitbucket-cloud") != 0 &&
-	    strcmp(o->provider, "bitbucket-datacenter") != 0 &&
-	    strcmp(o->provider, "generic") != 0)
-		return err_set(BBS_E_INVALID, "unknown provider '%s' (use "
-		    "bitbucket-cloud, bitbucket-datacenter or generic)",
-		    o->provider);
+	if ((r = config_provider(o, u)) != 0)
+		return r;
 	if (o->token_store != NULL && strcmp(o->token_store, "file") != 0 &&
 	    strcmp(o->token_store, "credential-helper") != 0)
 		return err_set(BBS_E_INVALID, "unknown token store '%s' (use "
@@ -458,6 +490,7 @@ int
 config_load(struct helper_config *out, struct git_config *cfg,
     const struct remote_url *u)
 {
+	const struct provider *prov;
 	struct http_url_settings hs;
 	struct cfg_collect cc;
 	size_t i;
@@ -468,8 +501,9 @@ config_load(struct helper_config *out, struct git_config *cfg,
 	if ((r = cfg_collect_all(&cc, cfg, u)) != 0)
 		goto out;
 
-	out->git_auth = strcmp(u->host, "bitbucket.org") == 0 ?
-	    GIT_AUTH_BASIC : GIT_AUTH_BEARER;
+	if ((prov = provider_by_host(u->host)) == NULL)
+		prov = provider_generic();
+	out->git_auth = prov->git_auth;
 	if (cc.value[K_GITAUTH] != NULL) {
 		if (strcasecmp(cc.value[K_GITAUTH], "bearer") == 0)
 			out->git_auth = GIT_AUTH_BEARER;
@@ -483,7 +517,7 @@ config_load(struct helper_config *out, struct git_config *cfg,
 		}
 	}
 	out->git_username = xstrdup(cc.value[K_GITUSERNAME] ?
-	    cc.value[K_GITUSERNAME] : "x-token-auth");
+	    cc.value[K_GITUSERNAME] : prov->git_username);
 	if (strchr(out->git_username, ':') != NULL) {
 		r = err_set(BBS_E_INVALID, "'bbs.<url>.gitUsername' must not "
 		    "contain ':'");

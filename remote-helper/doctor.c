@@ -358,12 +358,12 @@ check_config(struct doctor *d, struct remote_ctx *c, const char *url)
 {
 	const struct oauth_settings *o = &c->cfg.oauth;
 	const char *flow, *why;
-	char fix[1200];
+	char fix[1200], from[600];
 
+	session_client_from(&c->s, from, sizeof(from));
 	check(d, L_OK, NULL, "provider: %s%s", c->s.oc.provider,
 	    o->ep.issuer ? " (issuer configured)" : "");
-	check(d, L_OK, NULL, "client: %s (from your configuration)",
-	    o->client_id);
+	check(d, L_OK, NULL, "client: %s", from);
 	check(d, L_OK, NULL, "endpoints: authorize %s, token %s%s%s",
 	    c->s.oc.ep.authorize_url ? c->s.oc.ep.authorize_url :
 	    o->ep.issuer ? "(discovered)" : "(none)",

@@ -173,6 +173,8 @@ struct oauth_settings {
 	struct oauth_endpoints ep;	/* as configured; iss_supported unused */
 	char *client_id;
 	char *client_secret;	/* secret */
+	/* where client_id came from: a setting's name, or CLIENT_BUILTIN */
+	const char *client_from;
 	char *scopes;
 	char *flow;
 	char *redirect_uri;
@@ -182,7 +184,62 @@ struct oauth_settings {
 	char *refresh_seed;	/* secret: BBS_REFRESH_TOKEN */
 };
 
+#define CLIENT_BUILTIN "built in by the distributor"
 void oauth_settings_release(struct oauth_settings *o);
+
+/* provider.c */
+
+/*
+ * An OAuth client built into the programs by the distributor (./configure
+ * --with-bitbucket-cloud-client-*).  `secret` is a secret: copy it with
+ * xstrdup, release the copy with secret_free, never print it.
+ */
+struct provider_client {
+	const char *id;
+	const char *secret;
+	const char *redirect_uri;	/* its one registered callback */
+};
+
+/*
+ * What the helper knows about one kind of server.  An endpoint that
+ * begins with '/' is relative to the base URL (provider_endpoint); NULL
+ * means none is known without configuration or discovery.
+ */
+struct provider {
+	const char *name;		/* bbs.<url>.provider */
+	const char *host;		/* chosen by default for this host, or NULL */
+	/* the base: the URL up to this marker, else its origin (NULL: none) */
+	const char *base_marker;
+	const char *authorize_url;
+	const char *token_url;
+	const char *userinfo_url;	/* names the account after sign-in */
+	const char *default_scopes;	/* NULL: the server's default */
+	const char *write_scopes;	/* asked for when a push needs them */
+	enum git_auth git_auth;		/* default for a host it is chosen by */
+	const char *git_username;	/* Basic user name by default */
+	int redirect_on_refresh;	/* redirect_uri sent on refresh too */
+	int needs_issuer_or_token_url;	/* nothing works without one */
+	/* flow=auto may pick client credentials when a secret is set */
+	int secret_means_client_credentials;
+	/* git-lfs must send credentials before the server asks (403) */
+	int lfs_basic_upfront;
+	const struct provider_client *client;	/* built in, or NULL */
+};
+
+/* Lookup: NULL when no provider has that name (or is chosen by host). */
+const struct provider *provider_by_name(const char *name);
+const struct provider *provider_by_host(const char *host);
+/* The provider of servers nothing else is known about; never NULL. */
+const struct provider *provider_generic(void);
+/* Entry i of the table, or NULL past its end. */
+size_t provider_count(void);
+const struct provider *provider_at(size_t i);
+/* "a, b or c": the names for an error message (caller frees). */
+char *provider_names(void);
+/* The base URL of `u` for `p` (caller frees). */
+char *provider_base(const struct provider *p, const struct remote_url *u);
+/* Endpoint `tmpl` resolved against `base`; NULL for a NULL template. */
+char *provider_endpoint(const char *tmpl, const char *base);
 
 struct helper_config {
 	enum git_auth git_auth;
@@ -441,6 +498,12 @@ struct session {
 int session_init(struct session *s, const struct helper_config *cfg,
     const struct remote_url *u, struct http_client *http);
 void session_release(struct session *s);
+/*
+ * Whose OAuth client the session uses, for people: "built in by the
+ * distributor (id ID)", "bbs.<url>.clientId (id ID)" or
+ * "BBS_CLIENT_ID (id ID)"; never the secret.  Truncated to `len`.
+ */
+void session_client_from(const struct session *s, char *out, size_t len);
 /* Discover endpoints from the issuer if needed (network). */
 int session_endpoints(struct session *s);
 /*

@@ -515,18 +515,18 @@ flow_device(struct session *s, struct oauth_token *tok)
 static const char *
 flow_auto(struct session *s)
 {
-	int tty = terminal_available();
+	const struct provider *p = provider_by_name(s->oc.provider);
+	int tty = terminal_available(), cc;
 
-	if (s->oc.client_secret != NULL &&
-	    strcmp(s->oc.provider, "bitbucket-cloud") != 0 &&
-	    s->oc.ep.authorize_url == NULL)
+	cc = s->oc.client_secret != NULL && p != NULL &&
+	    p->secret_means_client_credentials;
+	if (cc && s->oc.ep.authorize_url == NULL)
 		return "client-credentials";
 	if (login_browser_available())
 		return "browser";
 	if (tty)
 		return s->oc.ep.device_url ? "device" : "paste";
-	if (s->oc.client_secret != NULL &&
-	    strcmp(s->oc.provider, "bitbucket-cloud") != 0)
+	if (cc)
 		return "client-credentials";
 	return NULL;
 }

@@ -200,6 +200,7 @@ cmd_status(int argc, char **argv)
 	struct store st;
 	struct remote_ctx c;
 	const char *key = NULL;
+	char from[600];
 	size_t i, shown = 0;
 	int r;
 
@@ -212,6 +213,8 @@ cmd_status(int argc, char **argv)
 			return r;
 		}
 		key = c.s.key;
+		session_client_from(&c.s, from, sizeof(from));
+		printf("client: %s\n", from);
 	}
 	if ((r = key ? session_store_open(&c.s, &st) :
 	    session_store_open_all(&st)) == 0) {

@@ -41,15 +41,12 @@ reauth(struct conn *c, void *payload)
 static const char *
 write_scopes(const struct oauth_use *o)
 {
-	const char *p = o->s.oc.provider, *conf = o->cfg->oauth.scopes;
+	const struct provider *p = provider_by_name(o->s.oc.provider);
+	const char *conf = o->cfg->oauth.scopes;
 
 	if (conf != NULL && strcasestr(conf, "write") != NULL)
 		return conf;
-	if (strcmp(p, "bitbucket-cloud") == 0)
-		return "repository:write account";
-	if (strcmp(p, "bitbucket-datacenter") == 0)
-		return "REPO_WRITE";
-	return NULL;
+	return p != NULL ? p->write_scopes : NULL;
 }
 
 /*
@@ -141,6 +138,7 @@ main(int argc, char **argv)
 	struct transport *t = NULL;
 	struct conn conn;
 	struct oauth_use ou;
+	const struct provider *prov;
 	const char *arg;
 	int r;
 
@@ -174,9 +172,9 @@ main(int argc, char **argv)
 	if ((r = conn_init(&conn, &url, &cfg)) != 0)
 		goto out;
 	/* git-lfs finds the server through what this writes; never fatal */
+	prov = provider_by_name(cfg.oauth.provider);
 	if (argc == 3 && lfs_configure(argv[1], &url, transport_config(t),
-	    cfg.oauth.provider != NULL &&
-	    strcmp(cfg.oauth.provider, "bitbucket-cloud") == 0) != 0) {
+	    prov != NULL && prov->lfs_basic_upfront) != 0) {
 		trace_printf("lfs: %s", err_message() ? err_message() : "failed");
 		err_clear();
 	}

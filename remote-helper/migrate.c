@@ -151,8 +151,9 @@ user_is_email(const char *user)
 }
 
 /*
- * Whether the URL belongs on bbs::: Bitbucket Cloud, or a host with any
- * bbs.<url>.* setting that git matches to it.
+ * Whether the URL belongs on bbs::: a host that chooses a provider by
+ * itself (Bitbucket Cloud), or a host with any bbs.<url>.* setting that
+ * git matches to it.
  */
 static int
 url_is_ours(const struct https_url *u)
@@ -161,7 +162,7 @@ url_is_ours(const struct https_url *u)
 	char *plain;
 	int r;
 
-	if (strcmp(u->host, "bitbucket.org") == 0)
+	if (provider_by_host(u->host) != NULL)
 		return 1;
 	plain = xmalloc(strlen(u->hostport) + strlen(u->rest) + 16);
 	sprintf(plain, "https://%s%s", u->hostport, u->rest);

@@ -22,11 +22,6 @@
 #define EXPIRY_MARGIN_MAX 60	/* refresh at most this many seconds early */
 #define LOCK_TIMEOUT 120
 
-static const char bb_cloud_authorize[] =
-    "https://bitbucket.org/site/oauth2/authorize";
-static const char bb_cloud_token[] =
-    "https://bitbucket.org/site/oauth2/access_token";
-
 void
 session_release(struct session *s)
 {
@@ -39,17 +34,6 @@ session_release(struct session *s)
 	free(s->scope);
 	free(s->unusable);
 	memset(s, 0, sizeof(*s));
-}
-
-/* The Data Center base URL: the remote URL up to "/scm/", or its origin. */
-static char *
-datacenter_base(const struct remote_url *u)
-{
-	const char *scm = strstr(u->url, "/scm/");
-
-	if (scm != NULL)
-		return xstrndup(u->url, (size_t)(scm - u->url));
-	return xstrndup(u->url, strlen(u->url) - strlen(u->path));
 }
 
 int
@@ -103,40 +87,41 @@ session_init(struct session *s, const struct helper_config *cfg,
 {
 	const struct oauth_settings *o = &cfg->oauth;
 	struct oauth_client *c = &s->oc;
+	const struct provider *p;
 	int r;
 
 	memset(s, 0, sizeof(*s));
 	s->url = u;
 	s->settings = o;
 	c->http = http;
-	if (o->provider == NULL)
-		return not_configured(u, "provider", "provider",
-		    "(bitbucket-cloud, bitbucket-datacenter or generic)");
-	c->provider = xstrdup(o->provider);
-	if (strcmp(o->provider, "bitbucket-cloud") == 0) {
-		dup_or(&c->ep.authorize_url, o->ep.authorize_url,
-		    bb_cloud_authorize);
-		dup_or(&c->ep.token_url, o->ep.token_url, bb_cloud_token);
-		dup_or(&c->scopes, o->scopes, "repository:write account");
-		dup_or(&c->ep.userinfo_url, o->ep.userinfo_url,
-		    "https://api.bitbucket.org/2.0/user");
-	} else if (strcmp(o->provider, "bitbucket-datacenter") == 0) {
-		s->base = o->ep.issuer ? xstrdup(o->ep.issuer) : datacenter_base(u);
-		c->ep.authorize_url = o->ep.authorize_url ?
-		    xstrdup(o->ep.authorize_url) :
-		    xasprintf("%s/rest/oauth2/latest/authorize", s->base);
-		c->ep.token_url = o->ep.token_url ? xstrdup(o->ep.token_url) :
-		    xasprintf("%s/rest/oauth2/latest/token", s->base);
-		dup_or(&c->scopes, o->scopes, "REPO_WRITE");
-		dup_or(&c->ep.userinfo_url, o->ep.userinfo_url, NULL);
-		c->redirect_on_refresh = 1;
-	} else {
-		dup_or(&c->ep.issuer, o->ep.issuer, NULL);
-		dup_or(&c->ep.authorize_url, o->ep.authorize_url, NULL);
-		dup_or(&c->ep.token_url, o->ep.token_url, NULL);
-		dup_or(&c->ep.userinfo_url, o->ep.userinfo_url, NULL);
-		dup_or(&c->scopes, o->scopes, NULL);
+	if (o->provider == NULL) {
+		char *names = provider_names(), *values;
+
+		values = xasprintf("(%s)", names);
+		r = not_configured(u, "provider", "provider", values);
+		free(values);
+		free(names);
+		return r;
 	}
+	if ((p = provider_by_name(o->provider)) == NULL)
+		return err_set(BBS_E_INVALID, "unknown provider '%s'",
+		    o->provider);
+	c->provider = xstrdup(p->name);
+	if (p->base_marker != NULL)
+		s->base = o->ep.issuer ? xstrdup(o->ep.issuer) :
+		    provider_base(p, u);
+	else if (p->token_url == NULL)	/* the issuer is for discovery */
+		dup_or(&c->ep.issuer, o->ep.issuer, NULL);
+	c->ep.authorize_url = o->ep.authorize_url ?
+	    xstrdup(o->ep.authorize_url) :
+	    provider_endpoint(p->authorize_url, s->base);
+	c->ep.token_url = o->ep.token_url ? xstrdup(o->ep.token_url) :
+	    provider_endpoint(p->token_url, s->base);
+	c->ep.userinfo_url = o->ep.userinfo_url ?
+	    xstrdup(o->ep.userinfo_url) :
+	    provider_endpoint(p->userinfo_url, s->base);
+	dup_or(&c->scopes, o->scopes, p->default_scopes);
+	c->redirect_on_refresh = p->redirect_on_refresh;
 	dup_or(&c->ep.device_url, o->ep.device_url, NULL);
 	dup_or(&c->ep.revocation_url, o->ep.revocation_url, NULL);
 	dup_or(&c->redirect_uri, o->redirect_uri, NULL);
@@ -147,7 +132,8 @@ session_init(struct session *s, const struct helper_config *cfg,
 		return not_configured(u, "client", "clientId",
 		    "(or BBS_CLIENT_ID) to the OAuth consumer key");
 	c->client_id = xstrdup(o->client_id);
-	if (c->ep.issuer == NULL && c->ep.token_url == NULL)
+	if (p->needs_issuer_or_token_url && c->ep.issuer == NULL &&
+	    c->ep.token_url == NULL)
 		return not_configured(u, "issuer", "issuer", "(or "
 		    "bbs.<url>.tokenUrl) for the generic provider");
 	/* configured endpoints: the rule discovered ones follow, no network */
@@ -160,6 +146,17 @@ session_init(struct session *s, const struct helper_config *cfg,
 	s->credhelper = o->token_store != NULL &&
 	    strcmp(o->token_store, "credential-helper") == 0;
 	return 0;
+}
+
+void
+session_client_from(const struct session *s, char *out, size_t len)
+{
+	const char *from = s->settings->client_from;
+	char *id = oauth_text_clean(s->oc.client_id, 256);
+
+	snprintf(out, len, "%s (id %s)", from ? from : "bbs.<url>.clientId",
+	    id ? id : "?");
+	free(id);
 }
 
 /* Endpoints: discover them when only an issuer is known. */
