@@ -178,6 +178,12 @@ def script_names(srcdir):
         names.update(re.findall(r'\$\{?(BBS_[A-Z0-9_]+)', text))
         names.update(re.findall(r'environ(?:\.get\(|\[)["\'](BBS_[A-Z0-9_]+)',
                                 text))
+    for rel in ("contrib/debian/rules", "Makefile.am"):
+        try:
+            with open(os.path.join(srcdir, rel), errors="replace") as f:
+                names.update(re.findall(r'\$\((BBS_[A-Z0-9_]+)\)', f.read()))
+        except FileNotFoundError:
+            pass
     return names
 
 
