@@ -106,13 +106,32 @@ field(const char **p, const char *end, size_t *len)
 	return s;
 }
 
-static void
-set_env_field(const char *name, const char *s, size_t n)
-{
-	char *v = xstrndup(s, n);
+/*
+ * The environment entries this target sets, one slot each: owned here and
+ * handed to putenv, so that a new value frees the old one (setenv keeps
+ * every value it was ever given, which grows without bound over a
+ * campaign).
+ */
+#define ENV_SLOTS (2 + 2 * MAX_PAIRS)
+static char *env_owned[ENV_SLOTS];
 
-	setenv(name, v, 1);
-	free(v);
+static void
+unset_env_slot(size_t slot, const char *name)
+{
+	unsetenv(name);
+	free(env_owned[slot]);
+	env_owned[slot] = NULL;
+}
+
+static void
+set_env_field(size_t slot, const char *name, const char *s, size_t n)
+{
+	char *kv = xasprintf("%s=%.*s", name, (int)n, s);
+
+	if (putenv(kv) != 0)
+		abort();
+	free(env_owned[slot]);
+	env_owned[slot] = kv;
 }
 
 /*
@@ -174,27 +193,27 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if ((s = field(&p, end, &n)) == NULL)
 		return 0;
 	write_config(s, n);
-	unsetenv("GIT_CONFIG_PARAMETERS");
-	unsetenv("GIT_CONFIG_COUNT");
+	unset_env_slot(0, "GIT_CONFIG_PARAMETERS");
+	unset_env_slot(1, "GIT_CONFIG_COUNT");
 	if ((s = field(&p, end, &n)) != NULL)
-		set_env_field("GIT_CONFIG_PARAMETERS", s, n);
+		set_env_field(0, "GIT_CONFIG_PARAMETERS", s, n);
 	if ((s = field(&p, end, &n)) != NULL) {
-		set_env_field("GIT_CONFIG_COUNT", s, n);
+		set_env_field(1, "GIT_CONFIG_COUNT", s, n);
 		count = xstrndup(s, n);
 	}
 	for (; pairs < MAX_PAIRS; pairs++) {
 		snprintf(name, sizeof(name), "GIT_CONFIG_KEY_%zu", pairs);
-		unsetenv(name);
+		unset_env_slot(2 + 2 * pairs, name);
 		snprintf(name, sizeof(name), "GIT_CONFIG_VALUE_%zu", pairs);
-		unsetenv(name);
+		unset_env_slot(3 + 2 * pairs, name);
 	}
 	for (pairs = 0; pairs < MAX_PAIRS && (s = field(&p, end, &n)); pairs++) {
 		snprintf(name, sizeof(name), "GIT_CONFIG_KEY_%zu", pairs);
-		set_env_field(name, s, n);
+		set_env_field(2 + 2 * pairs, name, s, n);
 		if ((s = field(&p, end, &n)) == NULL)
 			break;
 		snprintf(name, sizeof(name), "GIT_CONFIG_VALUE_%zu", pairs);
-		set_env_field(name, s, n);
+		set_env_field(3 + 2 * pairs, name, s, n);
 	}
 
 	if (transport_cli_config(&cfg) != 0)
