@@ -11,6 +11,7 @@
 #   oidc.sh stop DIR
 #   oidc.sh status DIR
 #   oidc.sh count DIR [GRANT]
+#   oidc.sh fault DIR slow SECONDS | fault DIR clear
 #   oidc.sh secret DIR | secret DIR clear
 #   oidc.sh available      (exit 0 when node and the npm packages are there)
 #
@@ -36,6 +37,7 @@ usage: $PROG start DIR FORGEDIR [--access-ttl=S] [--redirect-uri=URI ...]
        $PROG stop DIR
        $PROG status DIR
        $PROG count DIR [GRANT]
+       $PROG fault DIR slow SECONDS | clear   (token requests wait first)
        $PROG secret DIR [clear]     (the secret is read from stdin)
        $PROG available
 EOT
@@ -84,6 +86,11 @@ start) cmd_start "$@" ;;
 stop) cmd_stop "$@" ;;
 status) cmd_status "$@" ;;
 count | secret) exec "$SRC/oauth.sh" "$cmd" "$@" ;;
+fault)
+	# The one fault oidc-provider can be given without changing it.
+	case ${2:-} in slow | clear) ;; *) usage ;; esac
+	exec "$SRC/oauth.sh" fault "$@"
+	;;
 available) cmd_available ;;
 *) usage ;;
 esac
