@@ -78,7 +78,8 @@
 #     client; bitbucket-cloud requires a secret.  401 invalid_client comes
 #     with WWW-Authenticate: Basic.  Grants: authorization_code (redirect_uri
 #     required when the authorization request had one, and then equal to
-#     it, RFC 6749 section 4.1.3; code_verifier: 43-128 unreserved characters, S256),
+#     it, RFC 6749 section 4.1.3; code_verifier: 43-128 unreserved
+#     characters, S256),
 #     refresh_token (rotation: a new refresh token each time; a reused one
 #     revokes the whole grant; optional narrower scope; datacenter needs
 #     the original redirect_uri), client_credentials (confidential client
@@ -177,7 +178,6 @@ KNOWN_GRANTS = ("authorization_code", "refresh_token", "client_credentials",
 PKCE_RE = re.compile(r"[A-Za-z0-9._~-]{43,128}")
 # RFC 6749 section 3.3: scope-token = 1*NQCHAR.
 SCOPE_TOKEN_RE = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
-# RFC 3986 scheme, RFC 8252 section 7.1: a private-use scheme has a dot.
 USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"
 
 
@@ -226,28 +226,26 @@ def write_atomic(path, text, mode=0o644):
         raise
 
 
-# ---------------------------------------------------------------------------
-# The forge's token table
-
-
 def loopback_key(uri):
     """(host, path, query) of an http loopback URI without userinfo, or
     None: what RFC 8252 section 7.3 compares once the port is dropped."""
     try:
         parts = urllib.parse.urlsplit(uri)
-        parts.port  # noqa: B018 (raises ValueError for a bad port)
+        port = parts.port
     except ValueError:
         return None
     if parts.scheme != "http" or "@" in parts.netloc:
         return None
     host = parts.netloc
-    if host.startswith("["):
-        host = host[:host.find("]") + 1]
-    else:
-        host = host.split(":", 1)[0]
+    if port is not None:
+        host = host[:host.rfind(":")]
     if host not in ("127.0.0.1", "[::1]", "localhost"):
         return None
     return (host, parts.path, parts.query)
+
+
+# ---------------------------------------------------------------------------
+# The forge's token table
 
 
 class ForgeTokens:

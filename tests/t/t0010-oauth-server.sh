@@ -506,7 +506,8 @@ test_expect_success 'authorize: the loopback port is ignored, everything else co
 	for bad in http://127.0.0.1:9/callback/ http://127.0.0.1:9/Callback \
 		http://127.0.0.1:9/callbackx http://127.0.0.1:9/callback?x=1 \
 		http://127.0.0.1:9/ http://127.0.0.1:9 http://127.0.0.1:9/callback/../callback \
-		"http://[::1]:9/callback" http://localhost:9/cb http://127.0.0.2:9/callback \
+		"http://[::1]:9/callback" "http://[::1]x:9/cb" http://localhost:9/cb \
+		http://127.0.0.2:9/callback http://127.0.0.1:/callback \
 		https://127.0.0.1/callback org.example.bbs:/callback/x org.example.bbs:/ \
 		org.example.other:/callback com.example.app:/oauth2; do
 		enc=$(urlenc "$bad") &&
