@@ -12,9 +12,10 @@
 # Usage:
 #   oauth-server.py --dir DIR [--forge-dir FORGEDIR] [--port 0]
 #       [--mode standards|bitbucket-cloud|datacenter] [--context-path /ctx]
-#       [--access-ttl S (3600)] [--refresh-ttl S (0: never)] [--code-ttl S (60)]
+#       [--access-ttl S (3600)] [--refresh-ttl S (0: never)]
+#       [--code-ttl S (60; datacenter 10)]
 #       [--client-id ID (bbs-test-client)] [--client-secret SECRET]
-#       [--redirect-uri-prefix PREFIX]... [--default-scope SCOPE]
+#       [--redirect-uri URI]... [--default-scope SCOPE]
 #       [--device-ttl S (300, env OAUTH_DEVICE_TTL)]
 #       [--device-interval S (1, env OAUTH_DEVICE_INTERVAL)]
 #       [--username alice] [--display-name Alice]
@@ -48,12 +49,19 @@
 #   all              GET  /.oauth-ping (readiness; not logged)
 #
 # Rules:
+#   - redirect URIs are registered (--redirect-uri, repeatable).  Default:
+#     http://127.0.0.1/, http://[::1]/, http://127.0.0.1/callback,
+#     http://[::1]/callback, http://localhost/callback and
+#     org.git-remote-bbs:/callback; bitbucket-cloud: one callback URL,
+#     default http://127.0.0.1.  A redirect_uri is accepted when it equals
+#     a registered one, the port of a loopback URI (127.0.0.1, [::1],
+#     localhost) ignored on both sides and everything else (scheme, host,
+#     path, query) compared exactly (RFC 8252 section 7.3); in
+#     bitbucket-cloud mode when it begins with the callback URL (string
+#     prefix).  A request without redirect_uri uses the registered one
+#     when there is exactly one (RFC 6749 section 3.1.2.3).
 #   - authorize: an unknown client_id or an unacceptable redirect_uri gets
-#     an HTML page with 400, never a redirect.  Accepted redirect URIs:
-#     http://127.0.0.1[:port]/..., http://[::1][:port]/...,
-#     http://localhost[:port]/... (any port, RFC 8252 section 7.3), a
-#     private-use scheme with a dot (org.example.app:/cb, section 7.1), and
-#     anything starting with a --redirect-uri-prefix.  Other errors are
+#     an HTML page with 400, never a redirect.  Other errors are
 #     redirected (error, error_description, state, and iss in standards
 #     mode).  PKCE: only S256; required in standards mode, and in
 #     datacenter mode when the client has no secret; optional otherwise.
@@ -61,14 +69,17 @@
 #     decision=approve|deny).  The decision answers 302 to the redirect URI
 #     with code and state (and iss=ISSUER in standards mode, RFC 9207), or
 #     error=access_denied.  Codes are single-use (a second use revokes the
-#     tokens of the first), live --code-ttl seconds, and are bound to the
-#     client, the redirect URI and the challenge.
+#     tokens of the first, RFC 6749 section 4.1.2), live --code-ttl
+#     seconds, and are bound to the client, the redirect URI and the
+#     challenge.
 #   - token: POST, application/x-www-form-urlencoded only, no repeated
 #     parameter.  Client authentication: client_secret_basic or
 #     client_secret_post (not both), or client_id alone for a public
 #     client; bitbucket-cloud requires a secret.  401 invalid_client comes
 #     with WWW-Authenticate: Basic.  Grants: authorization_code (redirect_uri
-#     must match; code_verifier: 43-128 unreserved characters, S256),
+#     required when the authorization request had one, and then equal to
+#     it, RFC 6749 section 4.1.3; code_verifier: 43-128 unreserved
+#     characters, S256),
 #     refresh_token (rotation: a new refresh token each time; a reused one
 #     revokes the whole grant; optional narrower scope; datacenter needs
 #     the original redirect_uri), client_credentials (confidential client
@@ -147,6 +158,16 @@ import uuid
 MAX_BODY = 1024 * 1024
 OVERSIZED_BYTES = 70 * 1024 * 1024
 PENDING_TTL = 600
+CODE_TTL = 60
+DATACENTER_CODE_TTL = 10
+# The registered redirect URIs when no --redirect-uri is given (the same
+# as oidc/server.mjs), and Bitbucket Cloud's one callback URL.
+DEFAULT_REDIRECTS = (
+    "http://127.0.0.1/", "http://[::1]/", "http://127.0.0.1/callback",
+    "http://[::1]/callback", "http://localhost/callback",
+    "org.git-remote-bbs:/callback",
+)
+CLOUD_CALLBACK = "http://127.0.0.1"
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 KNOWN_GRANTS = ("authorization_code", "refresh_token", "client_credentials",
@@ -157,8 +178,6 @@ KNOWN_GRANTS = ("authorization_code", "refresh_token", "client_credentials",
 PKCE_RE = re.compile(r"[A-Za-z0-9._~-]{43,128}")
 # RFC 6749 section 3.3: scope-token = 1*NQCHAR.
 SCOPE_TOKEN_RE = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
-# RFC 3986 scheme, RFC 8252 section 7.1: a private-use scheme has a dot.
-PRIVATE_SCHEME_RE = re.compile(r"[a-z][a-z0-9+.-]*\.[a-z0-9+.-]+")
 USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"
 
 
@@ -205,6 +224,24 @@ def write_atomic(path, text, mode=0o644):
         except OSError:
             pass
         raise
+
+
+def loopback_key(uri):
+    """(host, path, query) of an http loopback URI without userinfo, or
+    None: what RFC 8252 section 7.3 compares once the port is dropped."""
+    try:
+        parts = urllib.parse.urlsplit(uri)
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme != "http" or "@" in parts.netloc:
+        return None
+    host = parts.netloc
+    if port is not None:
+        host = host[:host.rfind(":")]
+    if host not in ("127.0.0.1", "[::1]", "localhost"):
+        return None
+    return (host, parts.path, parts.query)
 
 
 # ---------------------------------------------------------------------------
@@ -323,6 +360,11 @@ class Server:
         self.refresh = {}     # refresh token -> dict(grant, used, expires)
         self.devices = {}     # device code -> dict
         self.user_codes = {}  # user code -> device code
+        self.redirects = args.redirect_uri or (
+            [CLOUD_CALLBACK] if self.mode == "bitbucket-cloud"
+            else list(DEFAULT_REDIRECTS))
+        self.code_ttl = args.code_ttl if args.code_ttl is not None else (
+            DATACENTER_CODE_TTL if self.mode == "datacenter" else CODE_TTL)
         self.base = None
         if self.mode == "standards":
             self.paths = {
@@ -395,31 +437,27 @@ class Server:
             with open(os.path.join(self.dir, "oauth.log"), "a") as f:
                 f.write(line)
 
-    def valid_redirect_uri(self, uri):
+    def registered_redirect(self, uri):
+        """The registered redirect URI that URI matches, or None.
+
+        bitbucket-cloud: URI begins with the consumer's callback URL (a
+        string prefix, as Bitbucket Cloud compares).  Other modes: equal to
+        a registered URI, except that the port of a loopback URI
+        (127.0.0.1, [::1], localhost) is ignored on both sides (RFC 8252
+        section 7.3); scheme, host, path and query are compared exactly.
+        """
         if not uri or any(c in uri for c in " \t\r\n\x00#"):
-            return False
-        for prefix in self.args.redirect_uri_prefix or ():
-            if uri.startswith(prefix):
-                return True
-        try:
-            parts = urllib.parse.urlsplit(uri)
-            port = parts.port
-        except ValueError:
-            return False
-        scheme = parts.scheme.lower()
-        if scheme == "http":
-            # RFC 8252 section 7.3 (loopback, any port), and localhost.
-            if parts.username is not None or parts.password is not None:
-                return False
-            host = parts.netloc.rsplit("@", 1)[-1]
-            if port is not None:
-                host = host[:host.rfind(":")]
-            return host.lower() in ("127.0.0.1", "[::1]", "localhost")
-        if scheme == "https":
-            return False
-        # RFC 8252 section 7.1: a private-use URI scheme in reverse domain
-        # name notation.
-        return bool(PRIVATE_SCHEME_RE.fullmatch(scheme))
+            return None
+        if self.mode == "bitbucket-cloud":
+            for r in self.redirects:
+                if uri.startswith(r):
+                    return r
+            return None
+        key = loopback_key(uri)
+        for r in self.redirects:
+            if uri == r or (key is not None and key == loopback_key(r)):
+                return r
+        return None
 
     def scope_ok(self, scope):
         return all(SCOPE_TOKEN_RE.fullmatch(t) for t in scope.split(" ") if t)
@@ -759,9 +797,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
             raise PageError(400, "invalid_client",
                             "Unknown or missing client_id.")
         redirect_uri = q.get("redirect_uri")
-        if "redirect_uri" in dups or not app.valid_redirect_uri(redirect_uri):
+        sent_redirect = redirect_uri is not None
+        if not sent_redirect and len(app.redirects) == 1:
+            # RFC 6749 section 3.1.2.3: the one registered URI.
+            redirect_uri = app.redirects[0]
+        elif "redirect_uri" in dups or \
+                app.registered_redirect(redirect_uri) is None:
             raise PageError(400, "invalid_redirect_uri",
-                            "Missing or unacceptable redirect_uri.")
+                            "Missing or unregistered redirect_uri.")
         state = q.get("state")
 
         def fail(error, description):
@@ -808,7 +851,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 del app.pending[k]
             app.pending[rid] = {
                 "client_id": client_id, "redirect_uri": redirect_uri,
-                "state": state, "challenge": challenge or None,
+                "sent_redirect": sent_redirect, "state": state, "challenge": challenge or None,
                 "scope": scope, "expires": now + PENDING_TTL,
             }
         action = app.paths["authorize"] + "/decision"
@@ -854,9 +897,10 @@ with the scopes: <code>%s</code>.</p>
                 app.codes[code] = {
                     "client_id": req["client_id"],
                     "redirect_uri": req["redirect_uri"],
+                    "sent_redirect": req["sent_redirect"],
                     "challenge": req["challenge"],
                     "scope": req["scope"],
-                    "expires": time.time() + app.args.code_ttl,
+                    "expires": time.time() + app.code_ttl,
                     "used": False, "grant": None,
                 }
             params = [("code", code)]
@@ -1106,9 +1150,15 @@ with the scopes: <code>%s</code>.</p>
             if time.time() >= c["expires"]:
                 app.codes.pop(code, None)
                 raise OAuthError(400, "invalid_grant", "code expired")
-            if redirect_uri != c["redirect_uri"]:
+            # RFC 6749 section 4.1.3: required when the authorization
+            # request had one, and then identical to it.
+            if redirect_uri is None and c["sent_redirect"]:
                 raise OAuthError(400, "invalid_grant",
-                                 "redirect_uri missing or different")
+                                 "redirect_uri is missing")
+            if redirect_uri is not None and redirect_uri != c["redirect_uri"]:
+                raise OAuthError(400, "invalid_grant",
+                                 "redirect_uri differs from the "
+                                 "authorization request's")
             if c["challenge"]:
                 if not verifier or not PKCE_RE.fullmatch(verifier):
                     raise OAuthError(400, "invalid_grant",
@@ -1402,11 +1452,15 @@ def main():
     ap.add_argument("--access-ttl", type=int, default=3600)
     ap.add_argument("--refresh-ttl", type=int, default=0,
                     help="seconds; 0: refresh tokens do not expire")
-    ap.add_argument("--code-ttl", type=float, default=60)
+    ap.add_argument("--code-ttl", type=float, default=None,
+                    help="seconds an authorization code lives (default "
+                    "%d, datacenter %d)" % (CODE_TTL, DATACENTER_CODE_TTL))
     ap.add_argument("--client-id", default="bbs-test-client")
     ap.add_argument("--client-secret",
                     help="prefer the file DIR/client-secret (not in argv)")
-    ap.add_argument("--redirect-uri-prefix", action="append", default=[])
+    ap.add_argument("--redirect-uri", action="append", default=[],
+                    help="a registered redirect URI (repeatable); "
+                    "bitbucket-cloud: the callback URL, a prefix")
     ap.add_argument("--default-scope",
                     help="scope granted when none is asked for")
     ap.add_argument("--device-ttl", type=int,
@@ -1418,6 +1472,10 @@ def main():
     args = ap.parse_args()
     if args.access_ttl <= 0 or args.device_interval < 0 or args.device_ttl <= 0:
         ap.error("TTLs must be positive")
+    if args.code_ttl is not None and args.code_ttl <= 0:
+        ap.error("TTLs must be positive")
+    if args.mode == "bitbucket-cloud" and len(args.redirect_uri) > 1:
+        ap.error("a Bitbucket Cloud consumer has one callback URL")
 
     app = Server(args)
     os.makedirs(app.dir, exist_ok=True)

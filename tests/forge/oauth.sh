@@ -22,11 +22,11 @@ PROG=${0##*/}
 OAUTH_SRC=$(cd "$(dirname "$0")" && pwd -P) || exit 1
 SERVER=$OAUTH_SRC/oauth-server.py
 PYTHON=${OAUTH_PYTHON:-python3}
-
-die() {
-	printf '%s: %s\n' "$PROG" "$*" >&2
-	exit 1
-}
+SERVER_WHAT="the OAuth server"
+SERVER_ARG=oauth-server.py
+SERVER_ARG_EXACT=
+# shellcheck source=tests/forge/lib-server.sh
+. "$OAUTH_SRC/lib-server.sh" || exit 1
 
 usage() {
 	cat >&2 <<EOF
@@ -44,62 +44,6 @@ EOF
 	exit 2
 }
 
-# set_dir DIR [create]: make DIR absolute (physical path).
-set_dir() {
-	[ -n "$1" ] || usage
-	if [ "${2:-}" = create ]; then
-		mkdir -p "$1" || die "cannot create '$1'"
-	fi
-	[ -d "$1" ] || die "no such directory: '$1'"
-	DIR=$(cd "$1" && pwd -P) || die "cannot enter '$1'"
-	case $DIR in
-	*$'\n'*) die "the directory must not contain newlines" ;;
-	esac
-}
-
-# The server is started with "--dir=DIR" as one argument: that argument
-# identifies its processes.
-is_ours() {
-	[ -r "/proc/$1/cmdline" ] &&
-		grep -qzxF -- "--dir=$DIR" "/proc/$1/cmdline" 2>/dev/null &&
-		grep -qzF -- oauth-server.py "/proc/$1/cmdline" 2>/dev/null &&
-		! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null
-}
-
-# Print the PIDs of the servers of DIR: the one in DIR/pid, and any other
-# (e.g. one whose pid file is gone).
-server_pids() {
-	local pid files f
-	if [ -s "$DIR/pid" ] && read -r pid <"$DIR/pid" &&
-		[[ $pid =~ ^[0-9]+$ ]] && is_ours "$pid"; then
-		echo "$pid"
-	fi
-	# grep matches its own arguments: let it finish, then check.
-	files=$(grep -lzxF -- "--dir=$DIR" /proc/[0-9]*/cmdline 2>/dev/null)
-	for f in $files; do
-		pid=${f#/proc/}
-		pid=${pid%%/*}
-		[ "$pid" != $$ ] && is_ours "$pid" && echo "$pid"
-	done
-	return 0
-}
-
-# wait_gone TENTHS PID...: wait until the processes are gone.
-wait_gone() {
-	local tries=$1 pid alive
-	shift
-	while [ "$tries" -gt 0 ]; do
-		alive=
-		for pid in "$@"; do
-			is_ours "$pid" && alive=1
-		done
-		[ -z "$alive" ] && return 0
-		sleep 0.1
-		tries=$((tries - 1))
-	done
-	return 1
-}
-
 ping_ok() {
 	local url=$1 code
 	if command -v curl >/dev/null 2>&1; then
@@ -111,88 +55,39 @@ ping_ok() {
 	fi
 }
 
+# ready: the server wrote its port and URL and answers.
+ready() {
+	[ -s "$DIR/port" ] && [ -s "$DIR/url" ] && ping_ok "$(cat "$DIR/url")"
+}
+
 cmd_start() {
-	local forge pid tries port pids
-	set_dir "${1:-}" create
-	forge=${2:-}
+	local pid
 	[ $# -ge 2 ] || usage
-	shift 2
-	if [ -n "$forge" ]; then
-		[ -d "$forge" ] || die "no such forge directory: '$forge'"
-		forge=$(cd "$forge" && pwd -P) || die "cannot enter '$forge'"
-	fi
 	command -v "$PYTHON" >/dev/null 2>&1 || die "$PYTHON not found"
-	pids=$(server_pids)
-	[ -z "$pids" ] || die "a server already runs in '$DIR' (pid $pids)"
-	rm -f "$DIR/port" "$DIR/url" "$DIR/pid" "$DIR/endpoints"
+	server_prepare "$1" "$2"
+	shift 2
 	# Close inherited descriptors (a test harness's pipes): the daemon
 	# must not keep them open.
-	"$PYTHON" "$SERVER" "--dir=$DIR" ${forge:+"--forge-dir=$forge"} \
+	"$PYTHON" "$SERVER" "--dir=$DIR" ${FORGE:+"--forge-dir=$FORGE"} \
 		--port 0 "$@" </dev/null >>"$DIR/server.log" 2>&1 \
 		3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
 	pid=$!
-	tries=100
-	while [ "$tries" -gt 0 ]; do
-		if ! kill -0 "$pid" 2>/dev/null; then
-			wait "$pid" 2>/dev/null
-			tail -n 20 "$DIR/server.log" >&2
-			die "the OAuth server did not start"
-		fi
-		if [ -s "$DIR/port" ] && [ -s "$DIR/url" ] &&
-			ping_ok "$(cat "$DIR/url")"; then
-			read -r port <"$DIR/port"
-			echo "$port"
-			return 0
-		fi
-		sleep 0.1
-		tries=$((tries - 1))
-	done
-	kill -KILL "$pid" 2>/dev/null
-	die "the OAuth server did not answer; see $DIR/server.log"
+	server_wait "$pid" 100 ready
 }
 
 cmd_stop() {
-	local pids
 	[ $# -eq 1 ] || usage
 	if [ -n "$1" ] && [ ! -d "$1" ]; then
 		# The directory is gone (a removed trash directory): still find
 		# and stop whatever server was started for it.
 		DIR=$(realpath -m -- "$1") || die "bad directory '$1'"
-		pids=$(server_pids | sort -u)
-		# shellcheck disable=SC2086 # one PID per word
-		[ -z "$pids" ] || kill -KILL $pids 2>/dev/null
-		# shellcheck disable=SC2086
-		[ -z "$pids" ] || wait_gone 50 $pids ||
-			die "the OAuth server of '$DIR' survived"
+		server_kill "$(server_pids | sort -u)"
 		return 0
 	fi
 	set_dir "$1"
-	pids=$(server_pids | sort -u)
-	if [ -n "$pids" ]; then
-		# shellcheck disable=SC2086 # one PID per word
-		kill -TERM $pids 2>/dev/null
-		# shellcheck disable=SC2086
-		if ! wait_gone 50 $pids; then
-			# shellcheck disable=SC2086
-			kill -KILL $pids 2>/dev/null
-			# shellcheck disable=SC2086
-			wait_gone 50 $pids || die "the OAuth server in '$DIR' survived"
-		fi
-	fi
+	server_stop "$(server_pids | sort -u)"
 	rm -f "$DIR/pid"
 	return 0
-}
-
-cmd_status() {
-	local pids
-	set_dir "${1:-}"
-	pids=$(server_pids | sort -u)
-	if [ -n "$pids" ]; then
-		echo "running pid=$pids url=$(cat "$DIR/url" 2>/dev/null)"
-		return 0
-	fi
-	echo stopped
-	return 1
 }
 
 cmd_fault() {

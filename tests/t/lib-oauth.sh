@@ -29,10 +29,11 @@
 # "oidc" is the strict server, oidc-provider (tests/forge/oidc.sh), whose
 # forge checks tokens by introspection.  A script that runs the same tests
 # against both sets BBS_TEST_AS=oidc and sources the other script.  With
-# the strict server, oauth_start takes --access-ttl (and ignores what only
-# oauth-server.py has: --redirect-uri-prefix, --mode standards); faults,
-# the other modes and oauth_secret on a running grant's client are
-# oauth-server.py's: tests of them need the prerequisite PYSERVER.
+# the strict server, oauth_start takes --access-ttl and --redirect-uri (and
+# ignores what only oauth-server.py has: --mode standards); faults
+# other than "slow", the other modes and oauth_secret on a running grant's
+# client are oauth-server.py's: tests of them need the prerequisite
+# PYSERVER.
 # OAUTH_SCOPES is the scope that oauth_configure asks for by default
 # (with the strict server also "openid", which its userinfo needs).
 
@@ -83,7 +84,8 @@ oauth_flags_() {
 			oauth_flags_v_+=("--access-ttl=$2")
 			shift
 			;;
-		--redirect-uri-prefix)
+		--redirect-uri)
+			oauth_flags_v_+=("--redirect-uri=$2")
 			shift
 			;;
 		--mode)
@@ -114,7 +116,7 @@ oauth_start_dir() {
 # oauth_start [SERVER-FLAGS...]: the server of this script, in
 # $TRASH_DIRECTORY/oauth.  Flags: --mode standards|bitbucket-cloud|datacenter,
 # --context-path PATH, --access-ttl S, --refresh-ttl S, --code-ttl S,
-# --client-id ID, --redirect-uri-prefix P, --device-ttl S,
+# --client-id ID, --redirect-uri URI, --device-ttl S,
 # --device-interval S, --default-scope S, --username U (see README.md).
 oauth_start() {
 	oauth_check_ || return 1
@@ -142,7 +144,10 @@ oauth_stop() {
 #   wrong-state | wrong-iss | no-iss (the
 #   redirect of the consent decision).
 oauth_fault() {
-	[ "$BBS_TEST_AS" != oidc ] || bug_ "the strict server has no faults"
+	case $BBS_TEST_AS:$1 in
+	oidc:slow | oidc:clear) ;;
+	oidc:*) bug_ "the strict server has no fault $1" ;;
+	esac
 	"$OAUTH" fault "$OAUTH_DIR" "$@"
 }
 

@@ -17,7 +17,12 @@ fi
 
 forge_start
 forge_create_repo team/repo.git
-oauth_start
+# The redirect URIs the tests below send, registered.
+oauth_start --redirect-uri http://127.0.0.1/callback \
+	--redirect-uri http://127.0.0.1/cb --redirect-uri "http://[::1]/cb" \
+	--redirect-uri http://localhost/callback \
+	--redirect-uri org.example.bbs:/callback \
+	--redirect-uri com.example.app:/oauth
 # The interpreter itself, not a wrapper script: the helpers run it often.
 PYTHON=$(python3 -c 'import sys; print(sys.executable)') || error "no python3"
 MAIN_OAUTH_DIR=$OAUTH_DIR
@@ -99,6 +104,11 @@ expect_status() {
 		cat "$1" >&2
 		return 1
 	fi
+}
+
+# urlenc STRING: STRING percent-encoded for a query.
+urlenc() {
+	"$PYTHON" -c "import sys, urllib.parse as u; print(u.quote(sys.argv[1], safe=\"\"))" "$1"
 }
 
 # expect_error OUT CODE ERROR: an RFC 6749 error answer.
@@ -340,6 +350,25 @@ test_expect_success 'a code is single-use: the second exchange revokes its token
 	expect_error gone 400 invalid_grant
 '
 
+test_expect_success 'code exchange: redirect_uri repeated and identical, or refused' '
+	authorize rep repository:write &&
+	code=$(qparam rep.loc code) &&
+	token rep0 grant_type=authorization_code "client_id=$CLIENT" \
+		"code=$code" "code_verifier=$VERIFIER" &&
+	expect_error rep0 400 invalid_grant &&
+	for other in http://127.0.0.1/callback http://127.0.0.1:9/callback/ \
+		http://127.0.0.1:9/cb; do
+		token rep1 grant_type=authorization_code "client_id=$CLIENT" \
+			"code=$code" "redirect_uri=$(urlenc "$other")" \
+			"code_verifier=$VERIFIER" &&
+		expect_error rep1 400 invalid_grant || return 1
+	done &&
+	token rep2 grant_type=authorization_code "client_id=$CLIENT" \
+		"code=$code" "redirect_uri=$REDIRECT_ENC" "code_verifier=$VERIFIER" &&
+	expect_status rep2 200 &&
+	remember rep2
+'
+
 test_expect_success 'the issued token clones and pushes through the forge' '
 	sign_in main &&
 	git_with "$AT" ls-remote "$FORGE_URL/team/repo.git" >refs &&
@@ -452,19 +481,45 @@ test_expect_success 'authorize: a bad client or redirect_uri gets an error page,
 	for bad in https://evil.example/cb http://example.com/cb \
 		https://127.0.0.1/cb http://127.0.0.1.evil.example/cb \
 		"javascript:alert(1)" http://user@127.0.0.1:5/cb "http://127.0.0.1:5/cb#frag"; do
-		enc=$("$PYTHON" -c "import sys, urllib.parse as u; print(u.quote(sys.argv[1], safe=\"\"))" "$bad") &&
+		enc=$(urlenc "$bad") &&
 		test "$(authz_status "response_type=code&client_id=$CLIENT&redirect_uri=$enc$PKCE")" = 400 &&
 		test_must_be_empty authz.loc || return 1
 	done
 '
 
-test_expect_success 'authorize: loopback, localhost, [::1], private-use and prefixed redirect URIs' '
+test_expect_success 'authorize: registered loopback, localhost, [::1] and private-use redirect URIs' '
 	for good in http://127.0.0.1:4711/cb http://127.0.0.1/cb "http://[::1]:4711/cb" \
 		http://localhost:4711/callback org.example.bbs:/callback com.example.app:/oauth; do
-		enc=$("$PYTHON" -c "import sys, urllib.parse as u; print(u.quote(sys.argv[1], safe=\"\"))" "$good") &&
+		enc=$(urlenc "$good") &&
 		test "$(authz_status "response_type=code&client_id=$CLIENT&redirect_uri=$enc$PKCE")" = 200 ||
 		return 1
 	done
+'
+
+test_expect_success 'authorize: the loopback port is ignored, everything else compared exactly' '
+	for good in http://127.0.0.1/callback http://127.0.0.1:9/callback \
+		http://127.0.0.1:65535/callback "http://[::1]:1/cb"; do
+		enc=$(urlenc "$good") &&
+		test "$(authz_status "response_type=code&client_id=$CLIENT&redirect_uri=$enc$PKCE")" = 200 ||
+		return 1
+	done &&
+	for bad in http://127.0.0.1:9/callback/ http://127.0.0.1:9/Callback \
+		http://127.0.0.1:9/callbackx http://127.0.0.1:9/callback?x=1 \
+		http://127.0.0.1:9/ http://127.0.0.1:9 http://127.0.0.1:9/callback/../callback \
+		"http://[::1]:9/callback" "http://[::1]x:9/cb" http://localhost:9/cb \
+		http://127.0.0.2:9/callback http://127.0.0.1:/callback \
+		https://127.0.0.1/callback org.example.bbs:/callback/x org.example.bbs:/ \
+		org.example.other:/callback com.example.app:/oauth2; do
+		enc=$(urlenc "$bad") &&
+		test "$(authz_status "response_type=code&client_id=$CLIENT&redirect_uri=$enc$PKCE")" = 400 &&
+		test_must_be_empty authz.loc &&
+		grep "invalid_redirect_uri" "$OAUTH_DIR/oauth.log" >/dev/null || return 1
+	done
+'
+
+test_expect_success 'authorize: without redirect_uri when several are registered: refused' '
+	test "$(authz_status "response_type=code&client_id=$CLIENT$PKCE")" = 400 &&
+	test_must_be_empty authz.loc
 '
 
 test_expect_success 'authorize: other errors are redirected with state and iss' '
@@ -802,6 +857,80 @@ test_expect_success 'datacenter mode: context path, redirect_uri on refresh' '
 	expect_status dcr 200 &&
 	test "$(forge_code "$AT")" = 401 &&
 	test "$(forge_code "$(json dc2 access_token)")" = 401 &&
+	"$OAUTH" stop "$OAUTH_DIR"
+'
+
+# cloud_authz NAME QUERY: the status of Bitbucket Cloud's authorize
+# endpoint (the consent page) for QUERY.
+cloud_authz() {
+	curl -s -o "$1.body" -w "%{http_code}\n" \
+		"$(oauth_endpoint authorization_endpoint)?$2"
+}
+
+test_expect_success 'bitbucket-cloud mode: the callback URL is a prefix of redirect_uri' '
+	oauth_start_dir "$TRASH_DIRECTORY/oauth-cb" --mode bitbucket-cloud \
+		--redirect-uri http://127.0.0.1/bbs &&
+	OAUTH_DIR=$TRASH_DIRECTORY/oauth-cb &&
+	test_when_finished "OAUTH_DIR=$MAIN_OAUTH_DIR" &&
+	for good in http://127.0.0.1/bbs http://127.0.0.1/bbs/cb http://127.0.0.1/bbsx?y=1; do
+		test "$(cloud_authz ok "response_type=code&client_id=$CLIENT&redirect_uri=$(urlenc "$good")")" = 200 ||
+		return 1
+	done &&
+	for bad in http://127.0.0.1:9/bbs http://127.0.0.1/bb http://127.0.0.1/ \
+		"http://[::1]/bbs" http://localhost/bbs; do
+		test "$(cloud_authz no "response_type=code&client_id=$CLIENT&redirect_uri=$(urlenc "$bad")")" = 400 ||
+		return 1
+	done
+'
+
+test_expect_success 'bitbucket-cloud mode: without redirect_uri the callback URL, not repeated' '
+	OAUTH_DIR=$TRASH_DIRECTORY/oauth-cb &&
+	test_when_finished "OAUTH_DIR=$MAIN_OAUTH_DIR" &&
+	printf "%s\n" "$SECRET" | "$OAUTH" secret "$OAUTH_DIR" &&
+	basic_header basic.hdr "$SECRET" &&
+	url="$(oauth_endpoint authorization_endpoint)?response_type=code&client_id=$CLIENT&state=cb" &&
+	BBS_TEST_BROWSER_PRINT=$PWD/cbnone.loc "$BROWSER_STANDIN" "$url" &&
+	qparam cbnone.loc code >>"$SEEN" &&
+	case $(cat cbnone.loc) in "http://127.0.0.1/bbs?code="*) ;; *) false ;; esac &&
+	code=$(qparam cbnone.loc code) &&
+	token cbn1 grant_type=authorization_code "code=$code" \
+		"redirect_uri=$(urlenc http://127.0.0.1/bbs/x)" -- -H @basic.hdr &&
+	expect_error cbn1 400 invalid_grant &&
+	token cbn2 grant_type=authorization_code "code=$code" -- -H @basic.hdr &&
+	expect_status cbn2 200 && remember cbn2 &&
+	"$OAUTH" stop "$OAUTH_DIR"
+'
+
+test_expect_success 'codes are short-lived: 10 s in datacenter mode, 60 s otherwise' '
+	oauth_start_dir "$TRASH_DIRECTORY/oauth-dc10" --mode datacenter &&
+	test_when_finished "OAUTH_DIR=$MAIN_OAUTH_DIR" &&
+	OAUTH_DIR=$TRASH_DIRECTORY/oauth-dc10 &&
+	authorize dcold REPO_WRITE &&
+	OAUTH_DIR=$MAIN_OAUTH_DIR authorize stdold repository:write &&
+	sleep 11 &&
+	token dcold.json grant_type=authorization_code "client_id=$CLIENT" \
+		"code=$(qparam dcold.loc code)" "redirect_uri=$REDIRECT_ENC" \
+		"code_verifier=$VERIFIER" &&
+	expect_error dcold.json 400 invalid_grant &&
+	test "$(json dcold.json error_description)" = "code expired" &&
+	OAUTH_DIR=$MAIN_OAUTH_DIR &&
+	token stdold.json grant_type=authorization_code "client_id=$CLIENT" \
+		"code=$(qparam stdold.loc code)" "redirect_uri=$REDIRECT_ENC" \
+		"code_verifier=$VERIFIER" &&
+	expect_status stdold.json 200 && remember stdold.json &&
+	"$OAUTH" stop "$TRASH_DIRECTORY/oauth-dc10"
+'
+
+test_expect_success 'codes live --code-ttl seconds when it is given' '
+	oauth_start_dir "$TRASH_DIRECTORY/oauth-ct" --code-ttl 1 &&
+	test_when_finished "OAUTH_DIR=$MAIN_OAUTH_DIR" &&
+	OAUTH_DIR=$TRASH_DIRECTORY/oauth-ct &&
+	authorize ct repository:write &&
+	sleep 2 &&
+	token ct.json grant_type=authorization_code "client_id=$CLIENT" \
+		"code=$(qparam ct.loc code)" "redirect_uri=$REDIRECT_ENC" \
+		"code_verifier=$VERIFIER" &&
+	expect_error ct.json 400 invalid_grant &&
 	"$OAUTH" stop "$OAUTH_DIR"
 '
 

@@ -9,7 +9,7 @@ test_description='sign in with OAuth 2.0, then clone and push with the stored to
 . "$TEST_DIRECTORY/lib-bbs.sh"
 
 forge_start
-oauth_start --redirect-uri-prefix org.git-remote-bbs:
+oauth_start
 REPO=bbs::$FORGE_URL/team/repo.git
 export BROWSER=$BROWSER_STANDIN
 
@@ -123,7 +123,7 @@ test_expect_success 'logout with the server down still forgets, and says so' '
 	grep "warning: the server did not revoke" err &&
 	git bbs status "$REPO" >out &&
 	grep "Not signed in" out &&
-	oauth_start --redirect-uri-prefix org.git-remote-bbs: &&
+	oauth_start &&
 	git config --global "bbs.$FORGE_URL.issuer" "$OAUTH_URL"
 '
 

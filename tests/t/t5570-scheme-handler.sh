@@ -14,7 +14,7 @@ if ! command -v xdg-open >/dev/null || ! command -v xdg-mime >/dev/null; then
 fi
 
 forge_start
-oauth_start --redirect-uri-prefix org.git-remote-bbs:
+oauth_start
 REPO=bbs::$FORGE_URL/team/repo.git
 
 test_expect_success 'register the scheme handler as contrib/linux says' '

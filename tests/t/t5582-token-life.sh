@@ -51,6 +51,16 @@ test_expect_success '8 processes after expiry: exactly one refresh' '
 	test $(($(oauth_count refresh_token) - before)) = 1
 '
 
+test_expect_success '8 processes after the token has really expired: exactly one refresh' '
+	git ls-remote "$REPO" >/dev/null &&
+	exp=$(stored expires_at) &&
+	while [ "$(date +%s)" -le "$exp" ]; do sleep 1; done &&
+	before=$(oauth_count refresh_token) &&
+	parallel 8 git ls-remote "$REPO" &&
+	test $(($(oauth_count refresh_token) - before)) = 1 &&
+	test "$(stored expires_at)" -gt "$(date +%s)"
+'
+
 test_expect_success 'client credentials renew themselves: 6 processes, one token request' '
 	git bbs logout "$REPO" 2>/dev/null &&
 	secret=$(new_token) &&

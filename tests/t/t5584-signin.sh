@@ -69,7 +69,7 @@ test_expect_success 'signInCooldown=0: a failed sign-in does not hold the next b
 	grep "Signed in to 127.0.0.1 as alice" err
 '
 
-test_expect_success PYSERVER 'SIGTERM during a slow token exchange: stops at once, nothing stored' '
+test_expect_success 'SIGTERM during a slow token exchange: stops at once, nothing stored' '
 	git bbs logout "$REPO" 2>/dev/null &&
 	cp "$STORE" store.before &&
 	oauth_fault slow 8 &&

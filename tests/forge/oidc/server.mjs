@@ -31,7 +31,10 @@
 //
 // Files in DIR: port, url, pid, endpoints, oauth.log (one line per
 // request, no secrets: "METHOD PATH STATUS grant_type=G client=C
-// result=R"), client-secret (optional, written by oidc.sh).
+// result=R"), client-secret (optional, written by oidc.sh), fault
+// (optional, written by oidc.sh: "slow SECONDS" delays every token
+// request by that long before oidc-provider sees it; read on every
+// request).
 
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
@@ -277,6 +280,18 @@ function logLine(ctx) {
     `${ctx.method} ${p} ${ctx.status} grant_type=${grant} client=${client} result=${result}\n`);
 }
 
+// The delay of DIR/fault ("slow SECONDS", at most 600), or 0.
+function tokenDelay() {
+  let text;
+  try {
+    text = fs.readFileSync(path.join(DIR, 'fault'), 'utf8');
+  } catch {
+    return 0;
+  }
+  const m = /^slow ([0-9]{1,3}(\.[0-9]{1,3})?)\n?$/.exec(text);
+  return m ? Math.min(Number(m[1]), 600) : 0;
+}
+
 async function readForm(req) {
   let body = '';
   for await (const chunk of req) {
@@ -337,6 +352,10 @@ server.listen(0, '127.0.0.1', () => {
       return;
     }
     try {
+      if (ctx.path === '/token' && ctx.method === 'POST') {
+        const delay = tokenDelay();
+        if (delay > 0) await new Promise((r) => { setTimeout(r, delay * 1000); });
+      }
       if (!(await interaction(provider, ctx))) await next();
     } finally {
       try {
