@@ -25,7 +25,7 @@ export PATH="$EMBEDDED:$PATH"
 
 forge_start
 oauth_start --mode bitbucket-cloud --client-id "$CLIENT_ID" \
-	--redirect-uri-prefix org.git-remote-bbs:
+	--redirect-uri org.git-remote-bbs:/callback
 oauth_secret "$CLIENT_SECRET"
 REPO=bbs::$FORGE_URL/team/repo.git
 export BROWSER=$BROWSER_STANDIN
