@@ -178,3 +178,22 @@ oauth_secret() {
 oauth_endpoint() {
 	sed -n "s/^$1 //p" "$OAUTH_DIR/endpoints"
 }
+
+# oauth_paste_login URL: `git bbs login --flow paste URL` on a terminal
+# (script(1)) with no browser: take the authorization address it prints,
+# approve it as the browser stand-in does, paste back the address the
+# browser lands on, and wait for the program to end.  Its output is left
+# in paste.out.  Needs the TTY prerequisite.
+oauth_paste_login() {
+	rm -f paste.in paste.out paste.pid location &&
+	mkfifo paste.in &&
+	(env -u BROWSER GIT_TERMINAL_PROMPT=1 script -qfec "git bbs login --flow paste $1" /dev/null <paste.in >paste.out 2>&1 &
+	 echo $! >paste.pid) &&
+	exec 9>paste.in &&
+	wait_for_text paste.out "Paste that address" 100 &&
+	url=$(grep -o "http://127.0.0.1:$OAUTH_PORT/[^ ]*authorize?[^ ]*" paste.out | tr -d "\r" | head -n 1) &&
+	BBS_TEST_BROWSER_PRINT=$PWD/location "$BROWSER_STANDIN" "$url" &&
+	cat location >&9 && echo >&9 &&
+	exec 9>&- &&
+	wait_for_exit paste.pid 100
+}

@@ -293,17 +293,8 @@ test_expect_success 'Bitbucket Cloud: the consumer key and secret file, sign-in,
 
 test_expect_success TTY 'Bitbucket Cloud over SSH: paste-back (no device grant)' '
 	git bbs logout "$URL" 2>/dev/null &&
-	mkfifo paste.in &&
 	guide_ran git bbs login --flow paste "$URL" &&
-	(env -u BROWSER GIT_TERMINAL_PROMPT=1 script -qfec "git bbs login --flow paste $URL" /dev/null <paste.in >paste.out 2>&1 &
-	 echo $! >paste.pid) &&
-	exec 9>paste.in &&
-	wait_for_text paste.out "Paste that address" 100 &&
-	url=$(grep -o "http://127.0.0.1:$OAUTH_PORT/[^ ]*authorize?[^ ]*" paste.out | tr -d "\r" | head -n 1) &&
-	BBS_TEST_BROWSER_PRINT=$PWD/location "$BROWSER_STANDIN" "$url" &&
-	cat location >&9 && echo >&9 &&
-	exec 9>&- &&
-	wait_for_exit paste.pid 100 &&
+	oauth_paste_login "$URL" &&
 	grep "Signed in to 127.0.0.1 as alice" paste.out &&
 	git -C cloud/repo fetch -q origin
 '
