@@ -374,6 +374,28 @@ oauth_whoami(struct oauth_client *c, const char *access_token)
 	return name;
 }
 
+char *
+oauth_token_name(struct oauth_client *c, const struct oauth_token *t)
+{
+	const char *why = NULL;
+	char *name;
+
+	if (t->id_token != NULL) {
+		name = oauth_id_token_name(t->id_token, c->ep.issuer,
+		    c->client_id, client_now(c), &why);
+		if (name != NULL) {
+			trace_printf("oauth: the ID token names the account");
+			return name;
+		}
+		trace_printf("oauth: the ID token is not trusted: %s", why);
+	}
+	if (t->account != NULL) {
+		trace_printf("oauth: the token response names the account");
+		return xstrdup(t->account);
+	}
+	return NULL;
+}
+
 /* Fetch one metadata document; 0 if it was usable. */
 static int
 discover_at(struct oauth_client *c, const char *url)
