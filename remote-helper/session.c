@@ -38,6 +38,7 @@ session_release(struct session *s)
 	free(s->base);
 	free(s->scope);
 	free(s->unusable);
+	free(s->picked);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -196,8 +197,7 @@ session_login_hint(struct session *s)
 	free(u);
 }
 
-/* Pick the account: the URL's user, or the only one stored. */
-static int
+int
 session_pick(struct session *s, struct store *st, struct store_entry **out)
 {
 	size_t n, i;
@@ -212,6 +212,8 @@ session_pick(struct session *s, struct store *st, struct store_entry **out)
 			session_login_hint(s);
 			return BBS_E_AUTH_REQUIRED;
 		}
+		free(s->picked);
+		s->picked = xstrdup((*out)->account);
 		return 0;
 	}
 	buf_init(&names, 4096);
@@ -611,29 +613,93 @@ warn_other_account(const char *who, const char *want)
 	free(shown);
 }
 
+/* Whether a grant (readable or damaged) of `key` is filed as `account`. */
+static int
+account_taken(const struct store *st, const char *key, const char *account)
+{
+	size_t i;
+
+	if (store_find((struct store *)st, key, account, NULL) != NULL)
+		return 1;
+	for (i = 0; i < st->raw_nr; i++)
+		if (st->raw[i].key != NULL && st->raw[i].account != NULL &&
+		    strcmp(st->raw[i].key, key) == 0 &&
+		    strcmp(st->raw[i].account, account) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * The account to file a grant under that the server named nobody in:
+ * the one this session renews, or the first free "account-N".
+ */
+static char *
+unnamed_account(struct session *s, const struct store *st)
+{
+	char *name;
+	unsigned n;
+
+	if (s->picked != NULL && account_taken(st, s->key, s->picked))
+		return xstrdup(s->picked);
+	for (n = 1;; n++) {
+		name = xasprintf("account-%u", n);
+		if (!account_taken(st, s->key, name))
+			return name;
+		free(name);
+	}
+}
+
+/* After a new unnamed grant: say that a URL chooses among several. */
+static void
+note_unnamed(struct session *s, struct store *st, const char *account)
+{
+	size_t n = 0;
+
+	(void)store_find(st, s->key, NULL, &n);
+	fprintf(stderr, "note: the server did not say who signed in; the "
+	    "grant is kept as '%s'\n", account);
+	if (n > 1)
+		fprintf(stderr, "note: %zu accounts are signed in to '%s' now; "
+		    "a URL chooses one: %s://%s@%s\n", n, s->url->host,
+		    s->url->scheme, account,
+		    s->url->url + strlen(s->url->scheme) + 3);
+}
+
 /* Store a new grant, naming the account after the server's answer. */
 int
 session_store_new(struct session *s, struct oauth_token *tok,
     char **account_out)
 {
 	struct store st;
-	char *who;
-	const char *account;
-	int r, lock = -1;
+	char *who, *account = NULL;
+	int r, lock = -1, unnamed = 0;
 
 	who = oauth_whoami(&s->oc, tok->access_token);
-	account = s->url->user ? s->url->user : who ? who : "default";
+	if (who == NULL)
+		who = oauth_token_name(&s->oc, tok);
 	if (who != NULL && s->url->user != NULL)
 		warn_other_account(who, s->url->user);
 	if ((r = store_lock(s->store_dir, s->key, LOCK_TIMEOUT, &lock)) != 0)
 		goto out;
-	if ((r = session_store_open(s, &st)) == 0)
+	if ((r = session_store_open(s, &st)) == 0) {
+		if (s->url->user != NULL || who != NULL)
+			account = xstrdup(s->url->user ? s->url->user : who);
+		else {
+			account = unnamed_account(s, &st);
+			unnamed = 1;
+		}
 		r = store_update(&st, s->key, account, s->oc.provider, tok);
+	}
+	if (r == 0 && unnamed)
+		note_unnamed(s, &st, account);
 	store_release(&st);
 	store_unlock(lock);
-	if (r == 0 && account_out != NULL)
-		*account_out = xstrdup(account);
+	if (r == 0 && account_out != NULL) {
+		*account_out = account;
+		account = NULL;
+	}
 out:
+	free(account);
 	free(who);
 	return r;
 }
