@@ -349,6 +349,97 @@ session_refresh_refused(struct session *s)
 	return BBS_E_AUTH_REQUIRED;
 }
 
+/*
+ * SIGINT and SIGTERM during a refresh.  The server may rotate the refresh
+ * token the moment it gets the request, so a token answer that arrives is
+ * saved before the process goes: a signal is recorded, the request gets
+ * REFRESH_GRACE more seconds to answer (a second signal ends it at once),
+ * and once the grant is saved (or the request ended) the signal is raised
+ * again with the disposition it had, so the exit status is the signal's.
+ * A signal ignored when the refresh starts stays ignored.
+ */
+#define REFRESH_GRACE 1
+
+static volatile sig_atomic_t refresh_signal;
+
+static void
+on_refresh_grace_over(int sig)
+{
+	(void)sig;
+	http_cancel();
+}
+
+static void
+on_refresh_signal(int sig)
+{
+	if (refresh_signal != 0)
+		http_cancel();	/* asked twice: stop waiting */
+	else
+		alarm(REFRESH_GRACE);
+	refresh_signal = sig;
+}
+
+struct signal_hold {
+	int held;
+	struct sigaction old_int, old_term, old_alrm;
+};
+
+static void
+hold_one(int sig, void (*fn)(int), struct sigaction *old)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = fn;
+	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, SIGINT);
+	sigaddset(&sa.sa_mask, SIGTERM);
+	sigaddset(&sa.sa_mask, SIGALRM);
+	sigaction(sig, NULL, old);
+	if (old->sa_handler != SIG_IGN || sig == SIGALRM)
+		sigaction(sig, &sa, NULL);
+}
+
+/* From here to signals_release(): a signal waits for the save. */
+static void
+signals_hold(struct signal_hold *h)
+{
+	refresh_signal = 0;
+	hold_one(SIGALRM, on_refresh_grace_over, &h->old_alrm);
+	hold_one(SIGINT, on_refresh_signal, &h->old_int);
+	hold_one(SIGTERM, on_refresh_signal, &h->old_term);
+	h->held = 1;
+}
+
+/* Put the dispositions back, and deliver a signal that came meanwhile. */
+static void
+signals_release(struct signal_hold *h)
+{
+	int sig;
+
+	if (!h->held)
+		return;
+	h->held = 0;
+	sigaction(SIGINT, &h->old_int, NULL);
+	sigaction(SIGTERM, &h->old_term, NULL);
+	alarm(0);
+	sigaction(SIGALRM, &h->old_alrm, NULL);
+	if ((sig = refresh_signal) != 0) {
+		refresh_signal = 0;
+		trace_printf("oauth: the refresh is over; delivering signal %d",
+		    sig);
+		fflush(NULL);
+		raise(sig);
+	}
+}
+
+/* Whether a signal came since signals_hold(). */
+static int
+signal_pending(void)
+{
+	return refresh_signal != 0;
+}
+
 #define SAVE_TRIES 3
 
 /*
@@ -416,6 +507,8 @@ session_refresh_locked(struct session *s, struct store *st,
 	if ((r = store_reserve(st)) != 0)
 		return r;
 	store_testpoint("before-request");
+	if (signal_pending())	/* nothing sent yet: nothing to lose */
+		return err_set(BBS_E_CANCELLED, "interrupted");
 	trace_printf("oauth: refreshing the access token");
 	r = oauth_refresh(&s->oc, e->tok.refresh_token, e->tok.redirect_uri,
 	    &nt);
@@ -483,6 +576,7 @@ session_token(struct session *s, char **access_token)
 {
 	struct store st;
 	struct store_entry *e;
+	struct signal_hold hold = { 0 };
 	char *seen = NULL;
 	int r, lock = -1;
 
@@ -519,6 +613,7 @@ session_token(struct session *s, char **access_token)
 	    token_alive(&e->tok, time(NULL)))
 		trace_printf("oauth: another process renewed the token");
 	else if (!token_fresh(&e->tok, time(NULL))) {
+		signals_hold(&hold);
 		if ((r = session_refresh_locked(s, &st, &e)) != 0)
 			goto out;
 	}
@@ -532,6 +627,7 @@ out:
 	secret_free(seen);
 	store_unlock(lock);
 	store_release(&st);
+	signals_release(&hold);
 	return r;
 }
 
@@ -541,6 +637,7 @@ session_token_refused(struct session *s, const char *refused,
 {
 	struct store st;
 	struct store_entry *e;
+	struct signal_hold hold = { 0 };
 	int r, lock = -1;
 
 	*access_token = NULL;
@@ -551,6 +648,7 @@ session_token_refused(struct session *s, const char *refused,
 		goto out;
 	/* another process may have refreshed already: then use its token */
 	if (secret_equal(e->tok.access_token, refused)) {
+		signals_hold(&hold);
 		if ((r = session_refresh_locked(s, &st, &e)) != 0)
 			goto out;
 	}
@@ -558,6 +656,7 @@ session_token_refused(struct session *s, const char *refused,
 out:
 	store_unlock(lock);
 	store_release(&st);
+	signals_release(&hold);
 	return r;
 }
 
