@@ -430,6 +430,7 @@ struct oauth_endpoints {
 	char *device_url;
 	char *revocation_url;
 	char *userinfo_url;
+	char *introspection_url;	/* RFC 7662, discovered */
 	int iss_supported;	/* authorization_response_iss_parameter_supported */
 	int secret_post_only;	/* client_secret_post offered, basic not */
 };
@@ -465,6 +466,13 @@ int oauth_device_parse(struct oauth_device *out, long status, const char *body,
  * there is none.
  */
 char *oauth_userinfo_name(const char *body, size_t len);
+/*
+ * Who an RFC 7662 introspection answer names: "username", else "sub",
+ * as oauth_userinfo_name cleans them, and only when "active" is true and
+ * "client_id", if there, is `client_id`.  NULL otherwise.
+ */
+char *oauth_introspection_name(const char *body, size_t len,
+    const char *client_id);
 /* Longest ID token looked at; a longer one is not trusted. */
 #define OAUTH_ID_TOKEN_MAX ((size_t)16 * 1024)
 /*
@@ -486,7 +494,7 @@ char *oauth_id_token_name(const char *jwt, const char *issuer,
 
 struct store_entry {
 	char *key;		/* which server and client: "<token-url> <client-id>" */
-	char *account;		/* "default" when the server did not say */
+	char *account;		/* URL user, server name, or "account-N" */
 	char *provider;
 	struct oauth_token tok;
 };
@@ -650,6 +658,12 @@ char *oauth_whoami(struct oauth_client *c, const char *access_token);
  * NULL when neither (caller frees).
  */
 char *oauth_token_name(struct oauth_client *c, const struct oauth_token *t);
+/*
+ * Ask the introspection endpoint (RFC 7662) who `access_token` belongs
+ * to; only a confidential client can, so NULL without a client secret or
+ * an endpoint, and for any failure (nothing recorded).
+ */
+char *oauth_introspect_name(struct oauth_client *c, const char *access_token);
 
 /* Whether `s` (NULL is fine) has a byte < 0x20 or 0x7f. */
 int oauth_text_has_control(const char *s);

@@ -173,6 +173,8 @@ oauth_error_set(json_t *j, long status, char **oauth_error)
 	return r;
 }
 
+static int str_is(json_t *v, const char *want);
+
 /* A name the server gave: a string of 1 to 255 bytes without NUL. */
 static char *
 name_member(json_t *o, const char *key)
@@ -288,6 +290,7 @@ oauth_endpoints_release(struct oauth_endpoints *e)
 	free(e->device_url);
 	free(e->revocation_url);
 	free(e->userinfo_url);
+	free(e->introspection_url);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -331,7 +334,9 @@ oauth_metadata_parse(struct oauth_endpoints *e, const char *issuer,
 	    (r = fill(j, "device_authorization_endpoint",
 	    &e->device_url)) != 0 ||
 	    (r = fill(j, "revocation_endpoint", &e->revocation_url)) != 0 ||
-	    (r = fill(j, "userinfo_endpoint", &e->userinfo_url)) != 0)
+	    (r = fill(j, "userinfo_endpoint", &e->userinfo_url)) != 0 ||
+	    (r = fill(j, "introspection_endpoint",
+	    &e->introspection_url)) != 0)
 		goto out;
 	v = json_object_get(j, "authorization_response_iss_parameter_supported");
 	e->iss_supported = json_is_true(v);
@@ -456,6 +461,23 @@ oauth_userinfo_name(const char *body, size_t len)
 		    strlen(json_string_value(v)) == json_string_length(v))
 			name = oauth_text_clean(json_string_value(v), 255);
 	}
+	json_decref(j);
+	return name;
+}
+
+char *
+oauth_introspection_name(const char *body, size_t len, const char *client_id)
+{
+	json_t *j = json_parse(body, len), *cid;
+	char *name = NULL;
+
+	if (j == NULL)
+		return NULL;
+	cid = json_object_get(j, "client_id");
+	if (json_is_true(json_object_get(j, "active")) &&
+	    (cid == NULL || str_is(cid, client_id)) &&
+	    (name = name_member(j, "username")) == NULL)
+		name = name_member(j, "sub");
 	json_decref(j);
 	return name;
 }

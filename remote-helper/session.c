@@ -776,6 +776,8 @@ session_store_new(struct session *s, struct oauth_token *tok,
 	who = oauth_whoami(&s->oc, tok->access_token);
 	if (who == NULL)
 		who = oauth_token_name(&s->oc, tok);
+	if (who == NULL)
+		who = oauth_introspect_name(&s->oc, tok->access_token);
 	if (who != NULL && s->url->user != NULL)
 		warn_other_account(who, s->url->user);
 	if ((r = store_lock(s->store_dir, s->key, LOCK_TIMEOUT, &lock)) != 0)

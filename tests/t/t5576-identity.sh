@@ -127,6 +127,18 @@ test_expect_success PYSERVER 'without user info or ID token, the token response 
 	grep "^Signed in to 127.0.0.1 as alice\.$" err
 '
 
+test_expect_success OIDC 'a confidential client without user info or ID token: introspection names the account' '
+	oauth_configure git:write &&
+	rm -f "$STORE" &&
+	secret=$(new_token) &&
+	oauth_secret "$secret" &&
+	test_when_finished "oauth_secret clear" &&
+	BBS_CLIENT_SECRET=$secret GIT_TRACE_BBS=$PWD/trace git bbs login "$REPO" 2>err &&
+	grep "oauth: introspection names the account" trace &&
+	grep "^Signed in to 127.0.0.1 as alice\.$" err &&
+	! grep "$secret" trace err
+'
+
 test_expect_success PYSERVER 'a server that names nobody: the first sign-in is account-1' '
 	oauth_configure git:write &&
 	rm -f "$STORE" &&
