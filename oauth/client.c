@@ -364,6 +364,53 @@ oauth_whoami(struct oauth_client *c, const char *access_token)
 	return name;
 }
 
+char *
+oauth_token_name(struct oauth_client *c, const struct oauth_token *t)
+{
+	const char *why = NULL;
+	char *name;
+
+	if (t->id_token != NULL) {
+		name = oauth_id_token_name(t->id_token, c->ep.issuer,
+		    c->client_id, client_now(c), &why);
+		if (name != NULL) {
+			trace_printf("oauth: the ID token names the account");
+			return name;
+		}
+		trace_printf("oauth: the ID token is not trusted: %s", why);
+	}
+	if (t->account != NULL) {
+		trace_printf("oauth: the token response names the account");
+		return xstrdup(t->account);
+	}
+	return NULL;
+}
+
+char *
+oauth_introspect_name(struct oauth_client *c, const char *access_token)
+{
+	struct buf form, resp;
+	long status;
+	char *name = NULL;
+
+	if (c->ep.introspection_url == NULL || c->client_secret == NULL)
+		return NULL;
+	buf_init_secret(&form, 64 * 1024);
+	buf_init(&resp, OAUTH_RESPONSE_MAX);
+	form_add(&form, "token", access_token);
+	form_add(&form, "token_type_hint", "access_token");
+	if (oauth_request(c, c->ep.introspection_url, &form, 1, NULL, &status,
+	    &resp) == 0 && status == 200 && resp.ptr != NULL)
+		name = oauth_introspection_name(resp.ptr, resp.len,
+		    c->client_id);
+	if (name != NULL)
+		trace_printf("oauth: introspection names the account");
+	err_clear();
+	buf_release(&form);
+	buf_release(&resp);
+	return name;
+}
+
 /* Fetch one metadata document; 0 if it was usable. */
 static int
 discover_at(struct oauth_client *c, const char *url)

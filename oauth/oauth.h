@@ -335,6 +335,15 @@ const char *json_library_version(void);
 
 /* Base64url without padding of `len` bytes into `out` (room for 4/3+1). */
 void base64url_encode(char *out, const unsigned char *in, size_t len);
+/*
+ * Decode `len` bytes of base64url text without padding (RFC 4648 §5) into
+ * `out`, which has room for `cap` bytes; *outlen gets the length.  Returns
+ * 0, or -1 (nothing recorded, *outlen 0) for a byte outside the alphabet,
+ * a length that no byte string encodes to, non-zero unused bits (so each
+ * byte string has one text) or an answer longer than `cap`.
+ */
+int base64url_decode(unsigned char *out, size_t cap, size_t *outlen,
+    const char *in, size_t len);
 /* `nbytes` random bytes as base64url text in `out`; 0 or an error. */
 int random_token(char *out, size_t outlen, size_t nbytes);
 /* A new verifier and its S256 challenge. */
@@ -372,6 +381,9 @@ struct oauth_token {
 	char *grant;		/* "client_credentials": renewed with the
 				 * client secret; NULL otherwise */
 	char *redirect_uri;	/* of the sign-in; Data Center wants it back */
+	/* what a token response says of its account; never stored */
+	char *id_token;		/* secret: an OpenID ID token as sent, or NULL */
+	char *account;		/* its "username", else "sub" (cleaned), or NULL */
 };
 
 void oauth_token_release(struct oauth_token *t);
@@ -418,6 +430,7 @@ struct oauth_endpoints {
 	char *device_url;
 	char *revocation_url;
 	char *userinfo_url;
+	char *introspection_url;	/* RFC 7662, discovered */
 	int iss_supported;	/* authorization_response_iss_parameter_supported */
 	int secret_post_only;	/* client_secret_post offered, basic not */
 };
@@ -453,12 +466,35 @@ int oauth_device_parse(struct oauth_device *out, long status, const char *body,
  * there is none.
  */
 char *oauth_userinfo_name(const char *body, size_t len);
+/*
+ * Who an RFC 7662 introspection answer names: "username", else "sub",
+ * as oauth_userinfo_name cleans them, and only when "active" is true and
+ * "client_id", if there, is `client_id`.  NULL otherwise.
+ */
+char *oauth_introspection_name(const char *body, size_t len,
+    const char *client_id);
+/* Longest ID token looked at; a longer one is not trusted. */
+#define OAUTH_ID_TOKEN_MAX ((size_t)16 * 1024)
+/*
+ * The account an OpenID ID token names, trusted only as it came from the
+ * token endpoint over verified TLS (OpenID Connect Core §3.1.3.7: no
+ * signature check then): a JWS compact serialization of at most
+ * OAUTH_ID_TOKEN_MAX bytes whose payload is a JSON object with "iss"
+ * equal to `issuer`, "aud" equal to or (an array) containing `client_id`
+ * (and "azp", if there, equal to it), and an integer "exp" after `now`.
+ * The name is "preferred_username", else "email", else "sub": 1 to 255
+ * bytes, control bytes replaced.  NULL when the token is malformed, fails
+ * a check or names nobody (nothing recorded; *why, if not NULL, gets a
+ * static reason for a trace).
+ */
+char *oauth_id_token_name(const char *jwt, const char *issuer,
+    const char *client_id, int64_t now, const char **why);
 
 /* store-file.c: the token store */
 
 struct store_entry {
 	char *key;		/* which server and client: "<token-url> <client-id>" */
-	char *account;		/* "default" when the server did not say */
+	char *account;		/* URL user, server name, or "account-N" */
 	char *provider;
 	struct oauth_token tok;
 };
@@ -615,6 +651,19 @@ int oauth_device_poll(struct oauth_client *c, struct oauth_device *d,
 int oauth_revoke(struct oauth_client *c, const char *token, const char *hint);
 /* Ask the user-info endpoint who the token belongs to (NULL if unknown). */
 char *oauth_whoami(struct oauth_client *c, const char *access_token);
+/*
+ * Who the token response `t` names, when the user-info endpoint did not
+ * say: its ID token's name if oauth_id_token_name() trusts it (against
+ * c->ep.issuer, c->client_id and now), else its "username" or "sub";
+ * NULL when neither (caller frees).
+ */
+char *oauth_token_name(struct oauth_client *c, const struct oauth_token *t);
+/*
+ * Ask the introspection endpoint (RFC 7662) who `access_token` belongs
+ * to; only a confidential client can, so NULL without a client secret or
+ * an endpoint, and for any failure (nothing recorded).
+ */
+char *oauth_introspect_name(struct oauth_client *c, const char *access_token);
 
 /* Whether `s` (NULL is fine) has a byte < 0x20 or 0x7f. */
 int oauth_text_has_control(const char *s);

@@ -41,6 +41,53 @@ base64url_encode(char *out, const unsigned char *in, size_t len)
 	*p = '\0';
 }
 
+/* The 6-bit value of a base64url character, or -1. */
+static int
+b64url_value(unsigned char ch)
+{
+	if (ch >= 'A' && ch <= 'Z')
+		return ch - 'A';
+	if (ch >= 'a' && ch <= 'z')
+		return ch - 'a' + 26;
+	if (ch >= '0' && ch <= '9')
+		return ch - '0' + 52;
+	if (ch == '-')
+		return 62;
+	if (ch == '_')
+		return 63;
+	return -1;
+}
+
+int
+base64url_decode(unsigned char *out, size_t cap, size_t *outlen,
+    const char *in, size_t len)
+{
+	unsigned v = 0;
+	size_t i, n = 0;
+	int bits = 0, d;
+
+	*outlen = 0;
+	if (len % 4 == 1 || (len / 4) * 3 + (len % 4 ? len % 4 - 1 : 0) > cap)
+		return -1;
+	for (i = 0; i < len; i++) {
+		if ((d = b64url_value((unsigned char)in[i])) < 0)
+			return -1;
+		v = (v << 6 | (unsigned)d) & 0xffffff;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[n++] = (unsigned char)(v >> bits);
+		}
+	}
+	/* the bits left over must be zero: one text per byte string */
+	if ((v & ((1u << bits) - 1)) != 0) {
+		secret_wipe(out, n);
+		return -1;
+	}
+	*outlen = n;
+	return 0;
+}
+
 int
 random_token(char *out, size_t outlen, size_t nbytes)
 {

@@ -57,6 +57,8 @@ oauth_token_release(struct oauth_token *t)
 	free(t->scope);
 	free(t->redirect_uri);
 	free(t->grant);
+	secret_free(t->id_token);
+	free(t->account);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -171,6 +173,40 @@ oauth_error_set(json_t *j, long status, char **oauth_error)
 	return r;
 }
 
+static int str_is(json_t *v, const char *want);
+
+/* A name the server gave: a string of 1 to 255 bytes without NUL. */
+static char *
+name_member(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (!json_is_string(v) || json_string_length(v) == 0 ||
+	    json_string_length(v) > 255 ||
+	    strlen(json_string_value(v)) != json_string_length(v))
+		return NULL;
+	return oauth_text_clean(json_string_value(v), 255);
+}
+
+/*
+ * What a token answer says of its account, none of it required: an ID
+ * token (checked later, by oauth_id_token_name), and a "username" or
+ * "sub" member.  Anything malformed is left out, never an error.
+ */
+static void
+token_account(json_t *j, struct oauth_token *out)
+{
+	json_t *v = json_object_get(j, "id_token");
+	const char *s;
+
+	if (json_is_string(v) && (s = json_string_value(v)) != NULL &&
+	    json_string_length(v) <= OAUTH_ID_TOKEN_MAX &&
+	    strlen(s) == json_string_length(v))
+		out->id_token = xstrdup(s);
+	if ((out->account = name_member(j, "username")) == NULL)
+		out->account = name_member(j, "sub");
+}
+
 int
 oauth_token_parse(struct oauth_token *out, long status, const char *body,
     size_t len, int64_t now, char **oauth_error)
@@ -234,6 +270,7 @@ oauth_token_parse(struct oauth_token *out, long status, const char *body,
 	}
 	out->expires_at = expires > 0 ? now + expires : 0;
 	out->lifetime = expires > 0 ? expires : 0;
+	token_account(j, out);
 out:
 	free(scopes);
 	json_decref(j);
@@ -253,6 +290,7 @@ oauth_endpoints_release(struct oauth_endpoints *e)
 	free(e->device_url);
 	free(e->revocation_url);
 	free(e->userinfo_url);
+	free(e->introspection_url);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -296,7 +334,9 @@ oauth_metadata_parse(struct oauth_endpoints *e, const char *issuer,
 	    (r = fill(j, "device_authorization_endpoint",
 	    &e->device_url)) != 0 ||
 	    (r = fill(j, "revocation_endpoint", &e->revocation_url)) != 0 ||
-	    (r = fill(j, "userinfo_endpoint", &e->userinfo_url)) != 0)
+	    (r = fill(j, "userinfo_endpoint", &e->userinfo_url)) != 0 ||
+	    (r = fill(j, "introspection_endpoint",
+	    &e->introspection_url)) != 0)
 		goto out;
 	v = json_object_get(j, "authorization_response_iss_parameter_supported");
 	e->iss_supported = json_is_true(v);
@@ -422,6 +462,116 @@ oauth_userinfo_name(const char *body, size_t len)
 			name = oauth_text_clean(json_string_value(v), 255);
 	}
 	json_decref(j);
+	return name;
+}
+
+char *
+oauth_introspection_name(const char *body, size_t len, const char *client_id)
+{
+	json_t *j = json_parse(body, len), *cid;
+	char *name = NULL;
+
+	if (j == NULL)
+		return NULL;
+	cid = json_object_get(j, "client_id");
+	if (json_is_true(json_object_get(j, "active")) &&
+	    (cid == NULL || str_is(cid, client_id)) &&
+	    (name = name_member(j, "username")) == NULL)
+		name = name_member(j, "sub");
+	json_decref(j);
+	return name;
+}
+
+/* Whether `v` is the JSON string `want`, byte for byte (NULs included). */
+static int
+str_is(json_t *v, const char *want)
+{
+	return json_is_string(v) && json_string_length(v) == strlen(want) &&
+	    memcmp(json_string_value(v), want, strlen(want)) == 0;
+}
+
+/* "aud" names `client_id`: the string, or an array holding it. */
+static int
+aud_ok(json_t *claims, const char *client_id)
+{
+	json_t *aud = json_object_get(claims, "aud"), *v, *azp;
+	size_t i, n = 0;
+	int found = 0;
+
+	if (json_is_string(aud))
+		return str_is(aud, client_id);
+	if (!json_is_array(aud))
+		return 0;
+	json_array_foreach(aud, i, v) {
+		if (!json_is_string(v))
+			return 0;
+		n++;
+		if (str_is(v, client_id))
+			found = 1;
+	}
+	/* Core §3.1.3.7 items 4-5: with several audiences, azp is ours */
+	azp = json_object_get(claims, "azp");
+	if (found && azp != NULL)
+		return str_is(azp, client_id);
+	return found && n == 1;
+}
+
+/* The JSON object of a JWS compact serialization's payload, or NULL. */
+static json_t *
+jwt_claims(const char *jwt, const char **why)
+{
+	const char *p1, *p2;
+	unsigned char *raw;
+	size_t len = strlen(jwt), n;
+	json_t *j = NULL;
+
+	p1 = strchr(jwt, '.');
+	p2 = p1 ? strchr(p1 + 1, '.') : NULL;
+	if (len > OAUTH_ID_TOKEN_MAX || p1 == NULL || p2 == NULL ||
+	    strchr(p2 + 1, '.') != NULL) {
+		*why = "not a signed JWT";
+		return NULL;
+	}
+	raw = xmalloc(OAUTH_ID_TOKEN_MAX);
+	if (base64url_decode(raw, OAUTH_ID_TOKEN_MAX, &n, p1 + 1,
+	    (size_t)(p2 - p1 - 1)) != 0)
+		*why = "its payload is not base64url";
+	else if ((j = json_parse((const char *)raw, n)) == NULL)
+		*why = "its payload is not a JSON object";
+	secret_wipe(raw, OAUTH_ID_TOKEN_MAX);
+	free(raw);
+	return j;
+}
+
+char *
+oauth_id_token_name(const char *jwt, const char *issuer,
+    const char *client_id, int64_t now, const char **why)
+{
+	const char *dummy;
+	json_t *claims, *exp;
+	char *name = NULL;
+
+	if (why == NULL)
+		why = &dummy;
+	*why = NULL;
+	if (jwt == NULL || issuer == NULL || client_id == NULL) {
+		*why = "no ID token or no issuer to check it against";
+		return NULL;
+	}
+	if ((claims = jwt_claims(jwt, why)) == NULL)
+		return NULL;
+	exp = json_object_get(claims, "exp");
+	if (!str_is(json_object_get(claims, "iss"), issuer))
+		*why = "it is from another issuer";
+	else if (!aud_ok(claims, client_id))
+		*why = "it is for another client";
+	else if (!json_is_integer(exp) || json_integer_value(exp) <= now)
+		*why = "it has expired";
+	else if ((name = name_member(claims, "preferred_username")) == NULL &&
+	    (name = name_member(claims, "email")) == NULL &&
+	    (name = name_member(claims, "sub")) == NULL)
+		*why = "it names nobody";
+	json_decref(claims);
 	return name;
 }
 

@@ -201,7 +201,9 @@ oauth_endpoints_check(const struct oauth_endpoints *e)
 	    (r = oauth_endpoint_check("revocation endpoint",
 	    e->revocation_url)) != 0 ||
 	    (r = oauth_endpoint_check("user-info endpoint",
-	    e->userinfo_url)) != 0)
+	    e->userinfo_url)) != 0 ||
+	    (r = oauth_endpoint_check("introspection endpoint",
+	    e->introspection_url)) != 0)
 		return r;
 	return 0;
 }

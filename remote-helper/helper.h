@@ -490,6 +490,7 @@ struct session {
 	int credhelper;		/* bbs.tokenStore=credential-helper */
 	char *scope;		/* of the grant session_token last returned */
 	char *unusable;		/* why the stored grant could not be used */
+	char *picked;		/* the account of the grant last picked, or NULL */
 	/* when session_token stops returning that token (Unix time), 0: never */
 	int64_t use_until;
 };
@@ -512,7 +513,14 @@ int session_endpoints(struct session *s);
  * rotated refresh token saved before the new access token is returned.
  */
 int session_token(struct session *s, char **access_token);
-/* Store a fresh grant; *account_out names the account it was filed as. */
+/*
+ * Store a fresh grant; *account_out names the account it was filed as:
+ * the URL's user, else who the server says (user info, a trusted ID
+ * token, the token response), else the account of the grant this
+ * session picked before (a sign-in that renews it), else a new name
+ * "account-N" that no grant of this server and client has, so that
+ * sign-ins the server names nobody in never replace each other.
+ */
 int session_store_new(struct session *s, struct oauth_token *tok,
     char **account_out);
 /*
@@ -523,6 +531,14 @@ int session_token_refused(struct session *s, const char *refused,
     char **access_token);
 /* Mark the stored access token `refused` expired (credential erase). */
 int session_expire(struct session *s, const char *refused);
+/*
+ * The grant of `st` a URL chooses: its user's, or the only one of this
+ * server and client.  BBS_E_AUTH_REQUIRED when there is none, and
+ * BBS_E_INVALID (the message lists the accounts) when the URL names none
+ * and there are several.  Sets s->picked.
+ */
+int session_pick(struct session *s, struct store *st,
+    struct store_entry **out);
 char *session_login_url(struct session *s);
 /*
  * $XDG_STATE_HOME/git-remote-bbs (or under HOME) in `*out` (caller frees);

@@ -125,9 +125,13 @@ cmd_logout(int argc, char **argv)
 	if ((r = store_lock(c.s.store_dir, c.s.key, 120, &lock)) != 0 ||
 	    (r = session_store_open(&c.s, &st)) != 0)
 		goto out;
-	e = store_find(&st, c.s.key, c.url.user, NULL);
-	if (e == NULL) {
-		fprintf(stderr, "Not signed in to %s.\n", c.url.host);
+	if ((r = session_pick(&c.s, &st, &e)) == BBS_E_AUTH_REQUIRED) {
+		err_clear();
+		r = 0;
+		fprintf(stderr, "Not signed in to %s%s%s.\n", c.url.host,
+		    c.url.user ? " as " : "", c.url.user ? c.url.user : "");
+	}
+	if (r != 0 || e == NULL) {
 		store_release(&st);
 		goto out;
 	}

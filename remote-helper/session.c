@@ -33,6 +33,7 @@ session_release(struct session *s)
 	free(s->base);
 	free(s->scope);
 	free(s->unusable);
+	free(s->picked);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -193,8 +194,7 @@ session_login_hint(struct session *s)
 	free(u);
 }
 
-/* Pick the account: the URL's user, or the only one stored. */
-static int
+int
 session_pick(struct session *s, struct store *st, struct store_entry **out)
 {
 	size_t n, i;
@@ -209,6 +209,8 @@ session_pick(struct session *s, struct store *st, struct store_entry **out)
 			session_login_hint(s);
 			return BBS_E_AUTH_REQUIRED;
 		}
+		free(s->picked);
+		s->picked = xstrdup((*out)->account);
 		return 0;
 	}
 	buf_init(&names, 4096);
@@ -344,6 +346,97 @@ session_refresh_refused(struct session *s)
 	return BBS_E_AUTH_REQUIRED;
 }
 
+/*
+ * SIGINT and SIGTERM during a refresh.  The server may rotate the refresh
+ * token the moment it gets the request, so a token answer that arrives is
+ * saved before the process goes: a signal is recorded, the request gets
+ * REFRESH_GRACE more seconds to answer (a second signal ends it at once),
+ * and once the grant is saved (or the request ended) the signal is raised
+ * again with the disposition it had, so the exit status is the signal's.
+ * A signal ignored when the refresh starts stays ignored.
+ */
+#define REFRESH_GRACE 1
+
+static volatile sig_atomic_t refresh_signal;
+
+static void
+on_refresh_grace_over(int sig)
+{
+	(void)sig;
+	http_cancel();
+}
+
+static void
+on_refresh_signal(int sig)
+{
+	if (refresh_signal != 0)
+		http_cancel();	/* asked twice: stop waiting */
+	else
+		alarm(REFRESH_GRACE);
+	refresh_signal = sig;
+}
+
+struct signal_hold {
+	int held;
+	struct sigaction old_int, old_term, old_alrm;
+};
+
+static void
+hold_one(int sig, void (*fn)(int), struct sigaction *old)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = fn;
+	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, SIGINT);
+	sigaddset(&sa.sa_mask, SIGTERM);
+	sigaddset(&sa.sa_mask, SIGALRM);
+	sigaction(sig, NULL, old);
+	if (old->sa_handler != SIG_IGN || sig == SIGALRM)
+		sigaction(sig, &sa, NULL);
+}
+
+/* From here to signals_release(): a signal waits for the save. */
+static void
+signals_hold(struct signal_hold *h)
+{
+	refresh_signal = 0;
+	hold_one(SIGALRM, on_refresh_grace_over, &h->old_alrm);
+	hold_one(SIGINT, on_refresh_signal, &h->old_int);
+	hold_one(SIGTERM, on_refresh_signal, &h->old_term);
+	h->held = 1;
+}
+
+/* Put the dispositions back, and deliver a signal that came meanwhile. */
+static void
+signals_release(struct signal_hold *h)
+{
+	int sig;
+
+	if (!h->held)
+		return;
+	h->held = 0;
+	sigaction(SIGINT, &h->old_int, NULL);
+	sigaction(SIGTERM, &h->old_term, NULL);
+	alarm(0);
+	sigaction(SIGALRM, &h->old_alrm, NULL);
+	if ((sig = refresh_signal) != 0) {
+		refresh_signal = 0;
+		trace_printf("oauth: the refresh is over; delivering signal %d",
+		    sig);
+		fflush(NULL);
+		raise(sig);
+	}
+}
+
+/* Whether a signal came since signals_hold(). */
+static int
+signal_pending(void)
+{
+	return refresh_signal != 0;
+}
+
 #define SAVE_TRIES 3
 
 /*
@@ -411,6 +504,8 @@ session_refresh_locked(struct session *s, struct store *st,
 	if ((r = store_reserve(st)) != 0)
 		return r;
 	store_testpoint("before-request");
+	if (signal_pending())	/* nothing sent yet: nothing to lose */
+		return err_set(BBS_E_CANCELLED, "interrupted");
 	trace_printf("oauth: refreshing the access token");
 	r = oauth_refresh(&s->oc, e->tok.refresh_token, e->tok.redirect_uri,
 	    &nt);
@@ -478,6 +573,7 @@ session_token(struct session *s, char **access_token)
 {
 	struct store st;
 	struct store_entry *e;
+	struct signal_hold hold = { 0 };
 	char *seen = NULL;
 	int r, lock = -1;
 
@@ -514,6 +610,7 @@ session_token(struct session *s, char **access_token)
 	    token_alive(&e->tok, time(NULL)))
 		trace_printf("oauth: another process renewed the token");
 	else if (!token_fresh(&e->tok, time(NULL))) {
+		signals_hold(&hold);
 		if ((r = session_refresh_locked(s, &st, &e)) != 0)
 			goto out;
 	}
@@ -527,6 +624,7 @@ out:
 	secret_free(seen);
 	store_unlock(lock);
 	store_release(&st);
+	signals_release(&hold);
 	return r;
 }
 
@@ -536,6 +634,7 @@ session_token_refused(struct session *s, const char *refused,
 {
 	struct store st;
 	struct store_entry *e;
+	struct signal_hold hold = { 0 };
 	int r, lock = -1;
 
 	*access_token = NULL;
@@ -546,6 +645,7 @@ session_token_refused(struct session *s, const char *refused,
 		goto out;
 	/* another process may have refreshed already: then use its token */
 	if (secret_equal(e->tok.access_token, refused)) {
+		signals_hold(&hold);
 		if ((r = session_refresh_locked(s, &st, &e)) != 0)
 			goto out;
 	}
@@ -553,6 +653,7 @@ session_token_refused(struct session *s, const char *refused,
 out:
 	store_unlock(lock);
 	store_release(&st);
+	signals_release(&hold);
 	return r;
 }
 
@@ -604,29 +705,95 @@ warn_other_account(const char *who, const char *want)
 	free(shown);
 }
 
+/* Whether a grant (readable or damaged) of `key` is filed as `account`. */
+static int
+account_taken(const struct store *st, const char *key, const char *account)
+{
+	size_t i;
+
+	if (store_find((struct store *)st, key, account, NULL) != NULL)
+		return 1;
+	for (i = 0; i < st->raw_nr; i++)
+		if (st->raw[i].key != NULL && st->raw[i].account != NULL &&
+		    strcmp(st->raw[i].key, key) == 0 &&
+		    strcmp(st->raw[i].account, account) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * The account to file a grant under that the server named nobody in:
+ * the one this session renews, or the first free "account-N".
+ */
+static char *
+unnamed_account(struct session *s, const struct store *st)
+{
+	char *name;
+	unsigned n;
+
+	if (s->picked != NULL && account_taken(st, s->key, s->picked))
+		return xstrdup(s->picked);
+	for (n = 1;; n++) {
+		name = xasprintf("account-%u", n);
+		if (!account_taken(st, s->key, name))
+			return name;
+		free(name);
+	}
+}
+
+/* After a new unnamed grant: say that a URL chooses among several. */
+static void
+note_unnamed(struct session *s, struct store *st, const char *account)
+{
+	size_t n = 0;
+
+	(void)store_find(st, s->key, NULL, &n);
+	fprintf(stderr, "note: the server did not say who signed in; the "
+	    "grant is kept as '%s'\n", account);
+	if (n > 1)
+		fprintf(stderr, "note: %zu accounts are signed in to '%s' now; "
+		    "a URL chooses one: %s://%s@%s\n", n, s->url->host,
+		    s->url->scheme, account,
+		    s->url->url + strlen(s->url->scheme) + 3);
+}
+
 /* Store a new grant, naming the account after the server's answer. */
 int
 session_store_new(struct session *s, struct oauth_token *tok,
     char **account_out)
 {
 	struct store st;
-	char *who;
-	const char *account;
-	int r, lock = -1;
+	char *who, *account = NULL;
+	int r, lock = -1, unnamed = 0;
 
 	who = oauth_whoami(&s->oc, tok->access_token);
-	account = s->url->user ? s->url->user : who ? who : "default";
+	if (who == NULL)
+		who = oauth_token_name(&s->oc, tok);
+	if (who == NULL)
+		who = oauth_introspect_name(&s->oc, tok->access_token);
 	if (who != NULL && s->url->user != NULL)
 		warn_other_account(who, s->url->user);
 	if ((r = store_lock(s->store_dir, s->key, LOCK_TIMEOUT, &lock)) != 0)
 		goto out;
-	if ((r = session_store_open(s, &st)) == 0)
+	if ((r = session_store_open(s, &st)) == 0) {
+		if (s->url->user != NULL || who != NULL)
+			account = xstrdup(s->url->user ? s->url->user : who);
+		else {
+			account = unnamed_account(s, &st);
+			unnamed = 1;
+		}
 		r = store_update(&st, s->key, account, s->oc.provider, tok);
+	}
+	if (r == 0 && unnamed)
+		note_unnamed(s, &st, account);
 	store_release(&st);
 	store_unlock(lock);
-	if (r == 0 && account_out != NULL)
-		*account_out = xstrdup(account);
+	if (r == 0 && account_out != NULL) {
+		*account_out = account;
+		account = NULL;
+	}
 out:
+	free(account);
 	free(who);
 	return r;
 }

@@ -18,7 +18,7 @@
 #       [--redirect-uri URI]... [--default-scope SCOPE]
 #       [--device-ttl S (300, env OAUTH_DEVICE_TTL)]
 #       [--device-interval S (1, env OAUTH_DEVICE_INTERVAL)]
-#       [--username alice] [--display-name Alice]
+#       [--username alice] [--display-name Alice] [--no-userinfo]
 #
 # The client secret comes from the file DIR/client-secret when it exists
 # (re-read on every request; it wins over --client-secret).  Without one
@@ -95,6 +95,13 @@
 #     unknown tokens.
 #   - user: Authorization: Bearer ACCESS-TOKEN -> {"username", "uuid",
 #     "display_name"}; 401 for a missing, unknown, expired or revoked token.
+#     With --no-userinfo there is no user endpoint (404, and none in the
+#     metadata): a server that names nobody, unless an ID token does.
+#   - ID tokens: in standards mode a token answer for a grant whose scope
+#     has "openid" carries an id_token (JWS compact, "alg" RS256 with a
+#     random signature: the client checks claims only), claims iss (the
+#     issuer), aud (the client id), sub (the uuid), preferred_username
+#     (--username), iat and exp (5 minutes).
 #   - token values: at_..., rt_..., code_..., device codes dc_..., user
 #     codes XXXX-XXXX.
 #
@@ -122,6 +129,10 @@
 #   wrong-state          another state in the redirect
 #   wrong-iss            iss=https://evil.example (in every mode)
 #   no-iss               no iss
+# and the token answers (their content only; nothing else changes):
+#   id-token KIND        the id_token is forged: KIND wrong-iss, wrong-aud,
+#                        expired, malformed, or none (no id_token)
+#   token-username       a "username" member (--username) in the answer
 #
 # oauth.log: one line per request, without query string:
 #   METHOD PATH STATUS grant_type=G client=C result=R
@@ -504,7 +515,37 @@ class Server:
                 body["state"] = state_field
         else:
             body["scope"] = scope
+        if self.mode == "standards" and "openid" in scope.split(" "):
+            self.add_id_token(body, g, now)
+        if "token-username" in self.faults():
+            body["username"] = self.args.username
         return body
+
+    def add_id_token(self, body, g, now):
+        kind = (self.faults().get("id-token") or ["good"])[0]
+        if kind == "none":
+            return
+        claims = {
+            "iss": self.base, "aud": g.client_id,
+            "sub": self.identity()["uuid"],
+            "preferred_username": self.args.username,
+            "iat": now, "exp": now + 300,
+        }
+        if kind == "wrong-iss":
+            claims["iss"] = "https://evil.example"
+        elif kind == "wrong-aud":
+            claims["aud"] = "another-client"
+        elif kind == "expired":
+            claims["exp"] = now - 60
+
+        def part(obj):
+            raw = json.dumps(obj).encode()
+            return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+        jwt = "%s.%s.%s" % (part({"alg": "RS256", "typ": "JWT"}),
+                            part(claims), secrets.token_urlsafe(64))
+        if kind == "malformed":
+            jwt = jwt.replace(".", "!", 1)
+        body["id_token"] = jwt
 
     def revoke_grant(self, g):
         g.revoked = True
@@ -759,6 +800,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                  "repository:admin"],
             "authorization_response_iss_parameter_supported": True,
         }
+        if app.args.no_userinfo:
+            del meta["userinfo_endpoint"]
         if "hostile-metadata" in app.faults():
             meta["token_endpoint"] = "http://localhost:1@192.0.2.2/token"
         self.send(200, json.dumps(meta, indent=1) + "\n",
@@ -1403,6 +1446,9 @@ with the scopes: <code>%s</code>.</p>
 
     def user(self):
         app = self.srv
+        if app.args.no_userinfo:
+            self.send_json(404, {"error": "not_found"}, result="not_found")
+            return
         auth = self.headers.get("Authorization") or ""
         scheme, _, token = auth.strip().partition(" ")
         token = token.strip()
@@ -1469,6 +1515,8 @@ def main():
                     default=int(os.environ.get("OAUTH_DEVICE_INTERVAL") or 1))
     ap.add_argument("--username", default="alice")
     ap.add_argument("--display-name")
+    ap.add_argument("--no-userinfo", action="store_true",
+                    help="no user endpoint: the server names nobody")
     args = ap.parse_args()
     if args.access_ttl <= 0 or args.device_interval < 0 or args.device_ttl <= 0:
         ap.error("TTLs must be positive")
@@ -1508,7 +1556,7 @@ def main():
                       ("revocation_endpoint", "revoke"),
                       ("device_authorization_endpoint", "device_authorization"),
                       ("userinfo_endpoint", "user")):
-        if key in app.paths:
+        if key in app.paths and not (key == "user" and args.no_userinfo):
             endpoints.append("%s %s" % (name, app.url(key)))
     write_atomic(os.path.join(app.dir, "endpoints"),
                  "\n".join(endpoints) + "\n")

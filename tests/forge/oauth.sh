@@ -39,7 +39,8 @@ usage: $PROG start DIR FORGEDIR [server flags...]
 faults: status CODE [ERROR] | slow SECONDS | truncated [close] | malformed |
         oversized | wrong-state | wrong-iss | no-iss | crlf-token |
         hostile-text | hostile-user-code | hostile-verification |
-        hostile-metadata
+        hostile-metadata | id-token wrong-iss|wrong-aud|expired|malformed|none |
+        token-username
 EOF
 	exit 2
 }
@@ -112,9 +113,13 @@ cmd_fault() {
 		case $arg in '' | close) ;; *) usage ;; esac
 		[ $# -le 3 ] || usage
 		;;
+	id-token)
+		case $arg in wrong-iss | wrong-aud | expired | malformed | none) ;; *) usage ;; esac
+		[ $# -eq 3 ] || usage
+		;;
 	malformed | oversized | wrong-state | wrong-iss | no-iss | crlf-token | \
 	hostile-text | hostile-user-code | hostile-verification | \
-	hostile-metadata)
+	hostile-metadata | token-username)
 		[ $# -eq 2 ] || usage
 		;;
 	*)

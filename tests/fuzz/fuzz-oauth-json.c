@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * fuzz-oauth-json.c - the authorization server's JSON answers: token,
- * metadata (discovery), device authorization and user info.
+ * metadata (discovery), device authorization, user info and
+ * introspection.
  *
  * The first byte picks the parser (and, for token and device answers, the
  * HTTP status); the rest is the body.  Oracle: a parse that succeeds never
@@ -90,6 +91,12 @@ fuzz_userinfo(const char *body, size_t len)
 {
 	char *name = oauth_userinfo_name(body, len);
 
+	if (name != NULL && (oauth_text_has_control(name) ||
+	    strlen(name) == 0 || strlen(name) > 255))
+		abort();
+	free(name);
+	/* the same body as an introspection answer (RFC 7662) */
+	name = oauth_introspection_name(body, len, "bbs-test-client");
 	if (name != NULL && (oauth_text_has_control(name) ||
 	    strlen(name) == 0 || strlen(name) > 255))
 		abort();

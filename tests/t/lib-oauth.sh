@@ -92,6 +92,9 @@ oauth_flags_() {
 			[ "$2" = standards ] || bug_ "the strict server has no mode $2"
 			shift
 			;;
+		--no-userinfo)
+			oauth_flags_v_+=("--userinfo=off")
+			;;
 		*)
 			bug_ "the strict server has no flag $1"
 			;;
@@ -117,7 +120,8 @@ oauth_start_dir() {
 # $TRASH_DIRECTORY/oauth.  Flags: --mode standards|bitbucket-cloud|datacenter,
 # --context-path PATH, --access-ttl S, --refresh-ttl S, --code-ttl S,
 # --client-id ID, --redirect-uri URI, --device-ttl S,
-# --device-interval S, --default-scope S, --username U (see README.md).
+# --device-interval S, --default-scope S, --username U, --no-userinfo
+# (both servers: no user-info endpoint) (see README.md).
 oauth_start() {
 	oauth_check_ || return 1
 	OAUTH_DIR=$TRASH_DIRECTORY/oauth
@@ -142,7 +146,9 @@ oauth_stop() {
 #   hostile-user-code | hostile-verification (device authorization);
 #   hostile-metadata (the metadata document);
 #   wrong-state | wrong-iss | no-iss (the
-#   redirect of the consent decision).
+#   redirect of the consent decision);
+#   id-token wrong-iss|wrong-aud|expired|malformed|none | token-username
+#   (what a token answer says of its account).
 oauth_fault() {
 	case $BBS_TEST_AS:$1 in
 	oidc:slow | oidc:clear) ;;

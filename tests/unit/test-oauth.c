@@ -627,11 +627,194 @@ test_grant_decode_refuses_bad_token(void **state)
 	free(e.provider);
 }
 
+/* ID tokens: only the checked claims of our issuer and client name anybody. */
+static void
+test_id_token(void **state)
+{
+	static const struct {
+		const char *what, *jwt, *name;
+	} cases[] = {
+		{ "good",
+		    "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJodHRwczovL2FzLmV4YW1wbGUiLCJ"
+		    "hdWQiOiJiYnMtdGVzdC1jbGllbnQiLCJzdWIiOiJ1LTEiLCJwcmVmZXJyZWR"
+		    "fdXNlcm5hbWUiOiJhbGljZSIsImV4cCI6MTgwMDAwMDAwMH0.c2ln",
+		    "alice" },
+		{ "email",
+		    "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJodHRwczovL2FzLmV4YW1wbGUiLCJ"
+		    "hdWQiOiJiYnMtdGVzdC1jbGllbnQiLCJzdWIiOiJ1LTEiLCJleHAiOjE4MDA"
+		    "wMDAwMDAsImVtYWlsIjoiYWxAZXhhbXBsZS5jb20ifQ.c2ln",
+		    "al@example.com" },
+		{ "sub",
+		    "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJodHRwczovL2FzLmV4YW1wbGUiLCJ"
+		    "hdWQiOiJiYnMtdGVzdC1jbGllbnQiLCJzdWIiOiJ1LTEiLCJleHAiOjE4MDA"
+		    "wMDAwMDB9.c2ln",
+		    "u-1" },
+		{ "aud array",
+		    "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJodHRwczovL2FzLmV4YW1wbGUiLCJ"
+		    "hdWQiOlsiYmJzLXRlc3QtY2xpZW50Il0sInN1YiI6InUtMSIsInByZWZlcnJ"
+		    "lZF91c2VybmFtZSI6ImFsaWNlIiwiZXhwIjoxODAwMDAwMDAwfQ.c2ln",
+		    "alice" },
+		{ "aud array azp",
+		    "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJodHRwczovL2FzLmV4YW1wbGUiLCJ"
+		    "hdWQiOlsiYXBpIiwiYmJzLXRlc3QtY2xpZW50Il0sInN1YiI6InUtMSIsInB"
+		    "yZWZlcnJlZF91c2VybmFtZSI6ImFsaWNlIiwiZXhwIjoxODAwMDAwMDAwLCJ"
+		    "henAiOiJiYnMtdGVzdC1jbGllbnQifQ.c2ln",
+		    "alice" },
+		{ "aud array no azp",
+		    "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJodHRwczovL2FzLmV4YW1wbGUiLCJ"
+		    "hdWQiOlsiYXBpIiwiYmJzLXRlc3QtY2xpZW50Il0sInN1YiI6InUtMSIsInB"
+		    "yZWZlcnJlZF91c2VybmFtZSI6ImFsaWNlIiwiZXhwIjoxODAwMDAwMDAwfQ."
+		    "c2ln",
+		    NULL },
+		{ "azp other",
+		    "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJodHRwczovL2FzLmV4YW1wbGUiLCJ"
+		    "hdWQiOlsiYXBpIiwiYmJzLXRlc3QtY2xpZW50Il0sInN1YiI6InUtMSIsInB"
+		    "yZWZlcnJlZF91c2VybmFtZSI6ImFsaWNlIiwiZXhwIjoxODAwMDAwMDAwLCJ"
+		    "henAiOiJhcGkifQ.c2ln",
+		    NULL },
+		{ "wrong iss",
+		    "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJodHRwczovL2V2aWwuZXhhbXBsZSI"
+		    "sImF1ZCI6ImJicy10ZXN0LWNsaWVudCIsInN1YiI6InUtMSIsInByZWZlcnJ"
+		    "lZF91c2VybmFtZSI6ImFsaWNlIiwiZXhwIjoxODAwMDAwMDAwfQ.c2ln",
+		    NULL },
+		{ "iss prefix",
+		    "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJodHRwczovL2FzLmV4YW1wbGUuZXZ"
+		    "pbCIsImF1ZCI6ImJicy10ZXN0LWNsaWVudCIsInN1YiI6InUtMSIsInByZWZ"
+		    "lcnJlZF91c2VybmFtZSI6ImFsaWNlIiwiZXhwIjoxODAwMDAwMDAwfQ.c2ln",
+		    NULL },
+		{ "iss nul",
+		    "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJodHRwczovL2FzLmV4YW1wbGVcdTA"
+		    "wMDAiLCJhdWQiOiJiYnMtdGVzdC1jbGllbnQiLCJzdWIiOiJ1LTEiLCJwcmV"
+		    "mZXJyZWRfdXNlcm5hbWUiOiJhbGljZSIsImV4cCI6MTgwMDAwMDAwMH0.c2l"
+		    "n",
+		    NULL },
+		{ "aud nul",
+		    "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJodHRwczovL2FzLmV4YW1wbGUiLCJ"
+		    "hdWQiOiJiYnMtdGVzdC1jbGllbnRcdTAwMDAiLCJzdWIiOiJ1LTEiLCJwcmV"
+		    "mZXJyZWRfdXNlcm5hbWUiOiJhbGljZSIsImV4cCI6MTgwMDAwMDAwMH0.c2l"
+		    "n",
+		    NULL },
+		{ "wrong aud",
+		    "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJodHRwczovL2FzLmV4YW1wbGUiLCJ"
+		    "hdWQiOiJvdGhlciIsInN1YiI6InUtMSIsInByZWZlcnJlZF91c2VybmFtZSI"
+		    "6ImFsaWNlIiwiZXhwIjoxODAwMDAwMDAwfQ.c2ln",
+		    NULL },
+		{ "expired",
+		    "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJodHRwczovL2FzLmV4YW1wbGUiLCJ"
+		    "hdWQiOiJiYnMtdGVzdC1jbGllbnQiLCJzdWIiOiJ1LTEiLCJwcmVmZXJyZWR"
+		    "fdXNlcm5hbWUiOiJhbGljZSIsImV4cCI6MTcwMDAwMDAwMH0.c2ln",
+		    NULL },
+		{ "exp string",
+		    "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJodHRwczovL2FzLmV4YW1wbGUiLCJ"
+		    "hdWQiOiJiYnMtdGVzdC1jbGllbnQiLCJzdWIiOiJ1LTEiLCJwcmVmZXJyZWR"
+		    "fdXNlcm5hbWUiOiJhbGljZSIsImV4cCI6IjE4MDAwMDAwMDAifQ.c2ln",
+		    NULL },
+		{ "exp real",
+		    "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJodHRwczovL2FzLmV4YW1wbGUiLCJ"
+		    "hdWQiOiJiYnMtdGVzdC1jbGllbnQiLCJzdWIiOiJ1LTEiLCJwcmVmZXJyZWR"
+		    "fdXNlcm5hbWUiOiJhbGljZSIsImV4cCI6MTgwMDAwMDAwMC4wfQ.c2ln",
+		    NULL },
+		{ "dup iss",
+		    "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJodHRwczovL2V2aWwuZXhhbXBsZSI"
+		    "sImlzcyI6Imh0dHBzOi8vYXMuZXhhbXBsZSIsImF1ZCI6ImJicy10ZXN0LWN"
+		    "saWVudCIsInN1YiI6IngiLCJleHAiOjE4MDAwMDAwMDB9.c2ln",
+		    NULL },
+		{ "two parts",
+		    "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJodHRwczovL2FzLmV4YW1wbGUiLCJ"
+		    "hdWQiOiJiYnMtdGVzdC1jbGllbnQiLCJzdWIiOiJ1LTEiLCJwcmVmZXJyZWR"
+		    "fdXNlcm5hbWUiOiJhbGljZSIsImV4cCI6MTgwMDAwMDAwMH0",
+		    NULL },
+		{ "four parts",
+		    "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJodHRwczovL2FzLmV4YW1wbGUiLCJ"
+		    "hdWQiOiJiYnMtdGVzdC1jbGllbnQiLCJzdWIiOiJ1LTEiLCJwcmVmZXJyZWR"
+		    "fdXNlcm5hbWUiOiJhbGljZSIsImV4cCI6MTgwMDAwMDAwMH0.c2ln.x",
+		    NULL },
+		{ "padding",
+		    "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJodHRwczovL2FzLmV4YW1wbGUiLCJ"
+		    "hdWQiOiJiYnMtdGVzdC1jbGllbnQiLCJzdWIiOiJ1LTEiLCJwcmVmZXJyZWR"
+		    "fdXNlcm5hbWUiOiJhbGljZSIsImV4cCI6MTgwMDAwMDAwMH0=.c2ln",
+		    NULL },
+		{ "control",
+		    "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJodHRwczovL2FzLmV4YW1wbGUiLCJ"
+		    "hdWQiOiJiYnMtdGVzdC1jbGllbnQiLCJzdWIiOiJ1LTEiLCJwcmVmZXJyZWR"
+		    "fdXNlcm5hbWUiOiJhXG5iIiwiZXhwIjoxODAwMDAwMDAwfQ.c2ln",
+		    "a?b" },
+		{ "long name falls back",
+		    "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJodHRwczovL2FzLmV4YW1wbGUiLCJ"
+		    "hdWQiOiJiYnMtdGVzdC1jbGllbnQiLCJzdWIiOiJ1LTEiLCJwcmVmZXJyZWR"
+		    "fdXNlcm5hbWUiOiJ4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh"
+		    "4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh"
+		    "4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh"
+		    "4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh"
+		    "4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh"
+		    "4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4Iiw"
+		    "iZXhwIjoxODAwMDAwMDAwfQ.c2ln",
+		    "u-1" },
+		{ "nobody",
+		    "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJodHRwczovL2FzLmV4YW1wbGUiLCJ"
+		    "hdWQiOiJiYnMtdGVzdC1jbGllbnQiLCJleHAiOjE4MDAwMDAwMDB9.c2ln",
+		    NULL },
+	};
+	const char *why;
+	char *name;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < BBS_ARRAY_SIZE(cases); i++) {
+		why = NULL;
+		name = oauth_id_token_name(cases[i].jwt, "https://as.example",
+		    "bbs-test-client", 1700000000, &why);
+		if (cases[i].name == NULL) {
+			if (name != NULL)
+				fail_msg("%s: trusted as '%s'", cases[i].what, name);
+			assert_non_null(why);
+		} else {
+			if (name == NULL)
+				fail_msg("%s: not trusted: %s", cases[i].what, why);
+			assert_string_equal(name, cases[i].name);
+		}
+		free(name);
+	}
+	/* nothing to check against: nobody */
+	assert_null(oauth_id_token_name(cases[0].jwt, NULL, "bbs-test-client",
+	    1700000000, NULL));
+}
+
+/* base64url: canonical text only, bounded by the room given. */
+static void
+test_base64url_decode(void **state)
+{
+	unsigned char out[16];
+	size_t n = 99;
+
+	(void)state;
+	assert_int_equal(base64url_decode(out, sizeof(out), &n, "aGk", 3), 0);
+	assert_int_equal(n, 2);
+	assert_memory_equal(out, "hi", 2);
+	assert_int_equal(base64url_decode(out, sizeof(out), &n, "", 0), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(base64url_decode(out, sizeof(out), &n, "-_8", 3), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(out[0], 0xfb);
+	assert_int_equal(out[1], 0xff);
+	/* unused bits set, a length no string has, padding, '+' and '/' */
+	assert_int_equal(base64url_decode(out, sizeof(out), &n, "aGl", 3), -1);
+	assert_int_equal(n, 0);
+	assert_int_equal(base64url_decode(out, sizeof(out), &n, "aGlsb", 5), -1);
+	assert_int_equal(base64url_decode(out, sizeof(out), &n, "aGk=", 4), -1);
+	assert_int_equal(base64url_decode(out, sizeof(out), &n, "a+/k", 4), -1);
+	/* one byte short of room */
+	assert_int_equal(base64url_decode(out, 1, &n, "aGk", 3), -1);
+	assert_int_equal(base64url_decode(out, 2, &n, "aGk", 3), 0);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pkce_vector),
+		cmocka_unit_test(test_base64url_decode),
+		cmocka_unit_test(test_id_token),
 		cmocka_unit_test(test_form_query),
 		cmocka_unit_test(test_authz_response),
 		cmocka_unit_test(test_authz_code_bytes),

@@ -6,6 +6,7 @@
 //
 //   node server.mjs --dir=DIR [--forge-dir=FORGEDIR] [--access-ttl=S]
 //                   [--client-id=ID] [--redirect-uri=URI ...]
+//                   [--userinfo=off]
 //
 // What it enforces is oidc-provider's own behaviour; this file only
 // configures it:
@@ -25,6 +26,8 @@
 //   - device flow (RFC 8628), revocation (RFC 7009), introspection
 //     (RFC 7662) for the forge's gate, a client "bbs-forge-gate" whose
 //     secret is written to FORGEDIR/introspect.curl;
+//   - --userinfo=off turns the userinfo endpoint off (and out of the
+//     metadata): then only the ID token names the account;
 //   - the interaction (login and consent) is a single page with approve
 //     and deny buttons for the fixed user "alice", which the browser
 //     stand-in (../browser.py) drives.
@@ -247,7 +250,7 @@ const config = {
     revocation: { enabled: true },
     introspection: { enabled: true },
     clientCredentials: { enabled: true },
-    userinfo: { enabled: true },
+    userinfo: { enabled: args.userinfo !== 'off' },
   },
   interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
   async renderError(ctx, out) {
@@ -374,6 +377,7 @@ server.listen(0, '127.0.0.1', () => {
     userinfo_endpoint: `${issuer}/me`,
     introspection_endpoint: `${issuer}/token/introspection`,
   };
+  if (args.userinfo === 'off') delete ep.userinfo_endpoint;
   writeAtomic(path.join(DIR, 'endpoints'),
     Object.entries(ep).map(([k, v]) => `${k} ${v}\n`).join(''));
   if (FORGE) {
