@@ -738,7 +738,7 @@ test_id_token(void **state)
 		    "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJodHRwczovL2FzLmV4YW1wbGUiLCJ"
 		    "hdWQiOiJiYnMtdGVzdC1jbGllbnQiLCJzdWIiOiJ1LTEiLCJwcmVmZXJyZWR"
 		    "fdXNlcm5hbWUiOiJhXG5iIiwiZXhwIjoxODAwMDAwMDAwfQ.c2ln",
-		    "a?b" },
+		    "a^Jb" },
 		{ "long name falls back",
 		    "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJodHRwczovL2FzLmV4YW1wbGUiLCJ"
 		    "hdWQiOiJiYnMtdGVzdC1jbGllbnQiLCJzdWIiOiJ1LTEiLCJwcmVmZXJyZWR"
