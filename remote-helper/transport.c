@@ -25,6 +25,9 @@
 #include "helper.h"
 #include "git-internal.h"
 
+/* The largest ref advertisement read (as for a push: push.c). */
+#define ADVERT_MAX ((size_t)256 * 1024 * 1024)
+
 static int libgit2_ready;
 
 /* Initialise libgit2 once per process. */
@@ -112,6 +115,7 @@ transport_new(struct transport **out, struct conn *conn,
 	t->conn = conn;
 	t->opts = opts;
 	sideband_init(&t->sideband, 0);
+	buf_init(&t->advert, ADVERT_MAX);
 	t->subtransport_def.callback = subtransport_new;
 	t->subtransport_def.rpc = 1;
 	t->subtransport_def.param = t;
@@ -151,6 +155,7 @@ transport_free(struct transport *t)
 	git_config_free(t->config);
 	git_repository_free(t->repo);
 	sideband_release(&t->sideband);
+	buf_release(&t->advert);
 	free(t->gitdir);
 	free(t);
 }
@@ -197,16 +202,14 @@ transport_connect(struct transport *t)
 	return 0;
 }
 
-int
-transport_refs(struct transport *t, struct ref_list *out)
+/* The refs libgit2 read when it connected (for a second `list`). */
+static int
+remote_ls_refs(struct transport *t, struct ref_list *out)
 {
 	const git_remote_head **heads;
 	char hex[OID_HEX_LEN + 1];
 	size_t i, n;
-	int r;
 
-	if ((r = transport_connect(t)) != 0)
-		return r;
 	if (git_remote_ls(&heads, &n, t->remote) < 0)
 		return git_fail("cannot list the remote's refs");
 	for (i = 0; i < n; i++) {
@@ -217,6 +220,92 @@ transport_refs(struct transport *t, struct ref_list *out)
 		    heads[i]->symref_target);
 	}
 	return 0;
+}
+
+/*
+ * Point the refs named by each "symref=NAME:TARGET" capability at TARGET;
+ * as in libgit2, the last capability for a name wins.  TARGET is checked
+ * where the list answer is written (proto_list_answer).
+ */
+static void
+advert_symrefs(struct ref_list *refs, const char *caps)
+{
+	const char *p = caps, *end, *colon;
+	size_t i, len, nlen;
+
+	while (*p != '\0') {
+		end = strchr(p, ' ');
+		len = end ? (size_t)(end - p) : strlen(p);
+		if (len > 7 && memcmp(p, "symref=", 7) == 0 &&
+		    (colon = memchr(p + 7, ':', len - 7)) != NULL) {
+			nlen = (size_t)(colon - (p + 7));
+			for (i = 0; i < refs->nr; i++) {
+				if (strlen(refs->v[i].name) != nlen ||
+				    memcmp(refs->v[i].name, p + 7, nlen) != 0)
+					continue;
+				free(refs->v[i].symref);
+				refs->v[i].symref = xstrndup(colon + 1,
+				    len - (size_t)(colon + 1 - p));
+			}
+		}
+		p += len;
+		while (*p == ' ')
+			p++;
+	}
+}
+
+/*
+ * The refs for `list`, from one GET of the upload-pack advertisement
+ * parsed here: libgit2 1.5 moves its whole 64 KiB read buffer for every
+ * pkt-line, which costs more than the download for 100,000 refs.  The
+ * body is kept for libgit2's connect when a fetch follows.
+ */
+int
+transport_refs(struct transport *t, struct ref_list *out)
+{
+	struct http_stream *hs = NULL;
+	struct push_adv adv = { 0 };
+	int r;
+
+	if (t->remote != NULL)
+		return remote_ls_refs(t, out);
+	buf_reset(&t->advert);
+	t->advert_kept = 0;
+	t->advert_off = 0;
+	if ((r = conn_get_refs(t->conn, SERVICE_UPLOAD_PACK, &hs)) == 0 &&
+	    (r = http_stream_read_all(hs, &t->advert)) == 0)
+		r = push_adv_parse(&adv, t->advert.ptr ? t->advert.ptr : "",
+		    t->advert.len);
+	http_stream_free(hs);
+	if (r != 0) {
+		push_adv_release(&adv);
+		buf_release(&t->advert);
+		return r;
+	}
+	advert_symrefs(&adv.refs, adv.caps);
+	*out = adv.refs;
+	memset(&adv.refs, 0, sizeof(adv.refs));
+	push_adv_release(&adv);
+	t->advert_kept = 1;
+	return 0;
+}
+
+size_t
+transport_advert_read(struct transport *t, char *buffer, size_t size)
+{
+	size_t n = t->advert.len - t->advert_off;
+
+	if (n > size)
+		n = size;
+	if (n > 0)
+		memcpy(buffer, t->advert.ptr + t->advert_off, n);
+	t->advert_off += n;
+	if (n == 0) {
+		buf_release(&t->advert);
+		t->advert_kept = 0;
+		t->advert_off = 0;
+	}
+	return n;
 }
 
 int
