@@ -157,7 +157,16 @@ export PATH
 for t in git python3 timeout; do
 	command -v "$t" >/dev/null 2>&1 || die "$t not found"
 done
-[ -x /usr/bin/time ] || die "/usr/bin/time (GNU time) not found"
+# Peak RSS: GNU time's %M; without it (Debian's minimal roots), the same
+# getrusage figure from measure.c, compiled below, which also times the
+# command.  BENCH_MEASURE=measure takes it even where GNU time is.
+if [ -x /usr/bin/time ] && [ "${BENCH_MEASURE:-}" != measure ]; then
+	MEASURE=gnu-time
+else
+	MEASURE=measure
+	command -v "${CC:-cc}" >/dev/null 2>&1 ||
+		die "neither GNU time (/usr/bin/time) nor a C compiler for measure.c"
+fi
 [ -x "$FORGE" ] || [ -f "$FORGE" ] || die "no forge at '$FORGE'"
 [ -f "$GENREPO" ] || die "no '$GENREPO'"
 
@@ -198,6 +207,14 @@ fi
 
 mkdir -p "$WORK" || die "cannot create '$WORK'"
 WORK=$(cd "$WORK" && pwd -P) || die "cannot enter '$WORK'"
+MEASURE_BIN=
+if [ "$MEASURE" = measure ]; then
+	MEASURE_BIN=$WORK/measure
+	if [ ! -x "$MEASURE_BIN" ] || [ "$BENCH_SRC/measure.c" -nt "$MEASURE_BIN" ]; then
+		"${CC:-cc}" -O2 -o "$MEASURE_BIN" "$BENCH_SRC/measure.c" ||
+			die "cannot compile measure.c"
+	fi
+fi
 # The forge's Apache children (www-data when root) must reach the forge.
 chmod 755 "$WORK" 2>/dev/null
 
@@ -471,8 +488,13 @@ run_op() {
 			cd "$dir" || exit 1
 			side_env "$side"
 			s=$EPOCHREALTIME
-			timeout -k 10 "$OP_TIMEOUT" \
-				/usr/bin/time -f '%e %M' -o "$OPDIR/time" "$@" </dev/null &
+			if [ "$MEASURE" = gnu-time ]; then
+				timeout -k 10 "$OP_TIMEOUT" \
+					/usr/bin/time -f '%e %M' -o "$OPDIR/time" "$@" </dev/null &
+			else
+				timeout -k 10 "$OP_TIMEOUT" \
+					"$MEASURE_BIN" "$OPDIR/time" "$@" </dev/null &
+			fi
 			echo $! >"$OPDIR/pid"
 			wait $!
 			rc=$?
@@ -493,6 +515,9 @@ run_op() {
 		LAST_WALL=$(awk -v s="$s" -v e="$e" 'BEGIN { printf "%.4f", e - s }')
 		tline=$(tail -n 1 "$OPDIR/time")
 		LAST_RSS=${tline##* }
+		if [ "$MEASURE" = measure ]; then
+			LAST_WALL=${tline%% *}
+		fi
 		[[ $LAST_RSS =~ ^[0-9]+$ ]] || LAST_RSS=0
 		printf '%s\t%s\t%s\t%s\t%s\n' "$op" "$side" "$tag" "$LAST_WALL" \
 			"$LAST_RSS" >>"$SAMPLES"
@@ -972,7 +997,8 @@ EOF
 	cat <<EOF
 
 Wall: median over the rounds (no-op fetch: $NOOP_RUNS runs per side and round).
-Peak RSS: median over the rounds of GNU time's %M, the maximum RSS of the
+Peak RSS ($MEASURE): median over the rounds of getrusage's maximum RSS
+(GNU time's %M), the maximum RSS of the
 largest single process of the client's process tree (git, the remote helper,
 index-pack/pack-objects children) - not a sum, and the server is not counted.
 n=native/bbs: successful samples.  Native git uses its defaults (protocol v2
