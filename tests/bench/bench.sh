@@ -207,6 +207,10 @@ fi
 
 mkdir -p "$WORK" || die "cannot create '$WORK'"
 WORK=$(cd "$WORK" && pwd -P) || die "cannot enter '$WORK'"
+# No command finds a repository above the work directory (the default one
+# is inside the source tree, perhaps a linked worktree whose main
+# repository is not there, as in a chroot).
+export GIT_CEILING_DIRECTORIES=$WORK
 MEASURE_BIN=
 if [ "$MEASURE" = measure ]; then
 	MEASURE_BIN=$WORK/measure
@@ -777,8 +781,8 @@ refs_clone() {
 	) 2>&1 | redact >"$LOGS/refs-warmup.$side.log"
 	pipe_ok "${PIPESTATUS[@]}" || die "the first many-refs fetch of $side failed"
 	(
-		side_env "$side"
-		git ls-remote "$url" >"$RUN/ls-remote-$side"
+		cd "$RUN" && side_env "$side" &&
+			git ls-remote "$url" >"$RUN/ls-remote-$side"
 	) 2>&1 | redact >>"$LOGS/refs-warmup.$side.log"
 	pipe_ok "${PIPESTATUS[@]}" || die "the first ls-remote of $side failed"
 	[ "$(grep -c -v -e '	HEAD$' -e '\^{}$' "$RUN/ls-remote-$side")" = "$R_REFS" ] ||
