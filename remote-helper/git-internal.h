@@ -41,11 +41,24 @@ struct transport {
 	struct sideband sideband;	/* the server's messages */
 	struct packsink *sink;	/* owned by the repository's odb */
 	git_smart_subtransport_definition subtransport_def;
+	/*
+	 * The upload-pack advertisement that `list` read, replayed (once)
+	 * to libgit2's connect instead of a second GET.
+	 */
+	struct buf advert;
+	size_t advert_off;
+	int advert_kept;
 };
 
 /* transport.c */
 /* "have" pkt-lines for the local ref tips, newest first (at most 256). */
 int transport_tip_haves(struct transport *t, struct buf *out);
+
+/*
+ * Copy up to `size` bytes of the kept advertisement into `buffer`; 0 at
+ * its end, after which it is released.  Only while t->advert_kept.
+ */
+size_t transport_advert_read(struct transport *t, char *buffer, size_t size);
 
 /* subtransport.c */
 int subtransport_new(git_smart_subtransport **out, git_transport *owner,

@@ -112,6 +112,7 @@ struct remote_ref {
 struct ref_list {
 	struct remote_ref *v;
 	size_t nr;
+	size_t alloc;		/* entries allocated at v */
 };
 
 /* Append a copy of the ref; `hex` is cut at OID_HEX_LEN bytes. */

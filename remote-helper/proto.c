@@ -98,7 +98,14 @@ ref_list_add(struct ref_list *l, const char *hex, const char *name,
 {
 	struct remote_ref *r;
 
-	l->v = xrealloc(l->v, (l->nr + 1) * sizeof(*l->v));
+	if (l->nr == l->alloc) {
+		/*
+		 * Doubling: 100,000 refs are 13 reallocations, not 100,000.
+		 * No overflow: a list comes from a bounded advertisement.
+		 */
+		l->alloc = l->alloc ? 2 * l->alloc : 16;
+		l->v = xrealloc(l->v, l->alloc * sizeof(*l->v));
+	}
 	r = &l->v[l->nr++];
 	memset(r->hex, 0, sizeof(r->hex));
 	strncpy(r->hex, hex, OID_HEX_LEN);
@@ -118,6 +125,7 @@ ref_list_release(struct ref_list *l)
 	free(l->v);
 	l->v = NULL;
 	l->nr = 0;
+	l->alloc = 0;
 }
 
 /* The length of `name` without a "^{}" suffix, or 0 if it has none. */
@@ -159,10 +167,14 @@ list_line(struct buf *out, const struct remote_ref *ref, int for_push,
 			    ref->symref);
 		return buf_addf(out, "@%s %s\n", ref->symref, ref->name);
 	}
-	if (!oid_hex_ok(ref->hex, strlen(ref->hex)))
+	if (!oid_hex_ok(ref->hex, strnlen(ref->hex, OID_HEX_LEN + 1)))
 		return bad_ref(server, "an invalid object id for",
 		    ref->name);
-	return buf_addf(out, "%s %s\n", ref->hex, ref->name);
+	/* pieces, not a format: this runs once per ref (100,000 of them) */
+	if (buf_add(out, ref->hex, OID_HEX_LEN) == 0 &&
+	    buf_add(out, " ", 1) == 0 && buf_add(out, ref->name, len) == 0)
+		buf_add(out, "\n", 1);
+	return buf_error(out);
 }
 
 int

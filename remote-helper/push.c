@@ -142,8 +142,9 @@ push_adv_parse(struct push_adv *a, const char *body, size_t len)
 				continue;
 			flushes++;	/* no preamble: only one flush follows */
 		}
-		if (plen > 0 && memmem(payload, plen, "object-format=sha256",
-		    20) != NULL)
+		/* the capabilities come with the first ref */
+		if (a->caps == NULL && plen > 0 && memmem(payload, plen,
+		    "object-format=sha256", 20) != NULL)
 			return err_set(BBS_E_UNSUPPORTED, "the remote is a "
 			    "SHA-256 repository, which is not supported "
 			    "(git-remote-bbs handles SHA-1 only)");

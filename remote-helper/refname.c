@@ -17,7 +17,13 @@
 static int
 refname_bad_byte(unsigned char c)
 {
-	return c < 0x20 || c == 0x7f || strchr(" ~^:?*[\\", c) != NULL;
+	switch (c) {
+	case ' ': case '~': case '^': case ':': case '?': case '*': case '[':
+	case '\\':
+		return 1;
+	default:
+		return c < 0x20 || c == 0x7f;
+	}
 }
 
 /*

@@ -4,7 +4,8 @@
  *
  * libgit2 speaks git's smart protocol in stateless-RPC mode and asks for a
  * stream per request: it writes the request body, then reads the answer.
- * Each stream here is one HTTP request through smart-http.c.
+ * Each stream here is one HTTP request through smart-http.c, except the
+ * ref advertisement that `list` has just read: that one is replayed.
  */
 #include "config.h"
 
@@ -29,6 +30,7 @@ struct sub_stream {
 	struct buf request;
 	struct http_stream *http;
 	int sent;
+	int replay;		/* reading the transport's kept advertisement */
 };
 
 static int
@@ -82,6 +84,16 @@ stream_read(git_smart_subtransport_stream *gs, char *buffer, size_t size,
 	int r;
 
 	*nread = 0;
+	if (!s->sent && s->ls && s->svc == SERVICE_UPLOAD_PACK &&
+	    s->t->advert_kept) {
+		s->sent = 1;
+		s->replay = 1;
+	}
+	if (s->replay) {
+		/* checked when `list` read it (SHA-256 included) */
+		*nread = transport_advert_read(s->t, buffer, size);
+		return 0;
+	}
 	if (!s->sent) {
 		s->sent = 1;
 		if (!s->ls && (r = add_tip_haves(s)) != 0)

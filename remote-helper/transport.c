@@ -20,10 +20,15 @@
 
 #include <git2.h>
 #include <git2/sys/odb_backend.h>
+#include <git2/sys/refdb_backend.h>
+#include <git2/sys/repository.h>
 #include <git2/sys/transport.h>
 
 #include "helper.h"
 #include "git-internal.h"
+
+/* The largest ref advertisement read (as for a push: push.c). */
+#define ADVERT_MAX ((size_t)256 * 1024 * 1024)
 
 static int libgit2_ready;
 
@@ -40,6 +45,8 @@ libgit2_start(void)
 	 * re-hashing each one read costs a third of the CPU.
 	 */
 	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 0);
+	git_libgit2_opts(GIT_OPT_SET_MWINDOW_SIZE, (size_t)256 * 1024);
+	git_libgit2_opts(GIT_OPT_SET_MWINDOW_MAPPED_LIMIT, (size_t)1024 * 1024);
 	libgit2_ready = 1;
 	return 0;
 }
@@ -112,6 +119,7 @@ transport_new(struct transport **out, struct conn *conn,
 	t->conn = conn;
 	t->opts = opts;
 	sideband_init(&t->sideband, 0);
+	buf_init(&t->advert, ADVERT_MAX);
 	t->subtransport_def.callback = subtransport_new;
 	t->subtransport_def.rpc = 1;
 	t->subtransport_def.param = t;
@@ -151,6 +159,7 @@ transport_free(struct transport *t)
 	git_config_free(t->config);
 	git_repository_free(t->repo);
 	sideband_release(&t->sideband);
+	buf_release(&t->advert);
 	free(t->gitdir);
 	free(t);
 }
@@ -197,16 +206,14 @@ transport_connect(struct transport *t)
 	return 0;
 }
 
-int
-transport_refs(struct transport *t, struct ref_list *out)
+/* The refs libgit2 read when it connected (for a second `list`). */
+static int
+remote_ls_refs(struct transport *t, struct ref_list *out)
 {
 	const git_remote_head **heads;
 	char hex[OID_HEX_LEN + 1];
 	size_t i, n;
-	int r;
 
-	if ((r = transport_connect(t)) != 0)
-		return r;
 	if (git_remote_ls(&heads, &n, t->remote) < 0)
 		return git_fail("cannot list the remote's refs");
 	for (i = 0; i < n; i++) {
@@ -217,6 +224,92 @@ transport_refs(struct transport *t, struct ref_list *out)
 		    heads[i]->symref_target);
 	}
 	return 0;
+}
+
+/*
+ * Point the refs named by each "symref=NAME:TARGET" capability at TARGET;
+ * as in libgit2, the last capability for a name wins.  TARGET is checked
+ * where the list answer is written (proto_list_answer).
+ */
+static void
+advert_symrefs(struct ref_list *refs, const char *caps)
+{
+	const char *p = caps, *end, *colon;
+	size_t i, len, nlen;
+
+	while (*p != '\0') {
+		end = strchr(p, ' ');
+		len = end ? (size_t)(end - p) : strlen(p);
+		if (len > 7 && memcmp(p, "symref=", 7) == 0 &&
+		    (colon = memchr(p + 7, ':', len - 7)) != NULL) {
+			nlen = (size_t)(colon - (p + 7));
+			for (i = 0; i < refs->nr; i++) {
+				if (strlen(refs->v[i].name) != nlen ||
+				    memcmp(refs->v[i].name, p + 7, nlen) != 0)
+					continue;
+				free(refs->v[i].symref);
+				refs->v[i].symref = xstrndup(colon + 1,
+				    len - (size_t)(colon + 1 - p));
+			}
+		}
+		p += len;
+		while (*p == ' ')
+			p++;
+	}
+}
+
+/*
+ * The refs for `list`, from one GET of the upload-pack advertisement
+ * parsed here: libgit2 1.5 moves its whole 64 KiB read buffer for every
+ * pkt-line, which costs more than the download for 100,000 refs.  The
+ * body is kept for libgit2's connect when a fetch follows.
+ */
+int
+transport_refs(struct transport *t, struct ref_list *out)
+{
+	struct http_stream *hs = NULL;
+	struct push_adv adv = { 0 };
+	int r;
+
+	if (t->remote != NULL)
+		return remote_ls_refs(t, out);
+	buf_reset(&t->advert);
+	t->advert_kept = 0;
+	t->advert_off = 0;
+	if ((r = conn_get_refs(t->conn, SERVICE_UPLOAD_PACK, &hs)) == 0 &&
+	    (r = http_stream_read_all(hs, &t->advert)) == 0)
+		r = push_adv_parse(&adv, t->advert.ptr ? t->advert.ptr : "",
+		    t->advert.len);
+	http_stream_free(hs);
+	if (r != 0) {
+		push_adv_release(&adv);
+		buf_release(&t->advert);
+		return r;
+	}
+	advert_symrefs(&adv.refs, adv.caps);
+	*out = adv.refs;
+	memset(&adv.refs, 0, sizeof(adv.refs));
+	push_adv_release(&adv);
+	t->advert_kept = 1;
+	return 0;
+}
+
+size_t
+transport_advert_read(struct transport *t, char *buffer, size_t size)
+{
+	size_t n = t->advert.len - t->advert_off;
+
+	if (n > size)
+		n = size;
+	if (n > 0)
+		memcpy(buffer, t->advert.ptr + t->advert_off, n);
+	t->advert_off += n;
+	if (n == 0) {
+		buf_release(&t->advert);
+		t->advert_kept = 0;
+		t->advert_off = 0;
+	}
+	return n;
 }
 
 int
@@ -236,6 +329,200 @@ transport_has_object(struct transport *t, const char *hex)
 	return found;
 }
 
+/*
+ * During the download libgit2 sees a ref database without refs.  Its
+ * negotiation would otherwise push every local ref into a walk here, in
+ * the helper: after a large clone that maps most of the pack index and
+ * the commits.  The haves are the local tips, which add_tip_haves
+ * (subtransport.c) puts into the final request from transport_tip_haves.
+ */
+struct norefs_iter {
+	git_reference_iterator parent;
+};
+
+static int
+norefs_next(git_reference **ref, git_reference_iterator *it)
+{
+	*ref = NULL;
+	return GIT_ITEROVER;
+}
+
+static int
+norefs_next_name(const char **name, git_reference_iterator *it)
+{
+	*name = NULL;
+	return GIT_ITEROVER;
+}
+
+static void
+norefs_iter_free(git_reference_iterator *it)
+{
+	free(it);
+}
+
+static int
+norefs_exists(int *exists, git_refdb_backend *b, const char *name)
+{
+	*exists = 0;
+	return 0;
+}
+
+static int
+norefs_lookup(git_reference **out, git_refdb_backend *b, const char *name)
+{
+	*out = NULL;
+	git_error_set_str(GIT_ERROR_REFERENCE, "no refs during the download");
+	return GIT_ENOTFOUND;
+}
+
+static int
+norefs_iterator(git_reference_iterator **out, git_refdb_backend *b,
+    const char *glob)
+{
+	struct norefs_iter *it = xcalloc(1, sizeof(*it));
+
+	it->parent.next = norefs_next;
+	it->parent.next_name = norefs_next_name;
+	it->parent.free = norefs_iter_free;
+	*out = &it->parent;
+	return 0;
+}
+
+static int
+norefs_refuse(void)
+{
+	git_error_set_str(GIT_ERROR_REFERENCE, "refs cannot change during "
+	    "the download");
+	return -1;
+}
+
+static int
+norefs_write(git_refdb_backend *b, const git_reference *ref, int force,
+    const git_signature *who, const char *message, const git_oid *old,
+    const char *old_target)
+{
+	return norefs_refuse();
+}
+
+static int
+norefs_rename(git_reference **out, git_refdb_backend *b,
+    const char *old_name, const char *new_name, int force,
+    const git_signature *who, const char *message)
+{
+	*out = NULL;
+	return norefs_refuse();
+}
+
+static int
+norefs_del(git_refdb_backend *b, const char *name, const git_oid *old_id,
+    const char *old_target)
+{
+	return norefs_refuse();
+}
+
+static int
+norefs_has_log(git_refdb_backend *b, const char *name)
+{
+	return 0;
+}
+
+static int
+norefs_ensure_log(git_refdb_backend *b, const char *name)
+{
+	return 0;
+}
+
+static void
+norefs_free(git_refdb_backend *b)
+{
+	free(b);
+}
+
+static int
+norefs_reflog_read(git_reflog **out, git_refdb_backend *b, const char *name)
+{
+	*out = NULL;
+	return norefs_refuse();
+}
+
+static int
+norefs_reflog_write(git_refdb_backend *b, git_reflog *reflog)
+{
+	return norefs_refuse();
+}
+
+static int
+norefs_reflog_rename(git_refdb_backend *b, const char *old_name,
+    const char *new_name)
+{
+	return norefs_refuse();
+}
+
+static int
+norefs_reflog_delete(git_refdb_backend *b, const char *name)
+{
+	return norefs_refuse();
+}
+
+static git_refdb_backend *
+norefs_backend(void)
+{
+	git_refdb_backend *b = xcalloc(1, sizeof(*b));
+
+	git_refdb_init_backend(b, GIT_REFDB_BACKEND_VERSION);
+	b->exists = norefs_exists;
+	b->lookup = norefs_lookup;
+	b->iterator = norefs_iterator;
+	b->write = norefs_write;
+	b->rename = norefs_rename;
+	b->del = norefs_del;
+	b->has_log = norefs_has_log;
+	b->ensure_log = norefs_ensure_log;
+	b->free = norefs_free;
+	b->reflog_read = norefs_reflog_read;
+	b->reflog_write = norefs_reflog_write;
+	b->reflog_rename = norefs_reflog_rename;
+	b->reflog_delete = norefs_reflog_delete;
+	return b;
+}
+
+/* Give the repository a ref database without refs; *saved: its own. */
+static int
+refs_hide(struct transport *t, git_refdb **saved)
+{
+	git_refdb *empty = NULL;
+	git_refdb_backend *b;
+
+	*saved = NULL;
+	if (git_repository_refdb(saved, t->repo) < 0 ||
+	    git_refdb_new(&empty, t->repo) < 0)
+		goto fail;
+	b = norefs_backend();
+	if (git_refdb_set_backend(empty, b) < 0) {
+		b->free(b);
+		goto fail;
+	}
+	if (git_repository_set_refdb(t->repo, empty) < 0)
+		goto fail;
+	git_refdb_free(empty);
+	return 0;
+fail:
+	git_refdb_free(empty);
+	git_refdb_free(*saved);
+	*saved = NULL;
+	return git_fail("cannot set up the download");
+}
+
+/* Give the repository its own ref database back. */
+static void
+refs_restore(struct transport *t, git_refdb *saved)
+{
+	if (saved == NULL)
+		return;
+	git_repository_set_refdb(t->repo, saved);
+	git_refdb_free(saved);
+}
+
 /* One download of `names` with `depth` (0: the full history). */
 static int
 fetch_download(struct transport *t, char **names, char **oids, size_t nr,
@@ -244,6 +531,7 @@ fetch_download(struct transport *t, char **names, char **oids, size_t nr,
 	git_fetch_options fo;
 	git_strarray specs;
 	git_odb *odb = NULL;
+	git_refdb *saved = NULL;
 	struct packsink *sink = NULL;
 	size_t i;
 	int r = 0;
@@ -274,10 +562,13 @@ fetch_download(struct transport *t, char **names, char **oids, size_t nr,
 	}
 #endif
 	t->sideband.show = t->opts->progress;
-	if (git_remote_download(t->remote, &specs, &fo) < 0) {
-		r = git_fail("fetch failed");
+	if ((r = refs_hide(t, &saved)) != 0)
 		goto out;
-	}
+	if (git_remote_download(t->remote, &specs, &fo) < 0)
+		r = git_fail("fetch failed");
+	refs_restore(t, saved);
+	if (r != 0)
+		goto out;
 	if ((r = packsink_result(sink, lockfile, connected)) != 0)
 		goto out;
 	git_odb_refresh(odb);
@@ -446,58 +737,84 @@ transport_config_free(struct git_config *cfg)
 	git_config_free(cfg);
 }
 
-struct tip {
-	git_oid oid;
-	git_time_t when;
-};
+/* The output of `git for-each-ref` read for the haves, at most. */
+#define TIPS_MAX ((size_t)256 * 1024 * 1024)
+/* Haves sent from the local ref tips, as git's fetch-pack starts with. */
+#define TIP_HAVES_MAX 256
 
+/*
+ * The commit a line "<oid> <type> <peeled oid> <peeled type>" of
+ * for-each-ref names (a commit, or a tag of one), copied to `hex`; 0 if
+ * none.
+ */
 static int
-tip_cmp(const void *a, const void *b)
+tip_line_commit(const char *line, char *hex)
 {
-	const struct tip *x = a, *y = b;
+	const char *f[4];
+	size_t len[4];
+	int i;
 
-	return x->when < y->when ? 1 : x->when > y->when ? -1 : 0;
+	for (i = 0; i < 4; i++) {
+		f[i] = line;
+		line += strcspn(line, " ");
+		len[i] = (size_t)(line - f[i]);
+		if (*line == ' ')
+			line++;
+	}
+	if (len[1] == 6 && memcmp(f[1], "commit", 6) == 0 &&
+	    oid_hex_ok(f[0], len[0])) {
+		memcpy(hex, f[0], OID_HEX_LEN);
+	} else if (len[3] == 6 && memcmp(f[3], "commit", 6) == 0 &&
+	    oid_hex_ok(f[2], len[2])) {
+		memcpy(hex, f[2], OID_HEX_LEN);
+	} else {
+		return 0;
+	}
+	hex[OID_HEX_LEN] = '\0';
+	return 1;
 }
 
+/*
+ * The local ref tips, newest first, are listed by `git for-each-ref` in
+ * a process of its own: reading them here would map most of a large
+ * pack's index and its commits into the helper (5 MiB after a clone of
+ * 122,000 objects), on top of libgit2, libcurl and OpenSSL.
+ */
 int
 transport_tip_haves(struct transport *t, struct buf *out)
 {
-	git_reference_iterator *it = NULL;
-	git_reference *ref;
-	git_object *obj;
-	struct tip *tips = NULL;
-	char hex[OID_HEX_LEN + 1];
-	size_t n = 0, cap = 0, i, j;
-	int r = 0;
+	const char *argv[] = { "git", NULL, "for-each-ref",
+	    "--sort=-creatordate",
+	    "--format=%(objectname) %(objecttype) %(*objectname) "
+	    "%(*objecttype)", NULL };
+	char hex[OID_HEX_LEN + 1], last[OID_HEX_LEN + 1] = "";
+	char *gitdir_arg, *line, *nl;
+	struct buf list;
+	size_t n = 0;
+	int r;
 
-	if (t->repo == NULL || git_reference_iterator_new(&it, t->repo) < 0) {
-		git_error_clear();
+	if (t->gitdir == NULL)
 		return 0;
+	gitdir_arg = xasprintf("--git-dir=%s", t->gitdir);
+	argv[1] = gitdir_arg;
+	buf_init(&list, TIPS_MAX);
+	r = run_quiet(argv, NULL, &list);
+	free(gitdir_arg);
+	if (r != 0) {
+		buf_release(&list);
+		return err_set(r < 0 ? r : BBS_E_ERROR, "cannot list the "
+		    "local refs (git for-each-ref failed)");
 	}
-	while (git_reference_next(&ref, it) == 0) {
-		if (git_reference_peel(&obj, ref, GIT_OBJECT_COMMIT) == 0) {
-			if (n == cap) {
-				cap = cap ? cap * 2 : 64;
-				tips = xrealloc(tips, cap * sizeof(*tips));
-			}
-			git_oid_cpy(&tips[n].oid, git_object_id(obj));
-			tips[n].when = git_commit_time((git_commit *)obj);
-			n++;
-			git_object_free(obj);
-		}
-		git_reference_free(ref);
-	}
-	git_reference_iterator_free(it);
-	git_error_clear();
-	if (n > 1)
-		qsort(tips, n, sizeof(*tips), tip_cmp);
-	for (i = 0, j = 0; i < n && j < 256 && r == 0; i++) {
-		if (i > 0 && git_oid_equal(&tips[i].oid, &tips[i - 1].oid))
+	for (line = list.ptr; line != NULL && *line != '\0' &&
+	    n < TIP_HAVES_MAX && r == 0; line = nl ? nl + 1 : NULL) {
+		if ((nl = strchr(line, '\n')) != NULL)
+			*nl = '\0';
+		if (!tip_line_commit(line, hex) || strcmp(hex, last) == 0)
 			continue;
-		git_oid_tostr(hex, sizeof(hex), &tips[i].oid);
+		memcpy(last, hex, sizeof(last));
 		r = pkt_addf(out, "have %s\n", hex);
-		j++;
+		n++;
 	}
-	free(tips);
+	buf_release(&list);
 	return r;
 }

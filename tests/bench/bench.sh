@@ -6,7 +6,8 @@
 # large generated repository.  See README.md.
 #
 #   tests/bench/bench.sh [--rounds N] [--workdir DIR] [--quick]
-#                        [--build DIR] [--only clone|fetch|push]
+#                        [--build DIR] [--refs N]
+#                        [--only clone|fetch|push|shallow|refs]
 #
 # This is a benchmark, not a test: it never fails because of a ratio.  It
 # exits non-zero only when an operation fails (and says which).
@@ -34,6 +35,8 @@ NOOP_RUNS=10            # timed no-op fetches per side and round
 INCR_COMMITS=50         # upstream commits per round for the incremental fetch
 INCR_BLOB=$((2 * 1024 * 1024))
 PUSH_COMMITS=20         # commits of the branch push
+REFS=                   # refs of the many-refs repository (default by mode)
+REFS_RUNS=3             # timed ls-remote and no-op fetches per side and round
 OP_TIMEOUT=${BENCH_OP_TIMEOUT:-3600}
 
 die() {
@@ -44,14 +47,17 @@ die() {
 usage() {
 	cat >&2 <<EOF
 usage: $PROG [--rounds N] [--workdir DIR] [--quick] [--build DIR]
-             [--only clone|fetch|push]
+             [--refs N] [--only clone|fetch|push|shallow|refs]
 
   --rounds N     rounds per operation, each side once per round (default 3)
   --workdir DIR  cache, forge, logs and results (default tests/bench/work)
   --quick        a small repository (a few thousand objects): a smoke test
   --build DIR    directory holding git-remote-bbs (default: the top of the
                  source tree if it holds one, else \$BBS_BUILD_DIR)
-  --only OP      only the clone, fetch or push measurements
+  --refs N       refs in the many-refs repository (default 100000;
+                 2000 with --quick)
+  --only OP      only the clone, fetch, push, shallow (clone --depth 1)
+                 or refs (ls-remote, no-op fetch of many refs) measurements
 EOF
 	exit 2
 }
@@ -89,6 +95,15 @@ while [ $# -gt 0 ]; do
 		BUILD=${1#*=}
 		shift
 		;;
+	--refs)
+		[ $# -ge 2 ] || usage
+		REFS=$2
+		shift 2
+		;;
+	--refs=*)
+		REFS=${1#*=}
+		shift
+		;;
 	--only)
 		[ $# -ge 2 ] || usage
 		ONLY=$2
@@ -109,9 +124,17 @@ done
 
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "--rounds needs a positive number"
 case $ONLY in
-all | clone | fetch | push) ;;
-*) die "--only takes clone, fetch or push" ;;
+all | clone | fetch | push | shallow | refs) ;;
+*) die "--only takes clone, fetch, push, shallow or refs" ;;
 esac
+if [ -z "$REFS" ]; then
+	if [ -n "$QUICK" ]; then
+		REFS=2000
+	else
+		REFS=100000
+	fi
+fi
+[[ $REFS =~ ^[1-9][0-9]{0,6}$ ]] || die "--refs needs a number from 1 to 9999999"
 [[ $OP_TIMEOUT =~ ^[1-9][0-9]*$ ]] || die "BENCH_OP_TIMEOUT must be a number of seconds"
 
 # --- tools -----------------------------------------------------------------
@@ -134,9 +157,33 @@ export PATH
 for t in git python3 timeout; do
 	command -v "$t" >/dev/null 2>&1 || die "$t not found"
 done
-[ -x /usr/bin/time ] || die "/usr/bin/time (GNU time) not found"
+# Peak RSS: GNU time's %M; without it (Debian's minimal roots), the same
+# getrusage figure from measure.c, compiled below, which also times the
+# command.  BENCH_MEASURE=measure takes it even where GNU time is.
+if [ -x /usr/bin/time ] && [ "${BENCH_MEASURE:-}" != measure ]; then
+	MEASURE=gnu-time
+else
+	MEASURE=measure
+	command -v "${CC:-cc}" >/dev/null 2>&1 ||
+		die "neither GNU time (/usr/bin/time) nor a C compiler for measure.c"
+fi
 [ -x "$FORGE" ] || [ -f "$FORGE" ] || die "no forge at '$FORGE'"
 [ -f "$GENREPO" ] || die "no '$GENREPO'"
+
+# Shallow fetches through bbs need a helper built against libgit2 1.9 or
+# later (configure's HAVE_LIBGIT2_SHALLOW); SHALLOW_SKIP says why not.
+BBS_LIBGIT2=$("$BUILD/git-remote-bbs" --version 2>/dev/null |
+	awk '$1 == "libgit2" { print $2; exit }')
+SHALLOW_SKIP=
+if [ -f "$BUILD/config.h" ]; then
+	grep -q '^#define HAVE_LIBGIT2_SHALLOW 1' "$BUILD/config.h" ||
+		SHALLOW_SKIP="git-remote-bbs is built with libgit2 ${BBS_LIBGIT2:-?}; shallow fetches need libgit2 1.9 or later"
+else
+	case $BBS_LIBGIT2 in
+	0.* | 1.[0-8].*) SHALLOW_SKIP="git-remote-bbs runs with libgit2 $BBS_LIBGIT2; shallow fetches need libgit2 1.9 or later" ;;
+	'') SHALLOW_SKIP="cannot tell the libgit2 of git-remote-bbs" ;;
+	esac
+fi
 
 # --- environment: nothing from the caller's git setup ----------------------
 
@@ -160,10 +207,23 @@ fi
 
 mkdir -p "$WORK" || die "cannot create '$WORK'"
 WORK=$(cd "$WORK" && pwd -P) || die "cannot enter '$WORK'"
+# No command finds a repository above the work directory (the default one
+# is inside the source tree, perhaps a linked worktree whose main
+# repository is not there, as in a chroot).
+export GIT_CEILING_DIRECTORIES=$WORK
+MEASURE_BIN=
+if [ "$MEASURE" = measure ]; then
+	MEASURE_BIN=$WORK/measure
+	if [ ! -x "$MEASURE_BIN" ] || [ "$BENCH_SRC/measure.c" -nt "$MEASURE_BIN" ]; then
+		"${CC:-cc}" -O2 -o "$MEASURE_BIN" "$BENCH_SRC/measure.c" ||
+			die "cannot compile measure.c"
+	fi
+fi
 # The forge's Apache children (www-data when root) must reach the forge.
 chmod 755 "$WORK" 2>/dev/null
 
 CACHE=$WORK/cache-$MODE/big.git
+REFS_CACHE=$WORK/cache-$MODE/refs-$REFS.git
 FDIR=$WORK/forge-$MODE
 RUN=$WORK/run-$MODE
 LOGS=$WORK/logs-$MODE
@@ -172,6 +232,11 @@ OPDIR=$RUN/op
 SUFFIX=
 [ "$MODE" = quick ] && SUFFIX=-quick
 [ "$ONLY" != all ] && SUFFIX=$SUFFIX-$ONLY
+# A run with another number of refs than its mode's default, too.
+if { [ -n "$QUICK" ] && [ "$REFS" != 2000 ]; } ||
+	{ [ -z "$QUICK" ] && [ "$REFS" != 100000 ]; }; then
+	SUFFIX=$SUFFIX-refs$REFS
+fi
 RESULTS=$WORK/results$SUFFIX.md
 SAMPLES=$WORK/samples$SUFFIX.tsv
 
@@ -301,6 +366,39 @@ generate() {
 	say "Repository: generated in ${GEN_TIME} s"
 }
 
+# generate_refs: the many-refs repository, cached in REFS_CACHE: the quick
+# history (a small pack, so the refs are what costs) with REFS refs in all.
+generate_refs() {
+	local stamp t0 tmp have
+	stamp="genrepo $(sha256sum "$GENREPO" | cut -c1-64) refs=$REFS"
+	if [ -f "$REFS_CACHE/bench-stamp" ] &&
+		[ "$(cat "$REFS_CACHE/bench-stamp")" = "$stamp" ]; then
+		say "Many-refs repository: cached in $REFS_CACHE"
+		return 0
+	fi
+	say "Many-refs repository: generating ($REFS refs) in $REFS_CACHE ..."
+	t0=$(now)
+	tmp=$REFS_CACHE.tmp
+	rm -rf "$tmp" "$REFS_CACHE"
+	mkdir -p "$(dirname "$REFS_CACHE")" || die "cannot create the cache"
+	git init -q --bare -b main "$tmp" || die "git init failed"
+	python3 "$GENREPO" history --scale quick 2>/dev/null |
+		git -C "$tmp" fast-import --quiet
+	pipe_ok "${PIPESTATUS[@]}" ||
+		die "generating the many-refs repository failed"
+	git -C "$tmp" pack-refs --all &&
+		git -C "$tmp" repack -q -a -d -b ||
+		die "repacking the many-refs repository failed"
+	have=$(git -C "$tmp" for-each-ref | wc -l)
+	if [ "$REFS" -gt "$have" ]; then
+		python3 "$GENREPO" refs --git-dir "$tmp" --count $((REFS - have)) ||
+			die "writing the refs failed"
+	fi
+	printf '%s\n' "$stamp" >"$tmp/bench-stamp"
+	mv "$tmp" "$REFS_CACHE" || die "cannot move the repository into place"
+	say "Many-refs repository: generated in $(elapsed "$t0") s"
+}
+
 repo_stats() {
 	local cv
 	cv=$(git -C "$CACHE" count-objects -v) || die "count-objects failed"
@@ -394,8 +492,13 @@ run_op() {
 			cd "$dir" || exit 1
 			side_env "$side"
 			s=$EPOCHREALTIME
-			timeout -k 10 "$OP_TIMEOUT" \
-				/usr/bin/time -f '%e %M' -o "$OPDIR/time" "$@" </dev/null &
+			if [ "$MEASURE" = gnu-time ]; then
+				timeout -k 10 "$OP_TIMEOUT" \
+					/usr/bin/time -f '%e %M' -o "$OPDIR/time" "$@" </dev/null &
+			else
+				timeout -k 10 "$OP_TIMEOUT" \
+					"$MEASURE_BIN" "$OPDIR/time" "$@" </dev/null &
+			fi
 			echo $! >"$OPDIR/pid"
 			wait $!
 			rc=$?
@@ -416,6 +519,9 @@ run_op() {
 		LAST_WALL=$(awk -v s="$s" -v e="$e" 'BEGIN { printf "%.4f", e - s }')
 		tline=$(tail -n 1 "$OPDIR/time")
 		LAST_RSS=${tline##* }
+		if [ "$MEASURE" = measure ]; then
+			LAST_WALL=${tline%% *}
+		fi
 		[[ $LAST_RSS =~ ^[0-9]+$ ]] || LAST_RSS=0
 		printf '%s\t%s\t%s\t%s\t%s\n' "$op" "$side" "$tag" "$LAST_WALL" \
 			"$LAST_RSS" >>"$SAMPLES"
@@ -621,6 +727,92 @@ op_push() {
 	done
 }
 
+op_shallow() {
+	local r side dest want got
+	say ""
+	say "== shallow clone (--depth 1, $ROUNDS rounds)"
+	if [ -n "$SHALLOW_SKIP" ]; then
+		say "  skipped: $SHALLOW_SKIP"
+		return 0
+	fi
+	want=$(ref_of "$SERVER" refs/heads/main)
+	for r in $(seq 1 "$ROUNDS"); do
+		for side in "${SIDES[@]}"; do
+			dest=$RUN/shallow-$side
+			rm -rf "$dest"
+			if timed shallow "$side" "r$r" "$RUN" git clone -q --depth 1 \
+				"$(url_for "$side" team/big.git)" "$dest"; then
+				got=$(ref_of "$dest/.git" HEAD)
+				if [ "$got" != "$want" ] ||
+					[ "$(git -C "$dest" rev-list --count HEAD 2>&1)" != 1 ] ||
+					[ "$(cat "$dest/.git/shallow" 2>&1)" != "$want" ] ||
+					[ -n "$(git -C "$dest" status --porcelain 2>&1)" ]; then
+					fail shallow "$side" "r$r" "the clone is not a depth-1 clone of main"
+				fi
+			fi
+			rm -rf "$dest"
+		done
+	done
+}
+
+# serve_refs: the many-refs repository on the forge, as team/refs.git.
+serve_refs() {
+	REFS_SERVER=$FDIR/repos/team/refs.git
+	[ -d "$REFS_SERVER" ] && return 0
+	cp -a "$REFS_CACHE" "$REFS_SERVER" || die "cannot copy the many-refs repository"
+	rm -f "$REFS_SERVER/bench-stamp"
+	server_config "$REFS_SERVER"
+	fix_perms
+}
+
+# refs_clone SIDE: an up-to-date clone of the many-refs repository for
+# SIDE, made locally, then fetched once through SIDE's transport; and one
+# ls-remote through it that must list every ref (neither is timed).
+refs_clone() {
+	local side=$1 dest=$RUN/refs-$1 url
+	url=$(url_for "$side" team/refs.git)
+	git clone -q --no-checkout --no-hardlinks "$REFS_SERVER" "$dest" ||
+		die "cannot make the many-refs clone for $side"
+	git -C "$dest" remote set-url origin "$url" ||
+		die "cannot set the URL of the many-refs clone"
+	(
+		side_env "$side"
+		git -C "$dest" fetch -q origin
+	) 2>&1 | redact >"$LOGS/refs-warmup.$side.log"
+	pipe_ok "${PIPESTATUS[@]}" || die "the first many-refs fetch of $side failed"
+	(
+		cd "$RUN" && side_env "$side" &&
+			git ls-remote "$url" >"$RUN/ls-remote-$side"
+	) 2>&1 | redact >>"$LOGS/refs-warmup.$side.log"
+	pipe_ok "${PIPESTATUS[@]}" || die "the first ls-remote of $side failed"
+	[ "$(grep -c -v -e '	HEAD$' -e '\^{}$' "$RUN/ls-remote-$side")" = "$R_REFS" ] ||
+		die "ls-remote of $side does not list the $R_REFS refs of the server"
+}
+
+op_refs() {
+	local r i side
+	say ""
+	serve_refs
+	say "== many refs ($R_REFS refs; $REFS_RUNS x $ROUNDS runs per side)"
+	for side in "${SIDES[@]}"; do
+		refs_clone "$side"
+	done
+	for r in $(seq 1 "$ROUNDS"); do
+		for i in $(seq 1 "$REFS_RUNS"); do
+			for side in "${SIDES[@]}"; do
+				timed refs-ls "$side" "r$r.$i" "$RUN" \
+					git ls-remote "$(url_for "$side" team/refs.git)"
+			done
+		done
+		for i in $(seq 1 "$REFS_RUNS"); do
+			for side in "${SIDES[@]}"; do
+				timed refs-fetch "$side" "r$r.$i" "$RUN/refs-$side" \
+					git fetch -q origin
+			done
+		done
+	done
+}
+
 # --- report ------------------------------------------------------------------
 
 median() {
@@ -756,6 +948,18 @@ ops_rows() {
 		"$1" push-branch "push of $PUSH_COMMITS commits, new branch"
 		"$1" push-all "push of all history to an empty repo"
 	fi
+	if [ "$ONLY" = all ] || [ "$ONLY" = shallow ]; then
+		if [ -n "$SHALLOW_SKIP" ]; then
+			printf '| shallow clone --depth 1 | skipped: %s | - | - | - |\n' \
+				"$SHALLOW_SKIP"
+		else
+			"$1" shallow "shallow clone --depth 1 (with checkout)"
+		fi
+	fi
+	if [ "$ONLY" = all ] || [ "$ONLY" = refs ]; then
+		"$1" refs-ls "ls-remote, $R_REFS refs"
+		"$1" refs-fetch "no-op fetch, $R_REFS refs"
+	fi
 }
 
 report() {
@@ -776,6 +980,7 @@ report() {
 - Helper: $BUILD/git-remote-bbs, built $(date -u -r "$BUILD/git-remote-bbs" '+%Y-%m-%d %H:%M UTC'); source tree at $(git -C "$TOP" describe --always --dirty 2>/dev/null || echo '?')
 - Server: ${apache:-Apache} + git http-backend behind the CGI token gate (tests/forge), http://127.0.0.1, KeepAliveTimeout 2 s
 - Repository: $R_OBJECTS objects, pack $R_PACK_MIB MiB (bitmapped), $R_COMMITS commits, $R_BRANCHES branches, $R_TAGS tags; checkout of main: $R_FILES files, $R_TREE_MIB MiB
+$( [ -z "$R_REFS" ] || echo "- Many-refs repository: the quick history with $R_REFS refs (60% branches, 40% lightweight tags), packed-refs" )
 - Load average (1/5/15 min): $LOAD_START at the start, $(cut -d ' ' -f 1-3 /proc/loadavg) at the end
 - Rounds: $ROUNDS (sides alternate bbs, native in each round); generation: $GEN_TIME$( [ "$GEN_TIME" = cached ] || echo ' s'); whole run: $(elapsed "$T_START") s
 
@@ -796,7 +1001,8 @@ EOF
 	cat <<EOF
 
 Wall: median over the rounds (no-op fetch: $NOOP_RUNS runs per side and round).
-Peak RSS: median over the rounds of GNU time's %M, the maximum RSS of the
+Peak RSS ($MEASURE): median over the rounds of getrusage's maximum RSS
+(GNU time's %M), the maximum RSS of the
 largest single process of the client's process tree (git, the remote helper,
 index-pack/pack-objects children) - not a sum, and the server is not counted.
 n=native/bbs: successful samples.  Native git uses its defaults (protocol v2
@@ -820,6 +1026,11 @@ printf '# git-remote-bbs benchmark: %s (%s), %s rounds, helper %s\n' \
 GEN_TIME=
 generate
 repo_stats
+R_REFS=
+if [ "$ONLY" = all ] || [ "$ONLY" = refs ]; then
+	generate_refs
+	R_REFS=$(git -C "$REFS_CACHE" for-each-ref | wc -l)
+fi
 say "Repository: $R_OBJECTS objects, pack $R_PACK_MIB MiB, $R_COMMITS commits, $R_BRANCHES branches, $R_TAGS tags"
 start_forge
 say "Forge: $URL ($FDIR)"
@@ -829,10 +1040,14 @@ all)
 	op_clone
 	op_fetch
 	op_push
+	op_shallow
+	op_refs
 	;;
 clone) op_clone ;;
 fetch) op_fetch ;;
 push) op_push ;;
+shallow) op_shallow ;;
+refs) op_refs ;;
 esac
 
 say ""

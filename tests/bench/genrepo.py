@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 """genrepo.py - deterministic repository content for the benchmark.
 
-Two commands, both writing a "git fast-import" stream to stdout:
+Two commands write a "git fast-import" stream to stdout, the third writes
+refs:
 
   genrepo.py history --scale full|quick
       The whole history of the benchmark repository: a main line of
@@ -18,6 +19,13 @@ Two commands, both writing a "git fast-import" stream to stdout:
       pseudo-random binary file of B bytes.  The stream starts from the
       commit REV, so the caller feeds it to "git fast-import" in DIR.
 
+  genrepo.py refs --git-dir DIR --count N
+      N more refs in DIR, written straight into its packed-refs (100,000
+      refs take a second; through fast-import or update-ref they take
+      minutes): 60% branches refs/heads/teamK/topic-N, 40% lightweight
+      tags refs/tags/build-N, each at a commit of main, spread over its
+      history.  The refs DIR had stay as they were.
+
 Everything is a function of the arguments: fixed names, e-mail addresses
 and dates, a 64-bit linear congruential generator for every choice and for
 the text, and SHAKE-256 in place of random bytes for the binary content.
@@ -26,6 +34,7 @@ Nothing is downloaded and nothing depends on the clock.
 
 import argparse
 import hashlib
+import os
 import subprocess
 import sys
 
@@ -487,6 +496,44 @@ def cmd_commits(args):
     out.flush()
 
 
+def cmd_refs(args):
+    if args.count < 0:
+        sys.exit("genrepo: --count must not be negative")
+    commits = git(["rev-list", "--first-parent", "refs/heads/main"],
+                  args.git_dir).split()
+    if not commits:
+        sys.exit("genrepo: no commits on main in %s" % args.git_dir)
+    listing = git(["for-each-ref",
+                   "--format=%(objectname) %(refname) %(*objectname)"],
+                  args.git_dir)
+    refs = {}
+    for line in listing.splitlines():
+        f = line.split(b" ")
+        refs[f[1]] = (f[0], f[2] if len(f) > 2 and f[2] else None)
+    added = 0
+    n = 0
+    while added < args.count:
+        if n % 5 < 3:
+            name = b"refs/heads/team%d/topic-%06d" % (n % 97, n)
+        else:
+            name = b"refs/tags/build-%06d" % n
+        n += 1
+        if name in refs:
+            continue
+        refs[name] = (commits[(n * 7919) % len(commits)], None)
+        added += 1
+    out = [b"# pack-refs with: peeled fully-peeled sorted \n"]
+    for name in sorted(refs):
+        oid, peeled = refs[name]
+        out.append(b"%s %s\n" % (oid, name))
+        if peeled:
+            out.append(b"^%s\n" % peeled)
+    path = os.path.join(args.git_dir, "packed-refs")
+    with open(path + ".new", "wb") as f:
+        f.write(b"".join(out))
+    os.replace(path + ".new", path)
+
+
 def main():
     ap = argparse.ArgumentParser(prog="genrepo.py")
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -500,9 +547,14 @@ def main():
     c.add_argument("--blob-bytes", type=int, default=0)
     c.add_argument("--seed", type=int, default=1)
     c.add_argument("--time", type=int, default=1800000000)
+    r = sub.add_parser("refs")
+    r.add_argument("--git-dir", required=True)
+    r.add_argument("--count", type=int, required=True)
     args = ap.parse_args()
     if args.cmd == "history":
         cmd_history(args)
+    elif args.cmd == "refs":
+        cmd_refs(args)
     else:
         cmd_commits(args)
 

@@ -1,0 +1,110 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# shellcheck disable=SC2016,SC2034
+test_description='many refs: the list answer, its cost per ref, a fetch after it'
+
+. "$(dirname "$0")/test-lib.sh"
+. "$TEST_DIRECTORY/lib-forge.sh"
+. "$TEST_DIRECTORY/lib-bbs.sh"
+
+bbs_setup
+GENREPO=$SRCDIR/tests/bench/genrepo.py
+
+# The cost of `list` is measured as instructions under callgrind (exact,
+# whatever the machine's load), which cannot run inside the valgrind pass.
+if command -v valgrind >/dev/null 2>&1 && [ -z "${BBS_TEST_VALGRIND:-}" ]; then
+	test_set_prereq CALLGRIND
+fi
+
+# many_refs REPO N: a served repository with main and N more refs.
+many_refs() {
+	forge_create_repo "$1" --empty &&
+	upstream_push "$1" main &&
+	python3 "$GENREPO" refs --git-dir "$(forge_repo_dir "$1")" --count "$2" &&
+	forge_fix_perms
+}
+
+# list_cost REPO: the instructions git-remote-bbs spends on
+# "git ls-remote" of REPO, under callgrind.
+list_cost() {
+	rm -f cg.log &&
+	PATH=$TRASH_DIRECTORY/cg:$PATH git ls-remote "bbs::$FORGE_URL/$1" >/dev/null &&
+	sed -n 's/^==[0-9]*== Collected : \([0-9]*\)$/\1/p' cg.log
+}
+
+test_expect_success 'set up repositories with 2,000 and 22,000 refs' '
+	git init -q upstream &&
+	commit_file upstream a.txt one &&
+	commit_file upstream b.txt two &&
+	git -C upstream tag -a -m v1 v1 &&
+	forge_create_repo team/small.git --empty &&
+	upstream_push team/small.git main v1 &&
+	many_refs team/r2k.git 2000 &&
+	many_refs team/r22k.git 22000 &&
+	test "$(server_git team/r22k.git for-each-ref | wc -l)" = 22001
+'
+
+test_expect_success 'ls-remote lists what the server has, peeled tags and HEAD included' '
+	for repo in team/small.git team/r22k.git
+	do
+		git ls-remote "bbs::$FORGE_URL/$repo" >bbs &&
+		git ls-remote "$(forge_repo_dir "$repo")" >local &&
+		test_cmp local bbs || return 1
+	done &&
+	git ls-remote "bbs::$FORGE_URL/team/small.git" >small &&
+	test_grep "refs/tags/v1^{}" small &&
+	test_grep "	HEAD$" small
+'
+
+test_expect_success 'HEAD is the symref the server names' '
+	server_git team/r2k.git symbolic-ref HEAD refs/heads/team5/topic-000005 &&
+	git clone -q --no-checkout "bbs::$FORGE_URL/team/r2k.git" c2k &&
+	test "$(git -C c2k symbolic-ref HEAD)" = refs/heads/team5/topic-000005 &&
+	test "$(git -C c2k rev-parse origin/HEAD)" = \
+		"$(server_git team/r2k.git rev-parse refs/heads/team5/topic-000005)" &&
+	test "$(git -C c2k for-each-ref refs/remotes/origin | wc -l)" = \
+		"$(($(server_git team/r2k.git for-each-ref refs/heads | wc -l) + 1))"
+'
+
+test_expect_success 'a fetch after the list asks for the advertisement once' '
+	git clone -q "bbs::$FORGE_URL/team/r22k.git" c22k &&
+	commit_file upstream c.txt three &&
+	upstream_push team/r22k.git main &&
+	before=$(wc -l <"$FORGE_DIR/logs/access.log") &&
+	git -C c22k fetch -q origin &&
+	test "$(git -C c22k rev-parse origin/main)" = "$(git -C upstream rev-parse main)" &&
+	tail -n +$((before + 1)) "$FORGE_DIR/logs/access.log" >requests &&
+	test "$(grep -c "GET /team/r22k.git/info/refs" requests)" = 1 &&
+	test "$(grep -c "POST /team/r22k.git/git-upload-pack" requests)" -ge 1 &&
+	git -C c22k fsck --connectivity-only --no-progress
+'
+
+test_expect_success 'a no-op fetch of 22,000 refs changes nothing' '
+	git -C c22k for-each-ref >before &&
+	git -C c22k fetch origin 2>err &&
+	test_must_be_empty err &&
+	git -C c22k for-each-ref >after &&
+	test_cmp before after
+'
+
+# libgit2 1.5 moves its whole 64 KiB read buffer for every pkt-line it
+# parses: about 70,000 instructions per advertised ref, where the list is
+# answered in about 5,000.  The difference between the two repositories
+# (20,000 refs) leaves start-up out.
+test_expect_success CALLGRIND 'the list answer costs less than 20,000 instructions per ref' '
+	mkdir cg &&
+	cat >cg/git-remote-bbs <<-EOF &&
+	#!/bin/sh
+	exec valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+		--log-file="$TRASH_DIRECTORY/cg.log" "$BUILDDIR/git-remote-bbs" "\$@"
+	EOF
+	chmod +x cg/git-remote-bbs &&
+	small=$(list_cost team/r2k.git) &&
+	large=$(list_cost team/r22k.git) &&
+	test -n "$small" && test -n "$large" &&
+	per_ref=$(((large - small) / 20000)) &&
+	echo "instructions per ref: $per_ref" &&
+	test "$per_ref" -lt 20000
+'
+
+test_done
