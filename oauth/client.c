@@ -53,7 +53,7 @@ oauth_text_has_control(const char *s)
 char *
 oauth_text_clean(const char *s, size_t max)
 {
-	return s != NULL ? text_sanitized(s, strnlen(s, max)) : NULL;
+	return s != NULL ? text_cleaned(s, max) : NULL;
 }
 
 /*

@@ -164,12 +164,21 @@ char *buf_detach(struct buf *b);
 /*
  * Append `len` bytes of `s` to `out` with every control byte (below 0x20,
  * and 0x7f) except TAB shown in caret notation ("^[" for ESC, "^?" for
- * DEL); with `allow_crlf` CR and LF pass too.  No byte is dropped, so the
- * text stays readable.  0, or BBS_E_TOO_BIG when `out` is full.
+ * DEL); with TEXT_CRLF in `flags` CR and LF pass too, with TEXT_NO_TAB
+ * TAB does not.  No byte is dropped, so the text stays readable.  0, or
+ * BBS_E_TOO_BIG when `out` is full.
  */
-int text_sanitize(struct buf *out, const char *s, size_t len, int allow_crlf);
+#define TEXT_CRLF 1
+#define TEXT_NO_TAB 2
+int text_sanitize(struct buf *out, const char *s, size_t len, int flags);
 /* The same, without CR/LF, as a new string the caller frees. */
 char *text_sanitized(const char *s, size_t len);
+/*
+ * A name or field from a peer as one clean string: every control byte,
+ * TAB included, in caret notation, and at most `max` bytes of the result
+ * (a caret pair is never split).  The caller frees.
+ */
+char *text_cleaned(const char *s, size_t max);
 
 /* util-trace.c: GIT_TRACE_BBS */
 
@@ -668,9 +677,8 @@ char *oauth_introspect_name(struct oauth_client *c, const char *access_token);
 /* Whether `s` (NULL is fine) has a byte < 0x20 or 0x7f. */
 int oauth_text_has_control(const char *s);
 /*
- * Server text made safe for a terminal: at most `max` bytes of `s` through
- * text_sanitized (control bytes in caret notation; caller frees; NULL for
- * NULL).
+ * Server text made safe for a terminal: text_cleaned (control bytes in
+ * caret notation, at most `max` bytes; caller frees); NULL for NULL.
  */
 char *oauth_text_clean(const char *s, size_t max);
 

@@ -13,19 +13,27 @@
 
 #include "oauth.h"
 
-/* Whether `c` passes through unchanged. */
+/* Whether `c` passes through unchanged under `flags` (TEXT_*). */
 static int
-text_byte_ok(unsigned char c, int allow_crlf)
+text_byte_ok(unsigned char c, int flags)
 {
 	if (c == '\t')
-		return 1;
-	if (allow_crlf && (c == '\n' || c == '\r'))
+		return !(flags & TEXT_NO_TAB);
+	if ((flags & TEXT_CRLF) && (c == '\n' || c == '\r'))
 		return 1;
 	return c >= 0x20 && c != 0x7f;
 }
 
+/* `c` in caret notation ("^[" for ESC, "^?" for DEL) into `out`. */
+static void
+text_caret(unsigned char c, char out[2])
+{
+	out[0] = '^';
+	out[1] = c == 0x7f ? '?' : (char)(c + 0x40);
+}
+
 int
-text_sanitize(struct buf *out, const char *s, size_t len, int allow_crlf)
+text_sanitize(struct buf *out, const char *s, size_t len, int flags)
 {
 	size_t i, start = 0;
 	unsigned char c;
@@ -34,12 +42,11 @@ text_sanitize(struct buf *out, const char *s, size_t len, int allow_crlf)
 
 	for (i = 0; i < len; i++) {
 		c = (unsigned char)s[i];
-		if (text_byte_ok(c, allow_crlf))
+		if (text_byte_ok(c, flags))
 			continue;
 		if (i > start && (r = buf_add(out, s + start, i - start)) != 0)
 			return r;
-		caret[0] = '^';
-		caret[1] = c == 0x7f ? '?' : (char)(c + 0x40);
+		text_caret(c, caret);
 		if ((r = buf_add(out, caret, 2)) != 0)
 			return r;
 		start = i + 1;
@@ -58,4 +65,28 @@ text_sanitized(const char *s, size_t len)
 	if (text_sanitize(&b, s, len, 0) != 0)
 		abort();	/* cannot happen: the bound fits the worst case */
 	return buf_detach(&b);
+}
+
+char *
+text_cleaned(const char *s, size_t max)
+{
+	char *out = xmalloc(max + 1);
+	size_t i, n = 0;
+	unsigned char c;
+
+	for (i = 0; s[i] != '\0'; i++) {
+		c = (unsigned char)s[i];
+		if (text_byte_ok(c, TEXT_NO_TAB)) {
+			if (n + 1 > max)
+				break;
+			out[n++] = (char)c;
+		} else {
+			if (n + 2 > max)
+				break;
+			text_caret(c, out + n);
+			n += 2;
+		}
+	}
+	out[n] = '\0';
+	return out;
 }

@@ -43,13 +43,13 @@ sideband_write(struct sideband *sb, const char *data, size_t len)
 		if (data[i] != '\n' && data[i] != '\r')
 			continue;
 		if (text_sanitize(&sb->line, data + start, i + 1 - start,
-		    1) != 0)
+		    TEXT_CRLF) != 0)
 			err_clear();	/* an overlong line is cut, not fatal */
 		sideband_emit(sb);
 		start = i + 1;
 	}
 	if (start < len &&
-	    text_sanitize(&sb->line, data + start, len - start, 1) != 0) {
+	    text_sanitize(&sb->line, data + start, len - start, TEXT_CRLF) != 0) {
 		err_clear();
 		sideband_emit(sb);
 	}

@@ -528,7 +528,10 @@ test_server_text_cleaned(void **state)
 	free(name);
 	assert_null(oauth_userinfo_name("{\"username\":\"a\\u0000b\"}", 23));
 	c = oauth_text_clean("a\x7f\tb\x01", 100);
-	assert_string_equal(c, "a^?\tb^A");
+	assert_string_equal(c, "a^?^Ib^A");
+	free(c);
+	c = oauth_text_clean("ab\x1b", 3);	/* a caret pair is never split */
+	assert_string_equal(c, "ab");
 	free(c);
 	c = oauth_text_clean("abcdef", 3);
 	assert_string_equal(c, "abc");
