@@ -51,7 +51,11 @@ test_expect_success '8 processes after expiry: exactly one refresh' '
 	test $(($(oauth_count refresh_token) - before)) = 1
 '
 
-test_expect_success '8 processes after the token has really expired: exactly one refresh' '
+# Under valgrind, 8 processes started together can take longer than the
+# new token's 8-second life, and then a second refresh is right.
+[ -n "${BBS_TEST_VALGRIND:-}" ] || test_set_prereq NOT_VALGRIND
+
+test_expect_success NOT_VALGRIND '8 processes after the token has really expired: exactly one refresh' '
 	git ls-remote "$REPO" >/dev/null &&
 	exp=$(stored expires_at) &&
 	while [ "$(date +%s)" -le "$exp" ]; do sleep 1; done &&
