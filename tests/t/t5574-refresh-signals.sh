@@ -23,24 +23,6 @@ refused() {
 	grep -c "grant_type=refresh_token .*result=invalid_grant" "$OAUTH_DIR/oauth.log" || true
 }
 
-# store_ok: the store is a complete file holding one grant, with both tokens.
-store_ok() {
-	python3 -c '
-import json, sys
-g = json.load(open(sys.argv[1]))["grants"]
-assert len(g) == 1 and g[0]["access_token"] and g[0]["refresh_token"], g
-' "$STORE"
-}
-
-# wait_stopped PID: wait (up to 10 s) until PID has stopped itself.
-wait_stopped() {
-	for i in $(seq 1 100); do
-		grep -q "^State:[[:space:]]*T" "/proc/$1/status" 2>/dev/null && break
-		sleep 0.1
-	done
-	grep -q "^State:[[:space:]]*T" "/proc/$1/status"
-}
-
 # hooked STEP: run "git bbs token" of the test build in the background,
 # stopping itself at STEP, with SIGINT and SIGTERM at their defaults (a
 # shell starts background jobs with SIGINT ignored); pid in $pid.

@@ -26,24 +26,6 @@ refused() {
 	grep -c "grant_type=refresh_token .*result=invalid_grant" "$OAUTH_DIR/oauth.log"
 }
 
-# store_ok: the store is a complete file holding one grant, with both tokens.
-store_ok() {
-	python3 -c '
-import json, sys
-g = json.load(open(sys.argv[1]))["grants"]
-assert len(g) == 1 and g[0]["access_token"] and g[0]["refresh_token"], g
-' "$STORE"
-}
-
-# wait_stopped PID: wait (up to 10 s) until PID has stopped itself.
-wait_stopped() {
-	for i in $(seq 1 100); do
-		grep -q "^State:[[:space:]]*T" "/proc/$1/status" 2>/dev/null && break
-		sleep 0.1
-	done
-	grep -q "^State:[[:space:]]*T" "/proc/$1/status"
-}
-
 # stop_at STEP: start a refresh that stops itself at STEP, wait until it is
 # stopped, and kill it with SIGKILL.
 stop_at() {
