@@ -130,3 +130,12 @@ wait_stopped() {
 	done
 	grep -q "^State:[[:space:]]*T" "/proc/$1/status"
 }
+
+# testhooks_program: print the path of git bbs with pause points
+# (tests/git-bbs-testhooks, built by make check in the build tree, also
+# when BBS_BUILD_DIR points at wrappers of the programs); fail without it.
+testhooks_program() {
+	local p=$BUILDDIR/tests/git-bbs-testhooks
+	test -x "$p" || p=${abs_top_builddir:-$BUILDDIR}/tests/git-bbs-testhooks
+	test -x "$p" && printf '%s\n' "$p"
+}

@@ -203,3 +203,14 @@ oauth_paste_login() {
 	exec 9>&- &&
 	wait_for_exit paste.pid 100
 }
+
+# cloud_configure: Bitbucket Cloud's settings for $FORGE_URL, with its
+# endpoints at the running server (for bitbucket.org itself they are built
+# in): provider, authorize, token and user-info URLs, Basic auth for git.
+cloud_configure() {
+	git config --global "bbs.$FORGE_URL.provider" bitbucket-cloud &&
+	git config --global "bbs.$FORGE_URL.authorizeUrl" "$(oauth_endpoint authorization_endpoint)" &&
+	git config --global "bbs.$FORGE_URL.tokenUrl" "$(oauth_endpoint token_endpoint)" &&
+	git config --global "bbs.$FORGE_URL.userinfoUrl" "$(oauth_endpoint userinfo_endpoint)" &&
+	git config --global "bbs.$FORGE_URL.gitAuth" basic
+}

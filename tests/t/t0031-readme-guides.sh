@@ -271,11 +271,7 @@ test_expect_success 'Bitbucket Cloud: the consumer key and secret file, sign-in,
 	oauth_start --mode bitbucket-cloud &&
 	secret=$(new_token) &&
 	oauth_secret "$secret" &&
-	git config --global "bbs.$FORGE_URL.provider" bitbucket-cloud &&
-	git config --global "bbs.$FORGE_URL.authorizeUrl" "$(oauth_endpoint authorization_endpoint)" &&
-	git config --global "bbs.$FORGE_URL.tokenUrl" "$(oauth_endpoint token_endpoint)" &&
-	git config --global "bbs.$FORGE_URL.userinfoUrl" "$(oauth_endpoint userinfo_endpoint)" &&
-	git config --global "bbs.$FORGE_URL.gitAuth" basic &&
+	cloud_configure &&
 	guide git config --global "bbs.$FORGE_URL.clientId" bbs-test-client &&
 	mkdir -p ~/.config/git-bbs &&
 	printf "%s\n" "$secret" >~/.config/git-bbs/bitbucket-secret &&

@@ -18,12 +18,8 @@ test_expect_success 'Bitbucket Cloud: consumer secret required, scopes field, de
 	oauth_start --mode bitbucket-cloud &&
 	secret=$(new_token) &&
 	oauth_secret "$secret" &&
-	git config --global "bbs.$FORGE_URL.provider" bitbucket-cloud &&
-	git config --global "bbs.$FORGE_URL.authorizeUrl" "$(oauth_endpoint authorization_endpoint)" &&
-	git config --global "bbs.$FORGE_URL.tokenUrl" "$(oauth_endpoint token_endpoint)" &&
-	git config --global "bbs.$FORGE_URL.userinfoUrl" "$(oauth_endpoint userinfo_endpoint)" &&
+	cloud_configure &&
 	git config --global "bbs.$FORGE_URL.clientId" bbs-test-client &&
-	git config --global "bbs.$FORGE_URL.gitAuth" basic &&
 	test_must_fail git bbs login "$REPO" 2>err &&
 	grep "invalid_client" err &&
 	printf "%s\n" "$secret" >secret.txt &&

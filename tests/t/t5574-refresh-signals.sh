@@ -9,9 +9,7 @@ test_description='SIGINT and SIGTERM during an ordinary refresh: a rotated refre
 . "$TEST_DIRECTORY/lib-bbs.sh"
 
 # git bbs with pause points (BBS_TEST_STOP_AT=<step> stops it there)
-HOOKED=$BUILDDIR/tests/git-bbs-testhooks
-test -x "$HOOKED" || HOOKED=${abs_top_builddir:-$BUILDDIR}/tests/git-bbs-testhooks
-test -x "$HOOKED" || error "missing $HOOKED: run the tests with make check"
+HOOKED=$(testhooks_program) || error "missing tests/git-bbs-testhooks: run the tests with make check"
 
 forge_start
 oauth_start

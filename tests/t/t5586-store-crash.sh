@@ -11,9 +11,7 @@ test_description='a rotated refresh token survives a full disk and SIGKILL at ev
 # git bbs with pause points (BBS_TEST_STOP_AT=<step> stops it there)
 # (built by make check in the build tree, also when BBS_BUILD_DIR points
 # at wrappers of the programs)
-HOOKED=$BUILDDIR/tests/git-bbs-testhooks
-test -x "$HOOKED" || HOOKED=${abs_top_builddir:-$BUILDDIR}/tests/git-bbs-testhooks
-test -x "$HOOKED" || error "missing $HOOKED: run the tests with make check"
+HOOKED=$(testhooks_program) || error "missing tests/git-bbs-testhooks: run the tests with make check"
 
 oauth_start
 URL=bbs::http://127.0.0.1:9/team/repo.git

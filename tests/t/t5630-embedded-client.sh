@@ -32,14 +32,6 @@ export BROWSER=$BROWSER_STANDIN
 
 # Bitbucket Cloud's endpoints, here at the test server: no clientId, no
 # secret, no redirectUri configured.
-cloud_configure() {
-	git config --global "bbs.$FORGE_URL.provider" bitbucket-cloud &&
-	git config --global "bbs.$FORGE_URL.authorizeUrl" "$(oauth_endpoint authorization_endpoint)" &&
-	git config --global "bbs.$FORGE_URL.tokenUrl" "$(oauth_endpoint token_endpoint)" &&
-	git config --global "bbs.$FORGE_URL.userinfoUrl" "$(oauth_endpoint userinfo_endpoint)" &&
-	git config --global "bbs.$FORGE_URL.gitAuth" basic
-}
-
 test_expect_success 'set up' '
 	test -n "$CLIENT_ID" &&
 	test -n "$CLIENT_SECRET" &&
