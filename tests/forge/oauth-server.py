@@ -158,6 +158,7 @@ import pwd
 import re
 import secrets
 import signal
+import ssl
 import sys
 import tempfile
 import threading
@@ -377,6 +378,7 @@ class Server:
         self.code_ttl = args.code_ttl if args.code_ttl is not None else (
             DATACENTER_CODE_TTL if self.mode == "datacenter" else CODE_TTL)
         self.base = None
+        self.scheme = "http"
         if self.mode == "standards":
             self.paths = {
                 "authorize": "/authorize",
@@ -435,7 +437,8 @@ class Server:
     # -- helpers ---------------------------------------------------------
 
     def url(self, name):
-        return "http://127.0.0.1:%d%s" % (self.port, self.paths[name])
+        return "%s://127.0.0.1:%d%s" % (self.scheme, self.port,
+                                        self.paths[name])
 
     def log(self, method, path, status, grant, client, result):
         def clean(v):
@@ -1515,6 +1518,9 @@ def main():
                     default=int(os.environ.get("OAUTH_DEVICE_INTERVAL") or 1))
     ap.add_argument("--username", default="alice")
     ap.add_argument("--display-name")
+    ap.add_argument("--tls-cert",
+                    help="serve https with this certificate (PEM)")
+    ap.add_argument("--tls-key", help="the key of --tls-cert (PEM)")
     ap.add_argument("--no-userinfo", action="store_true",
                     help="no user endpoint: the server names nobody")
     args = ap.parse_args()
@@ -1524,13 +1530,20 @@ def main():
         ap.error("TTLs must be positive")
     if args.mode == "bitbucket-cloud" and len(args.redirect_uri) > 1:
         ap.error("a Bitbucket Cloud consumer has one callback URL")
+    if bool(args.tls_cert) != bool(args.tls_key):
+        ap.error("--tls-cert and --tls-key go together")
 
     app = Server(args)
     os.makedirs(app.dir, exist_ok=True)
     httpd = HTTPServer(("127.0.0.1", args.port), Handler)
     httpd.app = app
+    if args.tls_cert:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(args.tls_cert, args.tls_key)
+        httpd.socket = tls.wrap_socket(httpd.socket, server_side=True)
+        app.scheme = "https"
     app.port = httpd.server_address[1]
-    app.base = "http://127.0.0.1:%d%s" % (app.port, app.ctx)
+    app.base = "%s://127.0.0.1:%d%s" % (app.scheme, app.port, app.ctx)
 
     def on_signal(signum, frame):
         threading.Thread(target=httpd.shutdown, daemon=True).start()

@@ -45,10 +45,13 @@ EOF
 	exit 2
 }
 
+# ping_ok URL: the server answers (over https, with the certificate it
+# was started with, in $TLS_CERT).
 ping_ok() {
 	local url=$1 code
 	if command -v curl >/dev/null 2>&1; then
 		code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 \
+			${TLS_CERT:+--cacert "$TLS_CERT"} \
 			--noproxy '*' "$url/.oauth-ping" 2>/dev/null) || code=
 		[ "$code" = 200 ]
 	else
@@ -62,11 +65,15 @@ ready() {
 }
 
 cmd_start() {
-	local pid
+	local pid arg
 	[ $# -ge 2 ] || usage
 	command -v "$PYTHON" >/dev/null 2>&1 || die "$PYTHON not found"
 	server_prepare "$1" "$2"
 	shift 2
+	TLS_CERT=
+	for arg; do
+		case $arg in --tls-cert=*) TLS_CERT=${arg#*=} ;; esac
+	done
 	# Close inherited descriptors (a test harness's pipes): the daemon
 	# must not keep them open.
 	"$PYTHON" "$SERVER" "--dir=$DIR" ${FORGE:+"--forge-dir=$FORGE"} \
