@@ -87,7 +87,9 @@ oauth_request(struct oauth_client *c, const char *url, struct buf *form,
 	hdrs[2] = NULL;
 	req.headers = hdrs;
 	if (form != NULL) {
+		/* a code, refresh token or secret goes; tokens may come back */
 		req.method = "POST";
+		req.close_after = 1;
 		if (client_auth && c->client_secret != NULL &&
 		    c->auth == OAUTH_AUTH_BASIC) {
 			struct buf up;

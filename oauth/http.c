@@ -10,7 +10,8 @@
  * Connections are kept alive in the multi handle's cache; a kept-alive
  * connection that the server has closed is replaced by libcurl before the
  * request is sent, and request bodies are always rewindable so that retry
- * is possible.
+ * is possible.  Requests that carry secrets (close_after) have a
+ * connection and a multi handle of their own, freed with the stream.
  */
 #include "config.h"
 
@@ -47,6 +48,7 @@ struct http_client {
 
 struct http_stream {
 	struct http_client *client;
+	CURLM *multi;		/* the client's, or its own (close_after) */
 	CURL *easy;
 	struct curl_slist *headers;
 	struct http_response *resp;
@@ -372,18 +374,18 @@ http_was_cancelled(void)
 static int
 http_pump(struct http_stream *s)
 {
-	struct http_client *c = s->client;
+	CURLM *multi = s->multi;
 	CURLMsg *msg;
 	int running = 0, left;
 	CURLMcode mc;
 
 	if (http_cancelled)
 		return err_set(BBS_E_CANCELLED, "interrupted");
-	mc = curl_multi_perform(c->multi, &running);
+	mc = curl_multi_perform(multi, &running);
 	if (mc != CURLM_OK)
 		return err_set(BBS_E_ERROR, "libcurl: %s",
 		    curl_multi_strerror(mc));
-	while ((msg = curl_multi_info_read(c->multi, &left)) != NULL) {
+	while ((msg = curl_multi_info_read(multi, &left)) != NULL) {
 		if (msg->msg == CURLMSG_DONE && msg->easy_handle == s->easy) {
 			s->done = 1;
 			s->result = msg->data.result;
@@ -391,7 +393,7 @@ http_pump(struct http_stream *s)
 	}
 	if (s->done || s->data.len > s->off || s->paused)
 		return 0;
-	mc = curl_multi_poll(c->multi, NULL, 0, 1000, NULL);
+	mc = curl_multi_poll(multi, NULL, 0, 1000, NULL);
 	if (mc != CURLM_OK)
 		return err_set(BBS_E_ERROR, "libcurl: %s",
 		    curl_multi_strerror(mc));
@@ -522,6 +524,8 @@ http_open(struct http_stream **out, struct http_response *resp,
 
 	if (req->timeout > 0)
 		curl_easy_setopt(s->easy, CURLOPT_TIMEOUT, req->timeout);
+	if (req->close_after)
+		curl_easy_setopt(s->easy, CURLOPT_FORBID_REUSE, 1L);
 	if (strcmp(req->method, "POST") == 0) {
 		curl_easy_setopt(s->easy, CURLOPT_POST, 1L);
 		if (req->body_stream) {
@@ -549,7 +553,14 @@ http_open(struct http_stream **out, struct http_response *resp,
 	}
 
 	trace_printf("http: %s %s", req->method, req->url);
-	if (curl_multi_add_handle(c->multi, s->easy) != CURLM_OK) {
+	/*
+	 * A multi handle of its own: libcurl 8.10 and later keep a closed
+	 * connection in its multi handle until its TLS shutdown is over, and
+	 * only the multi handle's cleanup is sure to free it.
+	 */
+	s->multi = req->close_after ? curl_multi_init() : c->multi;
+	if (s->multi == NULL ||
+	    curl_multi_add_handle(s->multi, s->easy) != CURLM_OK) {
 		http_stream_free(s);
 		return err_set(BBS_E_ERROR, "cannot start the request");
 	}
@@ -627,9 +638,12 @@ http_stream_free(struct http_stream *s)
 	if (s == NULL)
 		return;
 	if (s->easy != NULL) {
-		curl_multi_remove_handle(s->client->multi, s->easy);
+		if (s->multi != NULL)
+			curl_multi_remove_handle(s->multi, s->easy);
 		curl_easy_cleanup(s->easy);
 	}
+	if (s->multi != NULL && s->multi != s->client->multi)
+		curl_multi_cleanup(s->multi);
 	http_headers_free(s->headers);
 	buf_release(&s->data);
 	free(s);

@@ -234,6 +234,14 @@ struct http_request {
 	int body_stream;
 	int allow_http;		/* plain http permitted (loopback only) */
 	long timeout;		/* whole request, seconds; 0 for none */
+	/*
+	 * The request or its answer holds secrets (a token request): it
+	 * runs on a connection of its own, closed and freed with the stream,
+	 * so that the TLS library frees, and the wiping allocator wipes, the
+	 * buffer it decrypted the answer in (OpenSSL 3.5 keeps that buffer
+	 * for the life of a connection).
+	 */
+	int close_after;
 };
 
 struct http_response {
