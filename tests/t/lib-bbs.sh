@@ -139,3 +139,73 @@ testhooks_program() {
 	test -x "$p" || p=${abs_top_builddir:-$BUILDDIR}/tests/git-bbs-testhooks
 	test -x "$p" && printf '%s\n' "$p"
 }
+
+# memscan PID STRING...: each STRING found in the writable memory of PID,
+# by its position among the arguments (never the string: it is a secret),
+# with the mapping and a count, one per line ("2 in [heap]: 1").  Mappings over 1 GiB are a sanitizer's
+# shadow memory, not data: skipped.
+memscan() {
+	python3 - "$@" <<-\PY
+	import sys
+	pid = int(sys.argv[1])
+	needles = [a.encode() for a in sys.argv[2:] if a]
+	step = 1 << 24
+	with open("/proc/%d/maps" % pid) as maps, \
+	     open("/proc/%d/mem" % pid, "rb", 0) as mem:
+	    for line in maps:
+	        f = line.split()
+	        lo, hi = (int(x, 16) for x in f[0].split("-"))
+	        if "rw" not in f[1] or hi - lo > 1 << 30:
+	            continue
+	        where = f[5] if len(f) > 5 else "anonymous"
+	        count = dict.fromkeys(needles, 0)
+	        for at in range(lo, hi, step):
+	            try:
+	                mem.seek(at)
+	                data = mem.read(min(step + 256, hi - at))
+	            except OSError:
+	                break
+	            for n in needles:
+	                i = data.find(n)
+	                while 0 <= i < step:
+	                    count[n] += 1
+	                    i = data.find(n, i + 1)
+	        for n in needles:
+	            if count[n]:
+	                print("%d in %s: %d" % (needles.index(n) + 1, where,
+	                                        count[n]))
+	PY
+}
+
+# scan_after_refresh URL: with the stored grant's access token expired,
+# start git-remote-bbs on URL, which refreshes before it answers
+# `capabilities` and then waits for git's next command: by then it needs
+# the access token (in the request header) and nothing else.  The token
+# response went through libcurl, the TLS library on https, the HTTP stream
+# buffer, a stack buffer and the JSON parser.  Fails if the helper's
+# writable memory holds the old or the new refresh token, or lacks the
+# access token (the scan would be blind).  Needs root (ptrace rights).
+scan_after_refresh() {
+	local old_refresh new_refresh access writer pid i=0
+	old_refresh=$(stored refresh_token) &&
+	test -n "$old_refresh" &&
+	expire &&
+	rm -f helper.in && mkfifo helper.in &&
+	{ (echo capabilities && exec sleep 60) >helper.in & } &&
+	writer=$! &&
+	{ git-remote-bbs origin "$1" <helper.in >helper.out 2>helper.err & } &&
+	pid=$! &&
+	test_when_finished "kill $writer $pid" &&
+	until grep -q "^fetch$" helper.out 2>/dev/null || [ $i -gt 100 ]
+	do
+		sleep 0.1 && i=$((i + 1)) || return 1
+	done &&
+	test_grep "^fetch$" helper.out &&
+	new_refresh=$(stored refresh_token) &&
+	access=$(stored access_token) &&
+	test "$new_refresh" != "$old_refresh" &&
+	memscan $pid "$access" >found.access &&
+	test_grep "^1 in .*: [1-9]" found.access &&
+	memscan $pid "$new_refresh" "$old_refresh" >found &&
+	test_must_be_empty found
+}
