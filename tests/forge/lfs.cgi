@@ -53,6 +53,7 @@ def reply(status, body=None, ctype="application/vnd.git-lfs+json", op="-"):
     text = {200: "OK", 400: "Bad Request", 403: "Forbidden",
             404: "Not Found", 405: "Method Not Allowed",
             413: "Payload Too Large", 422: "Unprocessable Entity"}
+    log(status, op)     # before the answer: a test may read it right after
     out.write(("Status: %d %s\r\n" % (status, text.get(status, "Error")))
               .encode())
     out.write(("Content-Type: %s\r\n\r\n" % ctype).encode())
@@ -60,7 +61,6 @@ def reply(status, body=None, ctype="application/vnd.git-lfs+json", op="-"):
         out.write(json.dumps(body).encode() if not isinstance(body, bytes)
                   else body)
     out.flush()
-    log(status, op)
     sys.exit(0)
 
 
