@@ -113,6 +113,17 @@ wait_for_exit() {
 	return 1
 }
 
+# wait_for_missing PATH TENTHS: until PATH is gone, at most TENTHS tenths
+# of a second; fails if it is still there.
+wait_for_missing() {
+	local i
+	for i in $(seq 1 "$2"); do
+		[ -e "$1" ] || [ -L "$1" ] || return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # store_ok: the store ($STORE) is a complete file holding one grant, with both tokens.
 store_ok() {
 	python3 -c '
