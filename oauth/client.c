@@ -286,7 +286,8 @@ oauth_device_poll(struct oauth_client *c, struct oauth_device *d,
 		if (client_now(c) + interval > deadline)
 			return err_set(BBS_E_TIMEOUT, "the device code expired "
 			    "before the sign-in was approved");
-		if (nanosleep(&ts, NULL) != 0 && errno == EINTR)
+		if (http_was_cancelled() ||
+		    (nanosleep(&ts, NULL) != 0 && errno == EINTR))
 			return err_set(BBS_E_CANCELLED, "sign-in interrupted");
 		buf_init_secret(&form, 64 * 1024);
 		form_add(&form, "grant_type",

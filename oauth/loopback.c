@@ -325,6 +325,14 @@ conns_poll(struct loopback *l, struct lb_conn *k, struct pollfd *p,
 		if (k[i].fd >= 0 && k[i].deadline < wait)
 			wait = k[i].deadline;
 	}
+	/*
+	 * A signal that lands between two polls is not an EINTR: look at
+	 * the flag its handler sets, at least every half second.
+	 */
+	if (http_was_cancelled())
+		return err_set(BBS_E_CANCELLED, "sign-in interrupted");
+	if (wait > now + 500)
+		wait = now + 500;
 	r = poll(p, LOOPBACK_CONNS + 1, wait > now ? (int)(wait - now) : 0);
 	if (r < 0 && errno == EINTR)
 		return err_set(BBS_E_CANCELLED, "sign-in interrupted");

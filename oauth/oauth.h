@@ -302,6 +302,8 @@ int http_host_is_loopback(const char *host);
  * Make every request of this process fail with BBS_E_CANCELLED within
  * about a second (at its next turn of the transfer loop); safe to call
  * from a signal handler.  http_was_cancelled() tells whether it was.
+ * The sign-in waits (loopback_wait, callback_wait, oauth_device_poll)
+ * end with BBS_E_CANCELLED too, within half a second.
  */
 void http_cancel(void);
 int http_was_cancelled(void);

@@ -2,7 +2,8 @@
 /*
  * Unit tests for the OAuth building blocks: PKCE (RFC 7636 Appendix B),
  * form encoding and query parsing, authorization-response checks, token
- * and metadata JSON, and the token store's atomic write and permissions.
+ * and metadata JSON, the token store's atomic write and permissions, and
+ * the sign-in waits after a signal.
  */
 #include "config.h"
 
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "oauth/oauth.h"
@@ -811,6 +813,51 @@ test_base64url_decode(void **state)
 	assert_int_equal(base64url_decode(out, 2, &n, "aGk", 3), 0);
 }
 
+/*
+ * In a child: a signal handled before a sign-in wait (so that no poll()
+ * ever returns EINTR for it) still ends each wait at once.
+ */
+static int
+waits_after_signal(void)
+{
+	struct authz_expect x = { "state-1", NULL, 0 };
+	struct loopback l = { -1, 0 };
+	struct callback_listener cl = { -1, NULL };
+	char dir[] = "/tmp/bbs-unit-XXXXXX", *code = NULL;
+
+	if (mkdtemp(dir) == NULL || setenv("XDG_RUNTIME_DIR", dir, 1) != 0)
+		return 2;
+	http_cancel();
+	if (loopback_listen(&l, 0) != 0 ||
+	    loopback_wait(&l, &x, 20000, &code) != BBS_E_CANCELLED)
+		return 3;
+	loopback_close(&l);
+	if (callback_listen(&cl, x.state) != 0 ||
+	    callback_wait(&cl, &x, 20000, &code) != BBS_E_CANCELLED)
+		return 4;
+	callback_close(&cl);
+	rmdir(dir);	/* callback_close removed the socket */
+	return 0;
+}
+
+static void
+test_wait_after_signal(void **state)
+{
+	int64_t start = monotonic_ms();
+	int status;
+	pid_t pid;
+
+	(void)state;
+	if ((pid = fork()) == 0)
+		_exit(waits_after_signal());
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	/* both waits were for 20 s: neither ran out */
+	assert_true(monotonic_ms() - start < 10000);
+}
+
 int
 main(void)
 {
@@ -834,6 +881,7 @@ main(void)
 		cmocka_unit_test(test_endpoint_urls),
 		cmocka_unit_test(test_discovered_endpoints_checked),
 		cmocka_unit_test(test_grant_decode_refuses_bad_token),
+		cmocka_unit_test(test_wait_after_signal),
 	};
 
 	oauth_json_init();
