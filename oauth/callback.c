@@ -164,14 +164,14 @@ callback_wait(struct callback_listener *cl, const struct authz_expect *x,
 
 	*code = NULL;
 	while ((left = deadline - monotonic_ms()) > 0) {
-		/* a signal between two polls: poll() never saw it */
+		/* the flag of a signal's handler: also one between two polls */
 		if (http_was_cancelled())
 			return err_set(BBS_E_CANCELLED, "sign-in interrupted");
 		p.fd = cl->fd;
 		p.events = POLLIN;
 		r = poll(&p, 1, left > 500 ? 500 : (int)left);
 		if (r < 0 && errno == EINTR)
-			return err_set(BBS_E_CANCELLED, "sign-in interrupted");
+			continue;
 		if (r < 0)
 			return err_set(BBS_E_IO, "cannot wait for the sign-in: "
 			    "%s", strerror(errno));

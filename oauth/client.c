@@ -8,7 +8,6 @@
  */
 #include "config.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -286,8 +285,10 @@ oauth_device_poll(struct oauth_client *c, struct oauth_device *d,
 		if (client_now(c) + interval > deadline)
 			return err_set(BBS_E_TIMEOUT, "the device code expired "
 			    "before the sign-in was approved");
-		if (http_was_cancelled() ||
-		    (nanosleep(&ts, NULL) != 0 && errno == EINTR))
+		/* a signal's handler sets the flag: before the sleep or in it */
+		if (!http_was_cancelled())
+			nanosleep(&ts, NULL);
+		if (http_was_cancelled())
 			return err_set(BBS_E_CANCELLED, "sign-in interrupted");
 		buf_init_secret(&form, 64 * 1024);
 		form_add(&form, "grant_type",

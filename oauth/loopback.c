@@ -326,17 +326,16 @@ conns_poll(struct loopback *l, struct lb_conn *k, struct pollfd *p,
 			wait = k[i].deadline;
 	}
 	/*
-	 * A signal that lands between two polls is not an EINTR: look at
-	 * the flag its handler sets, at least every half second.
+	 * A signal's handler sets the flag that http_was_cancelled() reads;
+	 * one that lands between two polls is no EINTR, so the flag is read
+	 * before each poll, at least every half second.
 	 */
 	if (http_was_cancelled())
 		return err_set(BBS_E_CANCELLED, "sign-in interrupted");
 	if (wait > now + 500)
 		wait = now + 500;
 	r = poll(p, LOOPBACK_CONNS + 1, wait > now ? (int)(wait - now) : 0);
-	if (r < 0 && errno == EINTR)
-		return err_set(BBS_E_CANCELLED, "sign-in interrupted");
-	if (r < 0)
+	if (r < 0 && errno != EINTR)	/* EINTR: the next round sees it */
 		return err_set(BBS_E_IO, "cannot wait for the sign-in: %s",
 		    strerror(errno));
 	now = monotonic_ms();

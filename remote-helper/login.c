@@ -563,7 +563,7 @@ static int login_run_flow(struct session *s, const char *flow,
 static void
 on_interrupt(int sig)
 {
-	(void)sig;	/* a wait's poll() returns EINTR; requests stop too */
+	(void)sig;	/* the sign-in waits and the requests read the flag */
 	http_cancel();
 }
 
