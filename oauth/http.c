@@ -524,8 +524,6 @@ http_open(struct http_stream **out, struct http_response *resp,
 
 	if (req->timeout > 0)
 		curl_easy_setopt(s->easy, CURLOPT_TIMEOUT, req->timeout);
-	if (req->close_after)
-		curl_easy_setopt(s->easy, CURLOPT_FORBID_REUSE, 1L);
 	if (strcmp(req->method, "POST") == 0) {
 		curl_easy_setopt(s->easy, CURLOPT_POST, 1L);
 		if (req->body_stream) {
@@ -554,9 +552,9 @@ http_open(struct http_stream **out, struct http_response *resp,
 
 	trace_printf("http: %s %s", req->method, req->url);
 	/*
-	 * A multi handle of its own: libcurl 8.10 and later keep a closed
-	 * connection in its multi handle until its TLS shutdown is over, and
-	 * only the multi handle's cleanup is sure to free it.
+	 * A multi handle of its own, whose cleanup in http_stream_free()
+	 * closes and frees the connection: in the client's, it would stay
+	 * kept alive, or (libcurl 8.10 and later) kept for its TLS shutdown.
 	 */
 	s->multi = req->close_after ? curl_multi_init() : c->multi;
 	if (s->multi == NULL ||
