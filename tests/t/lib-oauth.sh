@@ -204,6 +204,16 @@ oauth_paste_login() {
 	wait_for_exit paste.pid 100
 }
 
+# oauth_device_approve FILE: once FILE (a device sign-in's output) shows
+# the verification address with its user code, approve it as the browser
+# stand-in would, on "another device".
+oauth_device_approve() {
+	local url
+	wait_for_text "$1" "user_code=" 100 &&
+	url=$(grep -o "http://[^ ]*user_code=[^ ]*" "$1" | tr -d "\r" | head -n 1) &&
+	"$BROWSER_STANDIN" "$url"
+}
+
 # cloud_configure: Bitbucket Cloud's settings for $FORGE_URL, with its
 # endpoints at the running server (for bitbucket.org itself they are built
 # in): provider, authorize, token and user-info URLs, Basic auth for git.

@@ -122,9 +122,7 @@ test_expect_success 'headless: the device flow, approved on another device' '
 	guide_ran git bbs login --flow device "$URL" &&
 	(env -u BROWSER git bbs login --flow device "$URL" 2>device.err &
 	 echo $! >device.pid) &&
-	wait_for_text device.err "user_code=" 100 &&
-	url=$(grep -o "http://[^ ]*user_code=[^ ]*" device.err) &&
-	"$BROWSER_STANDIN" "$url" &&
+	oauth_device_approve device.err &&
 	wait_for_exit device.pid 200 &&
 	grep "Signed in to 127.0.0.1" device.err &&
 	git -C generic/repo fetch -q origin

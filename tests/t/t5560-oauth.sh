@@ -178,9 +178,7 @@ test_expect_success 'device flow: code on stderr, approved elsewhere' '
 	git bbs logout "$REPO" 2>/dev/null &&
 	(env -u BROWSER git bbs login --flow device "$REPO" 2>device.err &
 	 echo $! >device.pid) &&
-	wait_for_text device.err "user_code=" 100 &&
-	url=$(grep -o "http://[^ ]*user_code=[^ ]*" device.err) &&
-	"$BROWSER_STANDIN" "$url" &&
+	oauth_device_approve device.err &&
 	wait_for_exit device.pid 200 &&
 	grep "Signed in to 127.0.0.1 as alice" device.err &&
 	git -C work fetch -q origin

@@ -167,9 +167,7 @@ test_expect_success TTY 'flow=auto with only a terminal: the device flow, from t
 	rm -f "$STORE" &&
 	(env -u BROWSER GIT_TERMINAL_PROMPT=1 script -qfec "git -C work fetch -q origin" /dev/null </dev/null >dev.out 2>&1 &
 	 echo $! >dev.pid) &&
-	wait_for_text dev.out "user_code=" 100 &&
-	url=$(grep -o "http://[^ ]*user_code=[^ ]*" dev.out | tr -d "\r" | head -n 1) &&
-	"$BROWSER_STANDIN" "$url" &&
+	oauth_device_approve dev.out &&
 	wait_for_exit dev.pid 200 &&
 	grep "Signed in to 127.0.0.1 as alice" dev.out &&
 	test "$(stored account)" = alice
