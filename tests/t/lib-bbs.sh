@@ -3,6 +3,18 @@
 # Sourced after test-lib.sh and lib-forge.sh.
 # shellcheck shell=bash
 
+# Prerequisites.  NOT_VALGRIND: the programs do not run under valgrind
+# (BBS_TEST_VALGRIND), for tests of timing, memory or file limits that
+# valgrind changes.  MEMSCAN: the test may read the memory of the programs
+# it starts (memscan): that needs root's ptrace rights, and under valgrind
+# the memory is valgrind's.
+if [ -z "${BBS_TEST_VALGRIND:-}" ]; then
+	test_set_prereq NOT_VALGRIND
+	if [ "$(id -u)" = 0 ]; then
+		test_set_prereq MEMSCAN
+	fi
+fi
+
 # bbs_setup: start the forge, grant a write token ($TOKEN) and a read-only
 # token ($RO_TOKEN), and export the write token as BBS_ACCESS_TOKEN.
 bbs_setup() {
@@ -195,7 +207,7 @@ memscan() {
 # response went through libcurl, the TLS library on https, the HTTP stream
 # buffer, a stack buffer and the JSON parser.  Fails if the helper's
 # writable memory holds the old or the new refresh token, or lacks the
-# access token (the scan would be blind).  Needs root (ptrace rights).
+# access token (the scan would be blind).  Needs the MEMSCAN prerequisite.
 scan_after_refresh() {
 	local old_refresh new_refresh access writer pid i=0
 	old_refresh=$(stored refresh_token) &&

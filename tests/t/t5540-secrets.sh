@@ -130,7 +130,6 @@ elif command -v setpriv >/dev/null; then
 	AS_USER="setpriv --reuid=65534 --regid=65534 --clear-groups" &&
 	test_set_prereq HARDEN_VISIBLE
 fi
-[ -n "${BBS_TEST_VALGRIND:-}" ] || test_set_prereq NOT_VALGRIND
 
 # check_hardened NAME CMD...: run CMD (as $AS_USER) with its stdin on a
 # pipe that stays open, and once it waits there, look at it from outside.

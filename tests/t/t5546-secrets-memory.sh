@@ -12,10 +12,6 @@ forge_start
 oauth_start
 URL=$FORGE_URL/team/repo.git
 
-# Reading another process's memory needs ptrace rights over it: root's.
-[ "$(id -u)" = 0 ] && [ -z "${BBS_TEST_VALGRIND:-}" ] &&
-	test_set_prereq MEMSCAN
-
 test_expect_success 'set up' '
 	forge_create_repo team/repo.git &&
 	oauth_configure &&

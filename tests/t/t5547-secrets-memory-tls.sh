@@ -21,9 +21,6 @@ URL=$FORGE_URL/team/repo.git
 GIT_SSL_CAINFO=$CA SSL_CERT_FILE=$CA
 export GIT_SSL_CAINFO SSL_CERT_FILE
 
-[ "$(id -u)" = 0 ] && [ -z "${BBS_TEST_VALGRIND:-}" ] &&
-	test_set_prereq MEMSCAN
-
 test_expect_success 'set up: sign in over https' '
 	case $OAUTH_URL in https://*) ;; *) false ;; esac &&
 	forge_create_repo team/repo.git &&

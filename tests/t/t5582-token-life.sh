@@ -52,8 +52,8 @@ test_expect_success '8 processes after expiry: exactly one refresh' '
 '
 
 # Under valgrind, 8 processes started together can take longer than the
-# new token's 8-second life, and then a second refresh is right.
-[ -n "${BBS_TEST_VALGRIND:-}" ] || test_set_prereq NOT_VALGRIND
+# new token's 8-second life, and then a second refresh is right:
+# NOT_VALGRIND.
 
 test_expect_success NOT_VALGRIND '8 processes after the token has really expired: exactly one refresh' '
 	git ls-remote "$REPO" >/dev/null &&
