@@ -209,7 +209,7 @@ test_expect_code() {
 
 # tokens_line TOKEN: the line of TOKEN in the forge's tokens file.
 tokens_line() {
-	grep -F "$1 " "$FORGE_DIR/tokens"
+	grep -F -e "$1 " "$FORGE_DIR/tokens"
 }
 
 # server_pids DIR: live OAuth server processes of DIR.

@@ -98,7 +98,7 @@ test_expect_success 'CI with a static token: clone and push' '
 	) &&
 	test "$(server_git team/repo.git rev-parse main)" = "$(git -C ci/repo rev-parse HEAD)" &&
 	test_path_is_missing "$STORE" &&
-	! grep -F "$TOKEN" ci/repo/.git/config
+	! grep -F -e "$TOKEN" ci/repo/.git/config
 '
 
 # Guide "A generic OpenID Connect server".
@@ -149,7 +149,7 @@ test_expect_success 'IDEs: a plain remote with git-credential-bbs as credential 
 	mkdir ide &&
 	(cd ide && guide git clone "$URL") &&
 	test "$(git -C ide/repo config remote.origin.url)" = "$URL" &&
-	! grep -F "$(stored access_token)" ide/repo/.git/config "$HOME/.gitconfig" &&
+	! grep -F -e "$(stored access_token)" ide/repo/.git/config "$HOME/.gitconfig" &&
 	git config --global --remove-section "credential.$FORGE_URL"
 '
 
@@ -163,7 +163,7 @@ test_expect_success 'CI with client credentials: sign in with the secret from th
 	test -z "$(stored refresh_token)" &&
 	mkdir cc &&
 	(cd cc && BBS_CLIENT_SECRET=$secret guide git clone "$REPO") &&
-	test_grep ! -F "$secret" err "$HOME/.gitconfig" cc/repo/.git/config
+	test_grep ! -F -e "$secret" err "$HOME/.gitconfig" cc/repo/.git/config
 '
 
 # Guide "CI": a refresh token carried from a desktop to a build machine.
@@ -217,9 +217,9 @@ test_expect_success 'moving off app passwords: doctor, migrate, doctor' '
 	grep "^error   saved passwords: 1 kept for $HOSTPORT" doctor.out &&
 	grep "^origin: URL https://jane%40example.com@$HOSTPORT/team/repo.git -> bbs::$TLS/team/repo.git$" dry.out &&
 	grep "^origin: dropped the e-mail address" dry.out &&
-	! grep -F "$old" "$HOME/.git-credentials" &&
+	! grep -F -e "$old" "$HOME/.git-credentials" &&
 	grep "^0 errors" doctor2.out &&
-	test_grep ! -F "$old" doctor.out dry.out migrate.out doctor2.out &&
+	test_grep ! -F -e "$old" doctor.out dry.out migrate.out doctor2.out &&
 	git config --global --unset credential.helper
 '
 
@@ -282,7 +282,7 @@ test_expect_success 'Bitbucket Cloud: the consumer key and secret file, sign-in,
 	tail -n 1 "$(forge_gate_log)" | grep "scheme=basic user=x-token-auth token=ok" &&
 	guide git bbs status "$URL" >status &&
 	grep "alice" status &&
-	test_grep ! -F "$secret" err status "$HOME/.gitconfig"
+	test_grep ! -F -e "$secret" err status "$HOME/.gitconfig"
 '
 
 test_expect_success TTY 'Bitbucket Cloud over SSH: paste-back (no device grant)' '
@@ -318,7 +318,7 @@ test_expect_success 'Bitbucket Data Center: provider, client, fixed redirect por
 	(cd dc && guide git clone "bbs::$DC") &&
 	commit_file dc/repo dc.txt dc &&
 	git -C dc/repo push -q origin HEAD:main &&
-	test_grep ! -F "$secret" err "$HOME/.gitconfig"
+	test_grep ! -F -e "$secret" err "$HOME/.gitconfig"
 '
 
 test_expect_success 'Bitbucket Data Center: the fixed port held by another program fails at once' '

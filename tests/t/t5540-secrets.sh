@@ -66,9 +66,9 @@ test_expect_success 'a failing request does not echo the token' '
 
 test_expect_success 'no trace, output, config, child or log holds the token' '
 	test -s trace.git && test -s trace.bbs && test -s spy.out &&
-	test_grep ! -r -F "$TOKEN" trace.* out err spy.out work/.git/config \
+	test_grep ! -r -F -e "$TOKEN" trace.* out err spy.out work/.git/config \
 		"$FORGE_DIR/logs" &&
-	test_grep ! -r -F "$(printf "x-token-auth:%s" "$TOKEN" | base64 -w0)" \
+	test_grep ! -r -F -e "$(printf "x-token-auth:%s" "$TOKEN" | base64 -w0)" \
 		trace.* out err spy.out "$FORGE_DIR/logs"
 '
 
@@ -77,8 +77,8 @@ test_expect_success 'Basic x-token-auth is redacted too, and stays out of the lo
 	GIT_TRACE_BBS=$PWD/trace.basic git -C work fetch origin 2>err &&
 	grep "Authorization: Basic <redacted>" trace.basic &&
 	grep "scheme=basic user=x-token-auth token=ok" "$(forge_gate_log)" &&
-	test_grep ! -r -F "$TOKEN" trace.basic err "$FORGE_DIR/logs" work/.git/config &&
-	test_grep ! -r -F "$(printf "x-token-auth:%s" "$TOKEN" | base64 -w0)" \
+	test_grep ! -r -F -e "$TOKEN" trace.basic err "$FORGE_DIR/logs" work/.git/config &&
+	test_grep ! -r -F -e "$(printf "x-token-auth:%s" "$TOKEN" | base64 -w0)" \
 		trace.basic err "$FORGE_DIR/logs"
 '
 
@@ -180,7 +180,7 @@ test_expect_success HARDEN_VISIBLE,NOT_VALGRIND 'git-remote-bbs holding a token 
 
 test_expect_success 'the remote URL in the config never carries a token' '
 	git -C work config --get-regexp "^remote\." >remotes &&
-	test_grep ! -F "$TOKEN" remotes &&
+	test_grep ! -F -e "$TOKEN" remotes &&
 	grep "bbs::$FORGE_URL/team/repo.git" remotes
 '
 

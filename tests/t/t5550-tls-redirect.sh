@@ -69,7 +69,7 @@ test_expect_success 'a redirect to another host never receives the token' '
 	test_must_fail git -c http.sslCAInfo="$CA" clone "bbs::$FORGE_URL/team/moved.git" c4 2>err &&
 	grep "redirected to another host" err &&
 	test_path_is_missing c4 &&
-	test_grep ! -r -F "$TOKEN" "$FORGE_EXTRA_DIR/logs" &&
+	test_grep ! -r -F -e "$TOKEN" "$FORGE_EXTRA_DIR/logs" &&
 	test_grep ! "token=" "$FORGE_EXTRA_DIR/logs/gate.log"
 '
 

@@ -52,8 +52,8 @@ test_expect_success 'status shows the grant and no secret' '
 	grep "scopes: git:write" out &&
 	grep "refresh token: kept" out &&
 	grep "access token: valid until" out &&
-	test_grep ! -F "$(stored access_token)" out &&
-	test_grep ! -F "$(stored refresh_token)" out
+	test_grep ! -F -e "$(stored access_token)" out &&
+	test_grep ! -F -e "$(stored refresh_token)" out
 '
 
 test_expect_success 'token prints a valid access token' '

@@ -40,7 +40,7 @@ test_expect_success 'Bitbucket Cloud: consumer secret required, scopes field, de
 	grep "sign-in has expired or was revoked (invalid_request)" trace.dead &&
 	grep "the sign-in has expired or was revoked (invalid_request), and no browser" err &&
 	grep "hint: sign in again with: git bbs login" err &&
-	test_grep ! -F "$secret" err "$(oauth_log)" "$HOME/.gitconfig"
+	test_grep ! -F -e "$secret" err "$(oauth_log)" "$HOME/.gitconfig"
 '
 
 test_expect_success 'Bitbucket Cloud offers no revocation: logout still forgets' '

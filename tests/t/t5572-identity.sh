@@ -136,7 +136,7 @@ test_expect_success OIDC 'a confidential client without user info or ID token: i
 	BBS_CLIENT_SECRET=$secret GIT_TRACE_BBS=$PWD/trace git bbs login "$REPO" 2>err &&
 	grep "oauth: introspection names the account" trace &&
 	grep "^Signed in to 127.0.0.1 as alice\.$" err &&
-	! grep "$secret" trace err
+	! grep -e "$secret" trace err
 '
 
 test_expect_success PYSERVER 'a server that names nobody: the first sign-in is account-1' '

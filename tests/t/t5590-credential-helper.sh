@@ -35,7 +35,7 @@ test_expect_success 'a plain https clone and push with the signed-in grant' '
 	fi &&
 	commit_file work a.txt one &&
 	git -C work push -q origin main &&
-	test_grep ! -F "$(stored access_token)" work/.git/config "$HOME/.gitconfig"
+	test_grep ! -F -e "$(stored access_token)" work/.git/config "$HOME/.gitconfig"
 '
 
 test_expect_success 'an expired token is refreshed by get' '

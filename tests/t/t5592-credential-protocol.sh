@@ -79,7 +79,7 @@ test_expect_success 'fetches with git cache and store after bbs in the chain' '
 		test_path_is_missing stored &&
 		grep "scheme=bearer user=- token=ok" "$(forge_gate_log)"
 	else
-		grep "$(stored access_token)" stored
+		grep -e "$(stored access_token)" stored
 	fi
 '
 

@@ -42,8 +42,8 @@ test_expect_success '--dry-run prints every change and changes nothing' '
 '
 
 test_expect_success 'no password reaches the output' '
-	! grep -F "$APP_PASSWORD" out err &&
-	! grep -F "$URL_PASSWORD" out err
+	! grep -F -e "$APP_PASSWORD" out err &&
+	! grep -F -e "$URL_PASSWORD" out err
 '
 
 test_expect_success 'migrate one remote by name' '
@@ -68,9 +68,9 @@ test_expect_success '--forget-passwords migrates the rest and removes the saved 
 	test "$(git -C repo config remote.hub.url)" = "https://github.com/team/x.git" &&
 	test "$(git -C repo config remote.done.url)" = "bbs::https://bitbucket.org/team/done.git" &&
 	grep "removed it" out &&
-	! grep -F "$APP_PASSWORD" "$HOME/.git-credentials" &&
-	! grep -F "$APP_PASSWORD" out err repo/.git/config &&
-	! grep -F "$URL_PASSWORD" out err repo/.git/config
+	! grep -F -e "$APP_PASSWORD" "$HOME/.git-credentials" &&
+	! grep -F -e "$APP_PASSWORD" out err repo/.git/config &&
+	! grep -F -e "$URL_PASSWORD" out err repo/.git/config
 '
 
 test_expect_success 'a second run has nothing to do' '

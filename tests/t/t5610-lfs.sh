@@ -91,9 +91,9 @@ test_expect_success 'no token in any git-lfs or git trace' '
 		git clone "$REPO" clone4 >trace.out 2>trace.err &&
 	test_cmp work/big.bin clone4/big.bin &&
 	grep "info/lfs" trace.err &&
-	! grep -F "$tok" trace.out trace.err &&
-	! grep -F "$rt" trace.out trace.err &&
-	! grep -F "$tok" clone4/.git/config
+	! grep -F -e "$tok" trace.out trace.err &&
+	! grep -F -e "$rt" trace.out trace.err &&
+	! grep -F -e "$tok" clone4/.git/config
 '
 
 test_expect_success 'the user'"'"'s own lfsurl is never overwritten' '

@@ -40,8 +40,8 @@ test_expect_success 'signed in and set up: no error, exit 0, no secret printed' 
 	grep "^ok      sign-in: account .alice.: access token valid for" out &&
 	grep "^ok      submodules: protocol.bbs.allow=always" out &&
 	grep "^0 errors" out &&
-	! grep -F "$(stored access_token)" out &&
-	! grep -F "$(stored refresh_token)" out
+	! grep -F -e "$(stored access_token)" out &&
+	! grep -F -e "$(stored refresh_token)" out
 '
 
 test_expect_success '--offline skips the servers' '
@@ -58,7 +58,7 @@ test_expect_success 'a password that a helper still keeps for the host is an err
 	grep "^credential helper .store. keeps a password for jane@$HOSTPORT$" out &&
 	grep "^error   saved passwords: 1 kept for $HOSTPORT" out &&
 	grep "^  fix: git bbs migrate --forget-passwords" out &&
-	! grep -F "$SAVED_PASSWORD" out err &&
+	! grep -F -e "$SAVED_PASSWORD" out err &&
 	git config --global --unset credential.helper &&
 	rm "$HOME/.git-credentials"
 '

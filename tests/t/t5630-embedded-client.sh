@@ -44,7 +44,7 @@ test_expect_success 'status names the built-in client for bitbucket.org, with no
 	git bbs status bbs://bitbucket.org/team/repo >out 2>err &&
 	grep "^client: built in by the distributor (id $CLIENT_ID)$" out &&
 	grep "Not signed in to bitbucket.org" out &&
-	test_grep ! -F "$CLIENT_SECRET" out err
+	test_grep ! -F -e "$CLIENT_SECRET" out err
 '
 
 test_expect_success 'a build without a built-in client still needs one configured' '
@@ -59,7 +59,7 @@ test_expect_success 'doctor names the built-in client and its redirect' '
 	grep "^ok      client: built in by the distributor (id $CLIENT_ID)$" out &&
 	grep "^ok      redirect URI: org.git-remote-bbs:/callback$" out &&
 	grep "^error   sign-in: nobody is signed in to bitbucket.org" out &&
-	test_grep ! -F "$CLIENT_SECRET" out err
+	test_grep ! -F -e "$CLIENT_SECRET" out err
 '
 
 test_expect_success 'sign in with the built-in client: its secret, the scheme redirect' '
@@ -119,14 +119,14 @@ test_expect_success 'git-credential-bbs refreshes with the built-in client for a
 	GIT_TRACE=$PWD/trace.cred git clone -q "$FORGE_URL/team/repo.git" plain 2>>err &&
 	test "$(oauth_count refresh_token)" = $((before + 1)) &&
 	test "$(git -C plain rev-parse main)" = "$(git -C work rev-parse main)" &&
-	test_grep ! -F "$CLIENT_SECRET" trace.cred plain/.git/config
+	test_grep ! -F -e "$CLIENT_SECRET" trace.cred plain/.git/config
 '
 
 test_expect_success 'the built-in secret is in no argv, environment, trace, log or config' '
-	test_grep ! -F "$CLIENT_SECRET" spy.out out err trace.git \
+	test_grep ! -F -e "$CLIENT_SECRET" spy.out out err trace.git \
 		trace.bbs trace.login "$(oauth_log)" "$(forge_gate_log)" \
 		"$HOME/.gitconfig" work/.git/config &&
-	test_grep ! -F "$CLIENT_SECRET" "$STORE" &&
+	test_grep ! -F -e "$CLIENT_SECRET" "$STORE" &&
 	test -s trace.login &&
 	test -s trace.bbs
 '
@@ -143,7 +143,7 @@ test_expect_success 'your bbs.<url>.clientId wins, and never gets the built-in s
 		bbs login "$REPO" 2>err &&
 	grep "invalid_client" err &&
 	grep "^POST .* 401 grant_type=authorization_code client=$CLIENT_ID result=invalid_client$" "$(oauth_log)" &&
-	test_grep ! -F "$CLIENT_SECRET" err
+	test_grep ! -F -e "$CLIENT_SECRET" err
 '
 
 test_expect_success 'BBS_CLIENT_ID wins too, a secret of your own with it' '
@@ -153,13 +153,13 @@ test_expect_success 'BBS_CLIENT_ID wins too, a secret of your own with it' '
 		git bbs doctor --offline "$REPO" >out 2>err &&
 	grep "^ok      client: BBS_CLIENT_ID (id another-client)$" out &&
 	grep "^error   sign-in: nobody is signed in" out &&
-	test_grep ! -F "$CLIENT_SECRET" out err
+	test_grep ! -F -e "$CLIENT_SECRET" out err
 '
 
 test_expect_success 'a secret of your own without an id gets no built-in client' '
 	test_must_fail env BBS_CLIENT_SECRET=mine git bbs status "$REPO" >out 2>err &&
 	grep "no OAuth client is configured" err &&
-	test_grep ! -F "$CLIENT_ID" out err
+	test_grep ! -F -e "$CLIENT_ID" out err
 '
 
 # The values configure accepts can only become C string literals.
