@@ -111,7 +111,10 @@
 #   status CODE [ERROR]  CODE with a JSON error body (ERROR defaults to
 #                        invalid_request, invalid_client, access_denied,
 #                        temporarily_unavailable or server_error)
-#   slow SECONDS         sleep first, then answer normally
+#   slow SECONDS         sleep first, then answer normally; a client that
+#                        hangs up meanwhile is dropped, unanswered and
+#                        unlogged, so a killed client's request is never
+#                        processed later, in the middle of another test
 #   truncated [close]    the first half of a JSON success body (fake
 #                        tokens); with "close", Content-Length announces the
 #                        whole body and the connection is closed after half
@@ -157,6 +160,7 @@ import os
 import pwd
 import re
 import secrets
+import select
 import signal
 import ssl
 import sys
@@ -608,6 +612,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
              headers=(), result="ok", log=True):
         if isinstance(body, str):
             body = body.encode("utf-8")
+        # logged first: a test reads the log as soon as its client is done
+        if log:
+            self.write_log(status, result)
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
@@ -616,8 +623,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
-        if log:
-            self.write_log(status, result)
+
+    def sleep_unless_hung_up(self, seconds):
+        """Sleep SECONDS; False as soon as the client has hung up."""
+        end = time.monotonic() + seconds
+        p = select.poll()
+        p.register(self.connection.fileno(), select.POLLRDHUP)
+        while True:
+            left = end - time.monotonic()
+            if left <= 0:
+                return True
+            if p.poll(min(left, 0.1) * 1000):
+                return False
 
     def write_log(self, status, result):
         self.srv.log(self.command, self.req_path, status, self.log_grant,
@@ -1041,9 +1058,12 @@ with the scopes: <code>%s</code>.</p>
         faults = app.faults()
         if "slow" in faults:
             try:
-                time.sleep(float(faults["slow"][0]))
+                delay = float(faults["slow"][0])
             except (IndexError, ValueError):
-                pass
+                delay = 0
+            if not self.sleep_unless_hung_up(delay):
+                self.close_connection = True
+                return
         body = self.read_body()
         form, dup = None, None
         form_error = None
@@ -1123,6 +1143,7 @@ with the scopes: <code>%s</code>.</p>
             half = data[:len(data) // 2]
             if faults["truncated"][:1] == ["close"]:
                 # Announce the whole body, send half, close.
+                self.write_log(200, "fault-truncated")
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
@@ -1131,7 +1152,6 @@ with the scopes: <code>%s</code>.</p>
                 self.end_headers()
                 self.wfile.write(half)
                 self.close_connection = True
-                self.write_log(200, "fault-truncated")
             else:
                 self.send(200, half, "application/json",
                           [("Cache-Control", "no-store")],

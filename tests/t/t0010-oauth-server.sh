@@ -668,8 +668,9 @@ test_expect_success 'device flow: pending, slow_down, approve, deny' '
 	json_ok da "d[\"expires_in\"] == 300 and d[\"interval\"] == 1" &&
 	json_ok da "__import__(\"re\").fullmatch(\"[A-Z]{4}-[A-Z]{4}\", d[\"user_code\"])" &&
 	json_ok da "d[\"device_code\"].startswith(\"dc_\")" &&
-	poll p1 da && expect_error p1 400 authorization_pending &&
-	poll p2 da && expect_error p2 400 slow_down &&
+	poll p1 da && poll p2 da &&
+	expect_error p1 400 authorization_pending &&
+	expect_error p2 400 slow_down &&
 	json_ok p2 "\"interval is now 6 s\" in d[\"error_description\"]" &&
 	device db &&
 	"$BROWSER_STANDIN" "$(json db verification_uri_complete)" 2>browser.err &&
@@ -717,6 +718,19 @@ test_expect_success 'fault: slow' '
 	end=$(date +%s%N) &&
 	expect_error s1 400 unauthorized_client &&
 	test $(( (end - start) / 1000000 )) -ge 1000
+'
+
+test_expect_success 'fault: slow drops a client that hangs up meanwhile, unprocessed' '
+	test_when_finished "oauth_fault clear" &&
+	sign_in hang &&
+	rt=$(json hang refresh_token) &&
+	before=$(oauth_count refresh_token) &&
+	oauth_fault slow 2 &&
+	test_expect_code 28 refresh h1 "$rt" -- --max-time 0.5 &&
+	sleep 2.5 &&
+	oauth_fault clear &&
+	test "$(oauth_count refresh_token)" = "$before" &&
+	refresh h2 "$rt" && expect_status h2 200
 '
 
 test_expect_success 'fault: truncated, malformed' '
@@ -771,15 +785,15 @@ test_expect_success 'fault: wrong-state, wrong-iss, no-iss' '
 # Expiry, other modes
 
 test_expect_success 'access tokens and device codes expire' '
-	oauth_start_dir "$TRASH_DIRECTORY/oauth-ttl" --access-ttl 2 --device-ttl 1 &&
+	oauth_start_dir "$TRASH_DIRECTORY/oauth-ttl" --access-ttl 3 --device-ttl 1 &&
 	OAUTH_DIR=$TRASH_DIRECTORY/oauth-ttl &&
 	test_when_finished "OAUTH_DIR=$MAIN_OAUTH_DIR" &&
 	sign_in ttl &&
-	json_ok ttl "d[\"expires_in\"] == 2" &&
+	json_ok ttl "d[\"expires_in\"] == 3" &&
 	test "$(forge_code "$AT")" = 200 &&
 	test "$(user_code "$AT")" = 200 &&
 	device dev-ttl &&
-	sleep 3 &&
+	sleep 4 &&
 	test "$(forge_code "$AT")" = 401 &&
 	test "$(user_code "$AT")" = 401 &&
 	poll ttl-p dev-ttl && expect_error ttl-p 400 expired_token &&
