@@ -103,6 +103,28 @@ exec_path_copy() {
 	rm "$1/git"
 }
 
+# free_port: a TCP port on 127.0.0.1 that nothing listens on now, for a
+# program to listen on later.  It is taken below the kernel's ephemeral
+# range, from which the outgoing connections of the tests running beside
+# this one take theirs.
+free_port() {
+	python3 -c '
+import random, socket
+lo = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+for _ in range(100):
+    port = random.randrange(20000, lo) if lo > 21000 else 0
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        continue
+    print(s.getsockname()[1])
+    break
+else:
+    raise SystemExit("no free port")
+'
+}
+
 # wait_for_text FILE TEXT TENTHS: until FILE contains TEXT, at most TENTHS
 # tenths of a second; fails if it never does.
 wait_for_text() {

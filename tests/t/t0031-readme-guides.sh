@@ -36,11 +36,6 @@ guide_ran() {
 	printf '%s\n' "$*" >>"$GUIDE_LOG"
 }
 
-# free_port: a TCP port on 127.0.0.1 that nothing listens on now.
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
 command -v script >/dev/null && test_set_prereq TTY
 command -v git-lfs >/dev/null && test_set_prereq LFS
 

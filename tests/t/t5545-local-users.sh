@@ -38,11 +38,6 @@ while True:
 	echo $! >slow.pid
 }
 
-# free_port: a TCP port on 127.0.0.1 that nothing listens on now.
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 test_expect_success 'set up' '
 	forge_create_repo team/repo.git &&
 	oauth_configure

@@ -41,7 +41,7 @@ test_expect_success IPV6 'http://[::1]/callback: listened on and used' '
 '
 
 test_expect_success 'a loopback URI with a port: that port' '
-	port=$(python3 -c "import socket; s=socket.socket(); s.bind((\"127.0.0.1\", 0)); print(s.getsockname()[1])") &&
+	port=$(free_port) &&
 	login_with "http://127.0.0.1:$port/callback" &&
 	grep "Signed in to 127.0.0.1 as alice" err &&
 	grep "redirect_uri=http%3A%2F%2F127.0.0.1%3A$port%2Fcallback&" err
