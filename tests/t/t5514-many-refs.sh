@@ -73,12 +73,12 @@ test_expect_success 'a fetch after the list asks for the advertisement once' '
 	git clone -q "bbs::$FORGE_URL/team/r22k.git" c22k &&
 	commit_file upstream c.txt three &&
 	upstream_push team/r22k.git main &&
-	before=$(wc -l <"$FORGE_DIR/logs/access.log") &&
+	before=$(wc -l <"$(forge_gate_log)") &&
 	git -C c22k fetch -q origin &&
 	test "$(git -C c22k rev-parse origin/main)" = "$(git -C upstream rev-parse main)" &&
-	tail -n +$((before + 1)) "$FORGE_DIR/logs/access.log" >requests &&
-	test "$(grep -c "GET /team/r22k.git/info/refs" requests)" = 1 &&
-	test "$(grep -c "POST /team/r22k.git/git-upload-pack" requests)" -ge 1 &&
+	tail -n +$((before + 1)) "$(forge_gate_log)" >requests &&
+	test "$(grep -c "^GET /team/r22k.git/info/refs" requests)" = 1 &&
+	test "$(grep -c "^POST /team/r22k.git/git-upload-pack" requests)" -ge 1 &&
 	git -C c22k fsck --connectivity-only --no-progress
 '
 

@@ -21,7 +21,7 @@ test_expect_success 'set up' '
 test_expect_success 'no browser and no terminal: fail at once with the login command' '
 	start=$(ms) &&
 	test_must_fail env -u BROWSER GIT_TERMINAL_PROMPT=0 git clone "$REPO" c0 2>err &&
-	took_less_than $start 1000 &&
+	took_less_than $start 2000 &&
 	grep "no browser or terminal is available" err &&
 	grep "^hint: sign in with: git bbs login $FORGE_URL/team/repo.git$" err &&
 	test_path_is_missing c0
