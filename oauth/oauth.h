@@ -315,7 +315,10 @@ struct oauth_url {
 	char *userinfo;		/* raw text before the last '@', or NULL */
 	char *host;		/* lowercase; IPv6 without brackets */
 	int port;		/* explicit, or the scheme's default */
+	int port_given;		/* the URL names its port */
 	char *path;		/* the rest from '/', '?' or '#'; "/" if empty */
+	size_t host_end;	/* offset in the URL just past the host ("]") */
+	size_t path_at;		/* offset of the rest; the URL's length if none */
 };
 
 #define OAUTH_URL_WILDCARD 1	/* allow '*' in the host (config patterns) */

@@ -147,6 +147,9 @@ oauth_url_parse(struct oauth_url *out, const char *s, int flags)
 	    (flags & OAUTH_URL_WILDCARD) != 0, &port)) != 0 ||
 	    (r = url_port(out, port, auth_end)) != 0)
 		goto fail;
+	out->port_given = port != NULL;
+	out->host_end = (size_t)((port != NULL ? port - 1 : auth_end) - s);
+	out->path_at = (size_t)(auth_end - s);
 	out->path = xstrdup(*auth_end == '\0' ? "/" : auth_end);
 	return 0;
 fail:

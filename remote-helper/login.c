@@ -299,36 +299,18 @@ bad_redirect(const char *uri, const char *why)
 	return BBS_E_INVALID;
 }
 
-/* The port of a loopback URI: digits from `p` to `end`, 1 to 65535. */
-static int
-redirect_port(const char *p, const char *end, int *port)
-{
-	long v = 0;
-
-	if (p == end || end - p > 5)
-		return -1;
-	for (; p < end; p++) {
-		if (*p < '0' || *p > '9')
-			return -1;
-		v = v * 10 + (*p - '0');
-	}
-	if (v < 1 || v > 65535)
-		return -1;
-	*port = (int)v;
-	return 0;
-}
-
 /*
  * Parse a configured redirect URI: a loopback http URI (r->loopback) or a
- * private-use scheme; anything else is an error.  The host is compared
- * whole (never by prefix).  A minimal parse of the authority, enough for
- * RFC 8252 §7.1 and §7.3 redirects.
+ * private-use scheme; anything else is an error.  An http URI goes through
+ * the one URL parser, and its host is compared whole (never by prefix).
  */
 static int
 redirect_parse(const char *uri, struct redirect *r)
 {
-	const char *host, *end, *p, *rb;
+	struct oauth_url u;
+	char *why;
 	size_t n;
+	int rc;
 
 	memset(r, 0, sizeof(*r));
 	n = strspn(uri, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -342,34 +324,30 @@ redirect_parse(const char *uri, struct redirect *r)
 		return 0;	/* a private-use scheme */
 	if (strncmp(uri + 4, "://", 3) != 0)
 		return bad_redirect(uri, "it has no host");
-	host = uri + 7;
-	end = host + strcspn(host, "/?#");
-	if (memchr(host, '@', (size_t)(end - host)) != NULL)
-		return bad_redirect(uri, "it has user information");
-	if (*host == '[') {
-		rb = memchr(host, ']', (size_t)(end - host));
-		if (rb == NULL || rb - host != 4 || strncmp(host, "[::1]", 5) != 0)
-			return bad_redirect(uri, "http redirects must go to "
-			    "127.0.0.1, [::1] or localhost");
-		p = rb + 1;
-		r->ipv6 = 1;
-	} else {
-		p = memchr(host, ':', (size_t)(end - host));
-		if (p == NULL)
-			p = end;
-		n = (size_t)(p - host);
-		if (!(n == 9 && (strncmp(host, "127.0.0.1", 9) == 0 ||
-		    strncasecmp(host, "localhost", 9) == 0)))
-			return bad_redirect(uri, "http redirects must go to "
-			    "127.0.0.1, [::1] or localhost");
+	if (oauth_url_parse(&u, uri, 0) != 0) {
+		why = xstrdup(err_message() != NULL ? err_message() :
+		    "malformed");
+		err_clear();
+		rc = bad_redirect(uri, why);
+		free(why);
+		return rc;
 	}
-	r->host_end = (size_t)(p - uri);
-	if (p < end && (*p != ':' || redirect_port(p + 1, end, &r->port) != 0))
-		return bad_redirect(uri, "its port is not a number from 1 to "
-		    "65535");
-	r->rest = (size_t)(end - uri);
-	r->loopback = 1;
-	return 0;
+	if (u.userinfo != NULL)
+		rc = bad_redirect(uri, "it has user information");
+	else if (strcmp(u.host, "127.0.0.1") != 0 &&
+	    strcmp(u.host, "::1") != 0 && strcmp(u.host, "localhost") != 0)
+		rc = bad_redirect(uri, "http redirects must go to 127.0.0.1, "
+		    "[::1] or localhost");
+	else {
+		r->loopback = 1;
+		r->ipv6 = strcmp(u.host, "::1") == 0;
+		r->port = u.port_given ? u.port : 0;
+		r->host_end = u.host_end;
+		r->rest = u.path_at;
+		rc = 0;
+	}
+	oauth_url_release(&u);
+	return rc;
 }
 
 /*

@@ -4,7 +4,8 @@
  * url_parse() (remotes, on top of it), and URL matching for config keys.
  *
  * Oracle: no control byte or space in a parsed host, scheme or path; a
- * port in 1-65535; the loopback verdict agrees with the host as parsed
+ * port in 1-65535; the offsets of the host's end and of the path agree
+ * with the input; the loopback verdict agrees with the host as parsed
  * and with the endpoint rule (plain http passes only for loopback, never
  * with a user part); url_parse() accepts plain http only for loopback.
  */
@@ -46,6 +47,12 @@ check_endpoint(const char *s)
 	    u.host[0] == '\0' || u.port < 1 || u.port > 65535 ||
 	    strchr(u.host, '*') != NULL || strchr(u.host, '@') != NULL ||
 	    strchr(u.host, '/') != NULL)
+		abort();
+	/* the offsets point into `s`: the port after the host, then the rest */
+	if (u.host_end > u.path_at || u.path_at > strlen(s) ||
+	    (u.port_given && s[u.host_end] != ':') ||
+	    (!u.port_given && u.host_end != u.path_at) ||
+	    (s[u.path_at] != '\0' && strcmp(s + u.path_at, u.path) != 0))
 		abort();
 	if (oauth_url_is_loopback(&u) != http_host_is_loopback(u.host))
 		abort();

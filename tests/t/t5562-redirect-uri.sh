@@ -59,7 +59,11 @@ test_expect_success 'a host that only starts like a loopback address is refused 
 	test_must_fail login_with https://127.0.0.1/callback &&
 	grep "an https address cannot reach this program" err &&
 	test_must_fail login_with http://127.0.0.1:99999/ &&
-	grep "its port is not a number" err
+	grep "unusable redirect URI .http://127.0.0.1:99999/.: malformed port in URL" err &&
+	test_must_fail login_with http://127.0.0.1@192.0.2.2/callback &&
+	grep "unusable redirect URI .http://127.0.0.1@192.0.2.2/callback.: it has user information" err &&
+	test_must_fail login_with "http://127.0.0.1/call back" &&
+	grep "unusable redirect URI .http://127.0.0.1/call back.: URL contains a space or control character" err
 '
 
 test_expect_success 'localhost works too (not recommended)' '

@@ -559,12 +559,18 @@ test_endpoint_urls(void **state)
 	assert_string_equal(u.host, "192.0.2.2");
 	assert_string_equal(u.userinfo, "localhost:1");
 	assert_int_equal(u.port, 80);
+	assert_false(u.port_given);
+	assert_int_equal(u.host_end, 28);	/* "http://localhost:1@192.0.2.2" */
+	assert_int_equal(u.path_at, 28);
 	assert_false(oauth_url_is_loopback(&u));
 	oauth_url_release(&u);
 	assert_int_equal(oauth_url_parse(&u, "HTTP://[::1]:8080", 0), 0);
 	assert_string_equal(u.scheme, "http");
 	assert_string_equal(u.host, "::1");
 	assert_int_equal(u.port, 8080);
+	assert_true(u.port_given);
+	assert_int_equal(u.host_end, 12);	/* "HTTP://[::1]" */
+	assert_int_equal(u.path_at, 17);
 	assert_string_equal(u.path, "/");
 	assert_true(oauth_url_is_loopback(&u));
 	oauth_url_release(&u);
