@@ -334,6 +334,8 @@ redirect_parse(const char *uri, struct redirect *r)
 	}
 	if (u.userinfo != NULL)
 		rc = bad_redirect(uri, "it has user information");
+	else if (strchr(u.path, '#') != NULL)	/* RFC 6749 §3.1.2 */
+		rc = bad_redirect(uri, "it has a fragment");
 	else if (strcmp(u.host, "127.0.0.1") != 0 &&
 	    strcmp(u.host, "::1") != 0 && strcmp(u.host, "localhost") != 0)
 		rc = bad_redirect(uri, "http redirects must go to 127.0.0.1, "

@@ -62,6 +62,8 @@ test_expect_success 'a host that only starts like a loopback address is refused 
 	grep "unusable redirect URI .http://127.0.0.1:99999/.: malformed port in URL" err &&
 	test_must_fail login_with http://127.0.0.1@192.0.2.2/callback &&
 	grep "unusable redirect URI .http://127.0.0.1@192.0.2.2/callback.: it has user information" err &&
+	test_must_fail login_with "http://127.0.0.1/callback#x" &&
+	grep "unusable redirect URI .http://127.0.0.1/callback#x.: it has a fragment" err &&
 	test_must_fail login_with "http://127.0.0.1/call back" &&
 	grep "unusable redirect URI .http://127.0.0.1/call back.: URL contains a space or control character" err
 '
