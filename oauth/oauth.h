@@ -54,6 +54,11 @@ enum bbs_error {
  * message of the layer that knew what went wrong.
  */
 int err_set(int code, const char *fmt, ...) BBS_ATTR_PRINTF(2, 3);
+/*
+ * Replace the recorded error with "<fmt ...>: <its message>" and `code`,
+ * its hint dropped: for a caller that knows what the failing part was for.
+ */
+int err_reword(int code, const char *fmt, ...) BBS_ATTR_PRINTF(2, 3);
 /* Record a hint ("what to do next") for the current error. */
 void err_hint(const char *fmt, ...) BBS_ATTR_PRINTF(1, 2);
 /* The recorded message, or NULL; borrowed until err_clear(). */
@@ -317,7 +322,6 @@ struct oauth_url {
 	int port;		/* explicit, or the scheme's default */
 	int port_given;		/* the URL names its port */
 	char *path;		/* the rest from '/', '?' or '#'; "/" if empty */
-	size_t host_end;	/* offset in the URL just past the host ("]") */
 	size_t path_at;		/* offset of the rest; the URL's length if none */
 };
 

@@ -148,7 +148,6 @@ oauth_url_parse(struct oauth_url *out, const char *s, int flags)
 	    (r = url_port(out, port, auth_end)) != 0)
 		goto fail;
 	out->port_given = port != NULL;
-	out->host_end = (size_t)((port != NULL ? port - 1 : auth_end) - s);
 	out->path_at = (size_t)(auth_end - s);
 	out->path = xstrdup(*auth_end == '\0' ? "/" : auth_end);
 	return 0;
@@ -172,14 +171,8 @@ oauth_endpoint_check(const char *what, const char *url)
 
 	if (url == NULL)
 		return 0;
-	if ((r = oauth_url_parse(&u, url, 0)) != 0) {
-		char *why = xstrdup(err_message() ? err_message() : "malformed");
-
-		err_clear();
-		r = err_set(r, "the %s URL is unusable: %s", what, why);
-		free(why);
-		return r;
-	}
+	if ((r = oauth_url_parse(&u, url, 0)) != 0)
+		return err_reword(r, "the %s URL is unusable", what);
 	if (u.userinfo != NULL)
 		r = err_set(BBS_E_INVALID, "the %s URL must not carry a user "
 		    "name or password", what);

@@ -43,6 +43,20 @@ err_hint(const char *fmt, ...)
 	last_hint[strcspn(last_hint, "\r\n")] = '\0';
 }
 
+int
+err_reword(int code, const char *fmt, ...)
+{
+	char prefix[256], msg[sizeof(last_message)];
+	va_list ap;
+
+	snprintf(msg, sizeof(msg), "%s", last_code ? last_message : "malformed");
+	va_start(ap, fmt);
+	vsnprintf(prefix, sizeof(prefix), fmt, ap);
+	va_end(ap);
+	err_clear();
+	return err_set(code, "%s: %s", prefix, msg);
+}
+
 const char *
 err_message(void)
 {

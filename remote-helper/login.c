@@ -286,14 +286,19 @@ struct redirect {
 	int loopback;		/* http to 127.0.0.1, [::1] or localhost */
 	int ipv6;		/* [::1]: listen there */
 	int port;		/* 0: none given; an ephemeral one goes in */
-	size_t host_end;	/* offset just past the host */
-	size_t rest;		/* offset of what follows host and port */
+	size_t rest;		/* offset of what follows host and port (where
+				   an ephemeral port goes) */
 };
 
+/* `why` NULL: the URL parser's message says why. */
 static int
 bad_redirect(const char *uri, const char *why)
 {
-	err_set(BBS_E_INVALID, "unusable redirect URI '%.200s': %s", uri, why);
+	if (why != NULL)
+		err_set(BBS_E_INVALID, "unusable redirect URI '%.200s': %s",
+		    uri, why);
+	else
+		err_reword(BBS_E_INVALID, "unusable redirect URI '%.200s'", uri);
 	err_hint("use http://127.0.0.1/PATH, http://[::1]/PATH or a "
 	    "private-use scheme such as org.example.app:/callback");
 	return BBS_E_INVALID;
@@ -308,7 +313,6 @@ static int
 redirect_parse(const char *uri, struct redirect *r)
 {
 	struct oauth_url u;
-	char *why;
 	size_t n;
 	int rc;
 
@@ -324,14 +328,8 @@ redirect_parse(const char *uri, struct redirect *r)
 		return 0;	/* a private-use scheme */
 	if (strncmp(uri + 4, "://", 3) != 0)
 		return bad_redirect(uri, "it has no host");
-	if (oauth_url_parse(&u, uri, 0) != 0) {
-		why = xstrdup(err_message() != NULL ? err_message() :
-		    "malformed");
-		err_clear();
-		rc = bad_redirect(uri, why);
-		free(why);
-		return rc;
-	}
+	if (oauth_url_parse(&u, uri, 0) != 0)
+		return bad_redirect(uri, NULL);
 	if (u.userinfo != NULL)
 		rc = bad_redirect(uri, "it has user information");
 	else if (strchr(u.path, '#') != NULL)	/* RFC 6749 §3.1.2 */
@@ -344,7 +342,6 @@ redirect_parse(const char *uri, struct redirect *r)
 		r->loopback = 1;
 		r->ipv6 = strcmp(u.host, "::1") == 0;
 		r->port = u.port_given ? u.port : 0;
-		r->host_end = u.host_end;
 		r->rest = u.path_at;
 		rc = 0;
 	}
@@ -370,7 +367,7 @@ redirect_listen(const char *configured, const struct redirect *rd,
 	else if (rd->port != 0)
 		*redirect = xstrdup(configured);
 	else
-		*redirect = xasprintf("%.*s:%d%s", (int)rd->host_end,
+		*redirect = xasprintf("%.*s:%d%s", (int)rd->rest,
 		    configured, lb->port, configured + rd->rest);
 	return 0;
 }

@@ -560,8 +560,7 @@ test_endpoint_urls(void **state)
 	assert_string_equal(u.userinfo, "localhost:1");
 	assert_int_equal(u.port, 80);
 	assert_false(u.port_given);
-	assert_int_equal(u.host_end, 28);	/* "http://localhost:1@192.0.2.2" */
-	assert_int_equal(u.path_at, 28);
+	assert_int_equal(u.path_at, 28);	/* "http://localhost:1@192.0.2.2" */
 	assert_false(oauth_url_is_loopback(&u));
 	oauth_url_release(&u);
 	assert_int_equal(oauth_url_parse(&u, "HTTP://[::1]:8080", 0), 0);
@@ -569,8 +568,7 @@ test_endpoint_urls(void **state)
 	assert_string_equal(u.host, "::1");
 	assert_int_equal(u.port, 8080);
 	assert_true(u.port_given);
-	assert_int_equal(u.host_end, 12);	/* "HTTP://[::1]" */
-	assert_int_equal(u.path_at, 17);
+	assert_int_equal(u.path_at, 17);	/* "HTTP://[::1]:8080" */
 	assert_string_equal(u.path, "/");
 	assert_true(oauth_url_is_loopback(&u));
 	oauth_url_release(&u);
@@ -584,6 +582,11 @@ test_endpoint_urls(void **state)
 	endpoint_refused("https://user:pw@as.example/", BBS_E_INVALID);
 	endpoint_refused("https://user@as.example/", BBS_E_INVALID);
 	endpoint_refused("https://as.example:0/", BBS_E_INVALID);
+	assert_int_equal(oauth_endpoint_check("token endpoint",
+	    "https://as.example:0/"), BBS_E_INVALID);
+	assert_string_equal(err_message(), "the token endpoint URL is unusable: "
+	    "malformed port in URL");
+	err_clear();
 	endpoint_refused("https://as.example:99999999999999999999/",
 	    BBS_E_INVALID);
 	endpoint_refused("https://*.example/", BBS_E_INVALID);
