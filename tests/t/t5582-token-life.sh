@@ -11,7 +11,7 @@ test_description='short-lived tokens: refresh margin, one renewal for many proce
 # Tokens that live 8 seconds; 30 under valgrind, where 8 processes started
 # together can outlive an 8-second token, and a second refresh is right.
 TTL=8
-[ -z "${BBS_TEST_VALGRIND:-}" ] || TTL=30
+test_have_prereq NOT_VALGRIND || TTL=30
 
 forge_start
 oauth_start --access-ttl $TTL
