@@ -290,15 +290,21 @@ struct redirect {
 				   an ephemeral port goes) */
 };
 
-/* `why` NULL: the URL parser's message says why. */
+/*
+ * `why` NULL: the URL parser's message says why.  The URI is shown with
+ * its control bytes in caret notation: it may be refused for holding some.
+ */
 static int
 bad_redirect(const char *uri, const char *why)
 {
+	char *shown = text_sanitized(uri, strnlen(uri, 200));
+
 	if (why != NULL)
-		err_set(BBS_E_INVALID, "unusable redirect URI '%.200s': %s",
-		    uri, why);
+		err_set(BBS_E_INVALID, "unusable redirect URI '%s': %s", shown,
+		    why);
 	else
-		err_reword(BBS_E_INVALID, "unusable redirect URI '%.200s'", uri);
+		err_reword(BBS_E_INVALID, "unusable redirect URI '%s'", shown);
+	free(shown);
 	err_hint("use http://127.0.0.1/PATH, http://[::1]/PATH or a "
 	    "private-use scheme such as org.example.app:/callback");
 	return BBS_E_INVALID;

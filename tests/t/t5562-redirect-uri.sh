@@ -65,7 +65,10 @@ test_expect_success 'a host that only starts like a loopback address is refused 
 	test_must_fail login_with "http://127.0.0.1/callback#x" &&
 	grep "unusable redirect URI .http://127.0.0.1/callback#x.: it has a fragment" err &&
 	test_must_fail login_with "http://127.0.0.1/call back" &&
-	grep "unusable redirect URI .http://127.0.0.1/call back.: URL contains a space or control character" err
+	grep "unusable redirect URI .http://127.0.0.1/call back.: URL contains a space or control character" err &&
+	test_must_fail login_with "http://127.0.0.1/$(printf "\033")[2J" &&
+	grep "unusable redirect URI .http://127.0.0.1/^\[\[2J.: URL contains a space or control character" err &&
+	! grep "$(printf "\033")" err
 '
 
 test_expect_success 'localhost works too (not recommended)' '
