@@ -6,7 +6,7 @@
 # large generated repository.  See README.md.
 #
 #   tests/bench/bench.sh [--rounds N] [--workdir DIR] [--quick]
-#                        [--build DIR] [--refs N]
+#                        [--build DIR] [--refs N] [--tls]
 #                        [--only clone|fetch|push|shallow|refs]
 #
 # This is a benchmark, not a test: it never fails because of a ratio.  It
@@ -29,6 +29,7 @@ GENREPO=$BENCH_SRC/genrepo.py
 ROUNDS=3
 WORK=$BENCH_SRC/work
 QUICK=
+TLS=
 BUILD=
 ONLY=all
 NOOP_RUNS=10            # timed no-op fetches per side and round
@@ -47,7 +48,7 @@ die() {
 usage() {
 	cat >&2 <<EOF
 usage: $PROG [--rounds N] [--workdir DIR] [--quick] [--build DIR]
-             [--refs N] [--only clone|fetch|push|shallow|refs]
+             [--refs N] [--tls] [--only clone|fetch|push|shallow|refs]
 
   --rounds N     rounds per operation, each side once per round (default 3)
   --workdir DIR  cache, forge, logs and results (default tests/bench/work)
@@ -56,6 +57,8 @@ usage: $PROG [--rounds N] [--workdir DIR] [--quick] [--build DIR]
                  source tree if it holds one, else \$BBS_BUILD_DIR)
   --refs N       refs in the many-refs repository (default 100000;
                  2000 with --quick)
+  --tls          over https instead of http: both sides get GIT_SSL_CAINFO,
+                 the system's CA bundle with the forge's certificate added
   --only OP      only the clone, fetch, push, shallow (clone --depth 1)
                  or refs (ls-remote, no-op fetch of many refs) measurements
 EOF
@@ -84,6 +87,10 @@ while [ $# -gt 0 ]; do
 		;;
 	--quick)
 		QUICK=1
+		shift
+		;;
+	--tls)
+		TLS=1
 		shift
 		;;
 	--build)
@@ -232,6 +239,7 @@ OPDIR=$RUN/op
 SUFFIX=
 [ "$MODE" = quick ] && SUFFIX=-quick
 [ "$ONLY" != all ] && SUFFIX=$SUFFIX-$ONLY
+[ -n "$TLS" ] && SUFFIX=$SUFFIX-tls
 # A run with another number of refs than its mode's default, too.
 if { [ -n "$QUICK" ] && [ "$REFS" != 2000 ]; } ||
 	{ [ -z "$QUICK" ] && [ "$REFS" != 100000 ]; }; then
@@ -416,6 +424,10 @@ repo_stats() {
 
 SERVER=
 URL=
+# --tls: the CA file both sides get, and the system bundle it starts with
+SYSTEM_CA=${BENCH_SYSTEM_CA:-/etc/ssl/certs/ca-certificates.crt}
+CA_BUNDLE=
+CA_SYSTEM=
 
 start_forge() {
 	local port
@@ -426,10 +438,28 @@ start_forge() {
 	# Nothing left from an earlier run: no repositories, no tokens.
 	rm -rf "$FDIR/repos" "$FDIR/tokens"
 	mkdir -p "$FDIR" || die "cannot create '$FDIR'"
-	port=$("$FORGE" start "$FDIR") || die "the forge did not start"
+	port=$("$FORGE" start "$FDIR" ${TLS:+--tls}) || die "the forge did not start"
 	FORGE_STARTED=1
 	URL=$(cat "$FDIR/url") || die "no forge URL"
 	[ -n "$port" ] || die "no forge port"
+	if [ -n "$TLS" ]; then
+		case $URL in
+		https://*) ;;
+		*) die "the forge did not start with TLS: '$URL'" ;;
+		esac
+		[ -s "$FDIR/tls/cert.pem" ] || die "no forge certificate"
+		# Both sides load a CA file of the size they load against a real
+		# server: the system's bundle with the forge's certificate added.
+		CA_BUNDLE=$FDIR/tls/bundle.pem
+		CA_SYSTEM=
+		if [ -s "$SYSTEM_CA" ]; then
+			CA_SYSTEM=$SYSTEM_CA
+			cat "$SYSTEM_CA" "$FDIR/tls/cert.pem" >"$CA_BUNDLE"
+		else
+			cat "$FDIR/tls/cert.pem" >"$CA_BUNDLE"
+		fi || die "cannot write '$CA_BUNDLE'"
+		export GIT_SSL_CAINFO=$CA_BUNDLE
+	fi
 	SERVER=$FDIR/repos/team/big.git
 	mkdir -p "$FDIR/repos/team" || die "cannot create the team directory"
 	cp -a "$CACHE" "$SERVER" || die "cannot copy the repository to the forge"
@@ -962,23 +992,42 @@ ops_rows() {
 	fi
 }
 
+# How the https run's certificates were set up, for the report.
+tls_note() {
+	[ -n "$TLS" ] || return 0
+	local n
+	n=$(grep -c 'BEGIN CERTIFICATE' "$CA_BUNDLE" 2>/dev/null)
+	if [ -n "$CA_SYSTEM" ]; then
+		printf ' (GIT_SSL_CAINFO: %s and the forge'"'"'s self-signed certificate, %s certificates)' \
+			"$CA_SYSTEM" "${n:-?}"
+	else
+		printf ' (GIT_SSL_CAINFO: the forge'"'"'s self-signed certificate alone; no system bundle at %s)' \
+			"$SYSTEM_CA"
+	fi
+}
+
 report() {
-	local cpu mem libgit2 libcurl apache
+	local cpu mem libgit2 libcurl apache curl_bbs curl_native
 	cpu=$(awk -F ': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 	mem=$(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 	libgit2=$(pkg-config --modversion libgit2 2>/dev/null)
 	libgit2="${libgit2:-?} ($(ldd "$BUILD/git-remote-bbs" 2>/dev/null |
 		awk '/libgit2/ { print $1; exit }'))"
 	libcurl=$(curl-config --version 2>/dev/null || pkg-config --modversion libcurl 2>/dev/null)
+	# which libcurl each side runs (Debian's git takes the GnuTLS one)
+	curl_bbs=$(ldd "$BUILD/git-remote-bbs" 2>/dev/null |
+		awk '/libcurl/ { print $1; exit }')
+	curl_native=$(ldd "$(git --exec-path)/git-remote-http" 2>/dev/null |
+		awk '/libcurl/ { print $1; exit }')
 	apache=$( (apache2 -v 2>/dev/null || /usr/sbin/apache2 -v 2>/dev/null) |
 		awk -F ': ' '/version/ { print $2; exit }')
 	cat <<EOF
 # git-remote-bbs benchmark ($MODE)
 
 - Machine: $(nproc) CPUs (${cpu:-?}), $mem RAM, Linux $(uname -r)
-- git: $(git --version | sed 's/^git version //'); libgit2: $libgit2; libcurl: ${libcurl:-?}
+- git: $(git --version | sed 's/^git version //'); libgit2: $libgit2; libcurl: ${libcurl:-?} (bbs: ${curl_bbs:-?}; native git: ${curl_native:-?})
 - Helper: $BUILD/git-remote-bbs, built $(date -u -r "$BUILD/git-remote-bbs" '+%Y-%m-%d %H:%M UTC'); source tree at $(git -C "$TOP" describe --always --dirty 2>/dev/null || echo '?')
-- Server: ${apache:-Apache} + git http-backend behind the CGI token gate (tests/forge), http://127.0.0.1, KeepAliveTimeout 2 s
+- Server: ${apache:-Apache} + git http-backend behind the CGI token gate (tests/forge), ${URL%%:*}://127.0.0.1$(tls_note), KeepAliveTimeout 2 s
 - Repository: $R_OBJECTS objects, pack $R_PACK_MIB MiB (bitmapped), $R_COMMITS commits, $R_BRANCHES branches, $R_TAGS tags; checkout of main: $R_FILES files, $R_TREE_MIB MiB
 $( [ -z "$R_REFS" ] || echo "- Many-refs repository: the quick history with $R_REFS refs (60% branches, 40% lightweight tags), packed-refs" )
 - Load average (1/5/15 min): $LOAD_START at the start, $(cut -d ' ' -f 1-3 /proc/loadavg) at the end

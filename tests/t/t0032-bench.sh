@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # shellcheck disable=SC2016,SC2034
-test_description='the benchmark runs: every operation, a tiny size, ratios printed (no figure is checked)'
+test_description='the benchmark runs: every operation, a tiny size, over http and https, ratios printed (no figure is checked)'
 
 . "$(dirname "$0")/test-lib.sh"
 . "$TEST_DIRECTORY/lib-forge.sh"
@@ -53,6 +53,24 @@ test_expect_success 'no token in any output or log, and the forge and clones are
 	! grep -rE "[0-9a-f]{48}" out err work/results-quick-refs300.md \
 		work/logs-quick &&
 	! ls work/run-quick 2>/dev/null &&
+	! "$FORGE" status work/forge-quick >/dev/null 2>&1
+'
+
+test_expect_success 'bench.sh --tls measures the fetches over https, both sides' '
+	bash "$BENCH" --quick --rounds 1 --tls --only fetch --build "$BUILDDIR" \
+		--workdir "$TRASH_DIRECTORY/work" >out-tls 2>err-tls &&
+	cp work/results-quick-fetch-tls.md tls.md &&
+	test_grep "^- Server: .*, https://127\.0\.0\.1 (GIT_SSL_CAINFO: " tls.md &&
+	for op in "no-op fetch" "fetch of 50 commits + 2 MiB blob"
+	do
+		grep -F "| $op (n=" tls.md >line &&
+		test_line_count = 1 line &&
+		grep -E "\(n=([1-9][0-9]*)/\1\)" line &&
+		grep -E "\| [0-9]+\.[0-9]{2} \| [0-9]+\.[0-9]{2} \|$" line ||
+		return 1
+	done &&
+	test_grep ! "Failed operations" tls.md &&
+	! grep -rE "[0-9a-f]{48}" out-tls err-tls tls.md work/logs-quick &&
 	! "$FORGE" status work/forge-quick >/dev/null 2>&1
 '
 
