@@ -36,7 +36,8 @@
 // request, no secrets: "METHOD PATH STATUS grant_type=G client=C
 // result=R"), client-secret (optional, written by oidc.sh), fault
 // (optional, written by oidc.sh: "slow SECONDS" delays every token
-// request by that long before oidc-provider sees it; read on every
+// request by that long before oidc-provider sees it, and drops one whose
+// client hangs up meanwhile, unprocessed and unlogged; read on every
 // request).
 
 import * as crypto from 'node:crypto';
@@ -295,6 +296,28 @@ function tokenDelay() {
   return m ? Math.min(Number(m[1]), 600) : 0;
 }
 
+// Wait SECONDS; true when the client hangs up (closes or shuts down its
+// side of the connection) meanwhile.  A client that gave up must not have
+// its request processed seconds later, in another test.
+function hungUpDuring(socket, seconds) {
+  return new Promise((resolve) => {
+    if (socket.destroyed || socket.readableEnded) {
+      resolve(true);
+      return;
+    }
+    const done = (gone) => {
+      clearTimeout(timer);
+      socket.off('end', onGone);
+      socket.off('close', onGone);
+      resolve(gone);
+    };
+    const onGone = () => done(true);
+    const timer = setTimeout(() => done(false), seconds * 1000);
+    socket.once('end', onGone);
+    socket.once('close', onGone);
+  });
+}
+
 async function readForm(req) {
   let body = '';
   for await (const chunk of req) {
@@ -354,15 +377,23 @@ server.listen(0, '127.0.0.1', () => {
       ctx.body = 'ok';
       return;
     }
+    let dropped = false;
     try {
       if (ctx.path === '/token' && ctx.method === 'POST') {
         const delay = tokenDelay();
-        if (delay > 0) await new Promise((r) => { setTimeout(r, delay * 1000); });
+        if (delay > 0 && await hungUpDuring(ctx.req.socket, delay)) {
+          // As a server whose work was cut short: nothing processed,
+          // nothing answered, nothing logged.
+          dropped = true;
+          ctx.respond = false;
+          ctx.req.socket.destroy();
+          return;
+        }
       }
       if (!(await interaction(provider, ctx))) await next();
     } finally {
       try {
-        logLine(ctx);
+        if (!dropped) logLine(ctx);
       } catch { /* the directory is going away */ }
     }
   });
