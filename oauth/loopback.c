@@ -103,7 +103,7 @@ authz_response_check(const char *query, const struct authz_expect *x,
     char **code)
 {
 	char *state, *iss, *error, *c;
-	int dup = 0, dup2 = 0, r = 0;
+	int dup = 0, dup2 = 0, dup3 = 0, r = 0;
 
 	*code = NULL;
 	state = query_get(query, "state", &dup);
@@ -125,10 +125,18 @@ authz_response_check(const char *query, const struct authz_expect *x,
 		    "issuer the server promised (RFC 9207); sign-in stopped");
 		goto out;
 	}
-	if ((error = query_get(query, "error", NULL)) != NULL) {
-		r = err_set(strcmp(error, "access_denied") == 0 ?
+	if ((error = query_get(query, "error", &dup3)) != NULL || dup3) {
+		/* the server's text: short, one line, no control bytes */
+		char *desc = query_get(query, "error_description", NULL);
+		char *e = oauth_text_clean(error != NULL ? error : "", 64);
+		char *d = oauth_text_clean(desc, 200);
+
+		r = err_set(!dup3 && strcmp(error, "access_denied") == 0 ?
 		    BBS_E_CANCELLED : BBS_E_OAUTH, "the sign-in was refused: "
-		    "%.64s", error);
+		    "%s%s%s%s", e, d ? " (" : "", d ? d : "", d ? ")" : "");
+		free(e);
+		free(d);
+		free(desc);
 		free(error);
 		goto out;
 	}

@@ -5,7 +5,9 @@
  */
 #include "config.h"
 
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "oauth.h"
@@ -13,6 +15,27 @@
 static int last_code;
 static char last_message[512];
 static char last_hint[512];
+
+/*
+ * Format a message or hint into `dst`: one line (a message never carries a
+ * newline of its own), and whatever it quotes from elsewhere (a name from
+ * git, a URL, a server's text) with its control bytes in caret notation,
+ * since the terminal is where it goes.
+ */
+static void line_format(char dst[512], const char *fmt, va_list ap)
+    BBS_ATTR_PRINTF(2, 0);
+
+static void
+line_format(char dst[512], const char *fmt, va_list ap)
+{
+	char raw[512], *shown;
+
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	raw[strcspn(raw, "\r\n")] = '\0';
+	shown = text_cleaned(raw, 511);
+	snprintf(dst, 512, "%s", shown);
+	free(shown);
+}
 
 int
 err_set(int code, const char *fmt, ...)
@@ -23,10 +46,8 @@ err_set(int code, const char *fmt, ...)
 		return code;
 	last_code = code ? code : BBS_E_ERROR;
 	va_start(ap, fmt);
-	vsnprintf(last_message, sizeof(last_message), fmt, ap);
+	line_format(last_message, fmt, ap);
 	va_end(ap);
-	/* One line: a message never carries a newline of its own. */
-	last_message[strcspn(last_message, "\r\n")] = '\0';
 	return code;
 }
 
@@ -38,9 +59,8 @@ err_hint(const char *fmt, ...)
 	if (last_hint[0] != '\0')
 		return;
 	va_start(ap, fmt);
-	vsnprintf(last_hint, sizeof(last_hint), fmt, ap);
+	line_format(last_hint, fmt, ap);
 	va_end(ap);
-	last_hint[strcspn(last_hint, "\r\n")] = '\0';
 }
 
 int

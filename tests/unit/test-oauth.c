@@ -107,6 +107,54 @@ test_authz_response(void **state)
 	err_clear();
 }
 
+/* A message or hint quotes text from elsewhere: one line, no control byte. */
+static void
+test_err_text(void **state)
+{
+	(void)state;
+	err_clear();
+	assert_int_equal(err_set(BBS_E_ERROR, "not signed in as %s",
+	    "a\x1b]0;t\a" "b\x7f"), BBS_E_ERROR);
+	assert_string_equal(err_message(), "not signed in as a^[]0;t^Gb^?");
+	err_hint("log in as %s", "c\x1b[2J");
+	assert_string_equal(err_hint_message(), "log in as c^[[2J");
+	err_clear();
+	err_set(BBS_E_ERROR, "first line\r\nsecond\x1b");
+	assert_string_equal(err_message(), "first line");
+	err_clear();
+}
+
+/* The redirect's error text is the server's: shown cleaned, never raw. */
+static void
+test_authz_error_text(void **state)
+{
+	struct authz_expect x = { "good-state", NULL, 0 };
+	char *code = NULL;
+
+	(void)state;
+	err_clear();
+	assert_int_equal(authz_response_check("state=good-state&"
+	    "error=%1b%5d0%3bowned%07%1b%5b2J", &x, &code), BBS_E_OAUTH);
+	assert_null(code);
+	assert_null(strchr(err_message(), '\x1b'));
+	assert_null(strchr(err_message(), '\a'));
+	assert_non_null(strstr(err_message(), "refused: ^[]0;owned^G^[[2J"));
+	err_clear();
+	assert_int_equal(authz_response_check("state=good-state&"
+	    "error=access_denied&error_description=no%0Dway%1b%5b2J", &x,
+	    &code), BBS_E_CANCELLED);
+	assert_null(code);
+	assert_string_equal(err_message(), "the sign-in was refused: "
+	    "access_denied (no^Mway^[[2J)");
+	err_clear();
+	/* two errors: not a cancellation, whatever they say */
+	assert_int_equal(authz_response_check("state=good-state&"
+	    "error=access_denied&error=access_denied", &x, &code),
+	    BBS_E_OAUTH);
+	assert_null(code);
+	err_clear();
+}
+
 static void
 test_authz_code_bytes(void **state)
 {
@@ -876,6 +924,8 @@ main(void)
 		cmocka_unit_test(test_id_token),
 		cmocka_unit_test(test_form_query),
 		cmocka_unit_test(test_authz_response),
+		cmocka_unit_test(test_err_text),
+		cmocka_unit_test(test_authz_error_text),
 		cmocka_unit_test(test_authz_code_bytes),
 		cmocka_unit_test(test_loopback_request),
 		cmocka_unit_test(test_token_json),
