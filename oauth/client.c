@@ -171,7 +171,8 @@ oauth_authorize_url(struct oauth_client *c, const char *redirect_uri,
 	struct buf q;
 	const char *base = c->ep.authorize_url;
 
-	buf_init(&q, 64 * 1024);
+	/* it carries the state: the caller frees it with secret_free */
+	buf_init_secret(&q, 64 * 1024);
 	buf_addstr(&q, base);
 	buf_addstr(&q, strchr(base, '?') ? "&" : "?");
 	buf_addstr(&q, "response_type=code&client_id=");
@@ -256,7 +257,8 @@ oauth_device_start(struct oauth_client *c, struct oauth_device *out)
 	if (c->ep.device_url == NULL)
 		return err_set(BBS_E_UNSUPPORTED, "the server offers no device "
 		    "sign-in");
-	buf_init(&form, 64 * 1024);
+	/* client_secret_post puts the secret in the form */
+	buf_init_secret(&form, 64 * 1024);
 	buf_init_secret(&resp, OAUTH_RESPONSE_MAX);
 	if (c->scopes != NULL && *c->scopes != '\0')
 		form_add(&form, "scope", c->scopes);

@@ -654,7 +654,10 @@ struct oauth_client {
 void oauth_client_release(struct oauth_client *c);
 /* RFC 8414 / OpenID discovery from c->ep.issuer; fills unset endpoints. */
 int oauth_discover(struct oauth_client *c);
-/* The authorization URL for a code flow (caller frees). */
+/*
+ * The authorization URL for a code flow; it carries the state, so the
+ * caller frees it with secret_free.
+ */
 char *oauth_authorize_url(struct oauth_client *c, const char *redirect_uri,
     const char *state, const char *challenge);
 int oauth_exchange_code(struct oauth_client *c, const char *code,

@@ -469,7 +469,7 @@ out:
 	secret_free(code);
 	secret_free(line);
 	free(redirect);
-	free(url);
+	secret_free(url);
 	return r;
 }
 
