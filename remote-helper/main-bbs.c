@@ -198,6 +198,19 @@ status_entry(const struct store_entry *e)
 	free(scope);
 }
 
+/* A grant kept but unreadable: what can be read of its names, cleaned. */
+static void
+status_damaged(const struct store_raw *e)
+{
+	char *key = oauth_text_clean(e->key, 1024);
+	char *account = oauth_text_clean(e->account, 256);
+
+	printf("%s\n  account: %s\n  damaged: kept unchanged, not used\n",
+	    key ? key : "(unreadable)", account ? account : "(unreadable)");
+	free(key);
+	free(account);
+}
+
 static int
 cmd_status(int argc, char **argv)
 {
@@ -239,11 +252,7 @@ cmd_status(int argc, char **argv)
 		for (i = 0; i < st.raw_nr; i++)
 			if (key == NULL || (st.raw[i].key != NULL &&
 			    strcmp(st.raw[i].key, key) == 0))
-				printf("%s\n  account: %s\n  damaged: kept "
-				    "unchanged, not used\n", st.raw[i].key ?
-				    st.raw[i].key : "(unreadable)",
-				    st.raw[i].account ? st.raw[i].account :
-				    "(unreadable)");
+				status_damaged(&st.raw[i]);
 		if (shown == 0)
 			printf("Not signed in%s%s.\n", key ? " to " : "",
 			    key ? c.url.host : "");

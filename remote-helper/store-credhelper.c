@@ -83,8 +83,9 @@ name_decode(const char *v)
 			*o++ = *v++;
 			continue;
 		}
+		/* no NUL, and no control byte: names are shown to people */
 		if ((hi = hexval(v[1])) < 0 || (lo = hexval(v[2])) < 0 ||
-		    (hi == 0 && lo == 0)) {
+		    hi * 16 + lo < 0x20 || hi * 16 + lo == 0x7f) {
 			free(out);
 			return NULL;
 		}

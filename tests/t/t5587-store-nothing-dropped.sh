@@ -137,4 +137,20 @@ test_expect_success 'file store: logout without a URL forgets the good grants, k
 	grep "not signed in" err
 '
 
+test_expect_success 'file store: a damaged grant is listed with the control bytes of its names in caret notation' '
+	cat >"$STORE" <<-\EOF_JSON &&
+	{"version": 1, "grants": [
+	 {"key": "https://x.example/token c\u001b]0;k\u0007", "account": "a\u001b[2Jb",
+	  "access_token": 5}
+	]}
+	EOF_JSON
+	chmod 600 "$STORE" &&
+	git bbs status >status &&
+	grep "^https://x.example/token c^\[\]0;k^G$" status &&
+	grep "^  account: a^\[\[2Jb$" status &&
+	grep "damaged: kept unchanged, not used" status &&
+	! grep -q "$(printf "\033")" status &&
+	! grep -q "$(printf "\007")" status
+'
+
 test_done
