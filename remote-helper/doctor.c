@@ -442,7 +442,7 @@ doctor_url(struct doctor *d, const char *url, const char *remote)
 	printf("\n");
 	print_clean(stdout, remote != NULL ? remote : "URL");
 	printf(": ");
-	print_clean(stdout, url);
+	print_url(stdout, url);
 	printf("\n");
 	if ((r = remote_ctx_config(&c, url)) != 0) {
 		check(d, L_ERROR, "fix the URL or its configuration",
@@ -482,7 +482,7 @@ doctor_remotes(struct doctor *d)
 	size_t off;
 	int n = 0;
 
-	buf_init(&b, (size_t)1024 * 1024);
+	buf_init_secret(&b, (size_t)1024 * 1024);	/* URLs may hold passwords */
 	if (run_quiet(argv, NULL, &b) != 0 || b.ptr == NULL) {
 		err_clear();
 		buf_release(&b);
@@ -521,7 +521,7 @@ doctor_run(int argc, char **argv)
 		if (strcmp(argv[i], "--offline") == 0)
 			d.offline = 1;
 		else if (argv[i][0] == '-' || url != NULL)
-			return err_set(BBS_E_INVALID, "usage: git bbs doctor "
+			return err_set(BBS_E_USAGE, "git bbs doctor "
 			    "[--offline] [<url>]");
 		else
 			url = argv[i];

@@ -672,6 +672,8 @@ void helper_options_release(struct helper_options *o);
 int run_quiet(const char *const argv[], const char *input, struct buf *out);
 /* Print `s` to `f` with control bytes in caret notation (text_sanitized). */
 void print_clean(FILE *f, const char *s);
+/* A URL as print_clean shows it, with any password in it as "***". */
+void print_url(FILE *f, const char *url);
 
 /* git bbs migrate [--dry-run] [--forget-passwords] [<remote>...] */
 int migrate_run(int argc, char **argv);

@@ -110,8 +110,13 @@ main(int argc, char **argv)
 		goto out;	/* not ours: stay silent */
 	/* url_parse() refuses plain http to anything but loopback */
 	u = xasprintf("%s://%s/%s", c.protocol, c.host, c.path ? c.path : "");
-	if ((r = remote_ctx_config(&rc, u)) != 0 ||
-	    rc.cfg.oauth.provider == NULL)
+	if ((r = remote_ctx_config(&rc, u)) == BBS_E_INSECURE_URL) {
+		/* plain http to a network host: never ours, say nothing */
+		err_clear();
+		r = 0;
+		goto out;
+	}
+	if (r != 0 || rc.cfg.oauth.provider == NULL)
 		goto out;
 	/*
 	 * A user name other than the one we answer with (x-token-auth by

@@ -25,8 +25,18 @@
 #define GIT_OUTPUT_MAX ((size_t)1024 * 1024)
 #define MIGRATE_MAX_VALUES 256
 
-int
-run_quiet(const char *const argv[], const char *input, struct buf *out)
+/*
+ * For children that ask credential helpers: nothing may prompt (helpers
+ * answer or they do not).  Only their environment is changed: ours stays
+ * as it was for whatever runs after (git bbs doctor checks the terminal).
+ */
+static const char *const no_prompt_env[] = { "GIT_TERMINAL_PROMPT=0",
+	"GIT_ASKPASS", "SSH_ASKPASS", NULL };
+
+/* run_quiet, with `env` changing the child's environment (child_opts). */
+static int
+run_quiet_env(const char *const argv[], const char *input, struct buf *out,
+    const char *const *env)
 {
 	struct child_opts o;
 	struct child c;
@@ -38,6 +48,7 @@ run_quiet(const char *const argv[], const char *input, struct buf *out)
 	o.pipe_in = input != NULL;
 	o.pipe_out = out != NULL;
 	o.stderr_null = 1;
+	o.env = env;
 	if ((r = child_spawn(&c, argv, &o)) != 0)
 		return r;
 	if (input != NULL) {
@@ -69,6 +80,31 @@ run_quiet(const char *const argv[], const char *input, struct buf *out)
 	return code;
 }
 
+int
+run_quiet(const char *const argv[], const char *input, struct buf *out)
+{
+	return run_quiet_env(argv, input, out, NULL);
+}
+
+/*
+ * Whether a URL of any scheme has a password in its user part
+ * ("scheme://user:password@host/..."), as git would read it.
+ */
+static int
+url_has_password(const char *v)
+{
+	const char *auth = strstr(v, "://"), *end, *at = NULL, *p;
+
+	if (auth == NULL)
+		return 0;
+	auth += 3;
+	end = auth + strcspn(auth, "/?#");
+	for (p = auth; p < end; p++)
+		if (*p == '@')
+			at = p;
+	return at != NULL && memchr(auth, ':', (size_t)(at - auth)) != NULL;
+}
+
 void
 print_clean(FILE *f, const char *s)
 {
@@ -76,6 +112,29 @@ print_clean(FILE *f, const char *s)
 
 	fputs(shown, f);
 	free(shown);
+}
+
+void
+print_url(FILE *f, const char *url)
+{
+	const char *auth = strstr(url, "://"), *end, *at = NULL, *colon, *p;
+	char *head;
+
+	if (!url_has_password(url)) {
+		print_clean(f, url);
+		return;
+	}
+	auth += 3;
+	end = auth + strcspn(auth, "/?#");
+	for (p = auth; p < end; p++)
+		if (*p == '@')
+			at = p;
+	colon = memchr(auth, ':', (size_t)(at - auth));
+	head = xstrndup(url, (size_t)(colon - url));
+	print_clean(f, head);
+	fputs(":***", f);
+	print_clean(f, at);
+	free(head);
 }
 
 /* https URL split into what migrate needs; all fields owned. */
@@ -152,31 +211,49 @@ user_is_email(const char *user)
 
 /*
  * Whether the URL belongs on bbs::: a host that chooses a provider by
- * itself (Bitbucket Cloud), or a host with any bbs.<url>.* setting that
- * git matches to it.
+ * itself (Bitbucket Cloud), or a host with a bbs.<url>.* setting whose
+ * <url> git would match to it.  Settings without a <url> (bbs.tokenStore)
+ * say nothing about a host.
  */
 static int
 url_is_ours(const struct https_url *u)
 {
+	const char *argv[] = { "git", "config", "-z", "--name-only",
+	    "--get-regexp", "^bbs\\.", NULL };
+	struct remote_url target;
 	struct buf out;
 	char *plain;
-	int r;
+	size_t off;
+	int r, ours = 0;
 
 	if (provider_by_host(u->host) != NULL)
 		return 1;
-	plain = xmalloc(strlen(u->hostport) + strlen(u->rest) + 16);
-	sprintf(plain, "https://%s%s", u->hostport, u->rest);
-	{
-		const char *argv[] = { "git", "config", "--get-urlmatch", "bbs",
-		    plain, NULL };
-
-		buf_init(&out, GIT_OUTPUT_MAX);
-		r = run_quiet(argv, NULL, &out);
-	}
+	plain = xasprintf("https://%s%s", u->hostport, u->rest);
+	r = url_parse(&target, plain);
 	free(plain);
-	r = r == 0 && out.len > 0;
+	if (r != 0) {
+		err_clear();
+		return 0;
+	}
+	buf_init(&out, GIT_OUTPUT_MAX);
+	if (run_quiet(argv, NULL, &out) == 0) {
+		for (off = 0; off < out.len && !ours;) {
+			const char *name = out.ptr + off;
+			const char *dot1 = strchr(name, '.');
+			const char *dot2 = strrchr(name, '.');
+			char *sub;
+
+			off += strlen(name) + 1;
+			if (dot1 == NULL || dot2 == dot1)
+				continue;
+			sub = xstrndup(dot1 + 1, (size_t)(dot2 - dot1 - 1));
+			ours = url_match_score(sub, &target) >= 0;
+			free(sub);
+		}
+	}
 	buf_release(&out);
-	return r;
+	url_release(&target);
+	return ours;
 }
 
 /* One remote.<name>.url or .pushurl key and its values, in order. */
@@ -236,13 +313,14 @@ remote_wanted(const struct migrate *m, const char *name)
 static int
 read_remote_urls(struct migrate *m)
 {
-	const char *argv[] = { "git", "config", "-z", "--get-regexp",
-	    "^remote\\..*\\.(url|pushurl)$", NULL };
+	/* the repository's own file: the one write_key() rewrites */
+	const char *argv[] = { "git", "config", "--local", "-z",
+	    "--get-regexp", "^remote\\..*\\.(url|pushurl)$", NULL };
 	struct buf out;
 	size_t off;
 	int r;
 
-	buf_init(&out, GIT_OUTPUT_MAX);
+	buf_init_secret(&out, GIT_OUTPUT_MAX);	/* URLs may hold passwords */
 	r = run_quiet(argv, NULL, &out);
 	if (r < 0)
 		goto done;
@@ -360,11 +438,46 @@ write_key(const struct remote_key *k, char *const nv[])
 	return 0;
 }
 
+/* Whether value `v` of a remote's URL key moves to bbs::. */
+static int
+value_moves(const char *v)
+{
+	struct https_url u;
+	int r;
+
+	if (https_url_split(&u, v) != 0)
+		return 0;
+	r = url_is_ours(&u);
+	https_url_release(&u);
+	return r;
+}
+
+/*
+ * A key is rewritten whole (write_key), so a value that stays goes
+ * through git's argv: refuse one with a password in it, before any key
+ * is changed.
+ */
+static int
+key_check(const struct remote_key *k)
+{
+	size_t i, moves = 0, pw = 0;
+
+	for (i = 0; i < k->nr; i++) {
+		if (value_moves(k->values[i]))
+			moves++;
+		else if (url_has_password(k->values[i]))
+			pw++;
+	}
+	if (moves > 0 && pw > 0)
+		return err_set(BBS_E_INVALID, "%s: another URL of %s has a "
+		    "password in it; remove it first", k->name, k->key);
+	return 0;
+}
+
 static int
 migrate_key(struct migrate *m, const struct remote_key *k)
 {
 	char *nv[MIGRATE_MAX_VALUES] = { NULL };
-	struct https_url u;
 	size_t i, moved = 0;
 	int r = 0;
 
@@ -373,18 +486,6 @@ migrate_key(struct migrate *m, const struct remote_key *k)
 			moved++;
 	if (moved == 0)
 		goto out;
-	/* a value that stays must not carry a password into git's argv */
-	for (i = 0; i < k->nr; i++) {
-		if (nv[i] != NULL || https_url_split(&u, k->values[i]) != 0)
-			continue;
-		r = u.has_password;
-		https_url_release(&u);
-		if (r) {
-			r = err_set(BBS_E_INVALID, "%s: another URL of %s has a "
-			    "password in it; remove it first", k->name, k->key);
-			goto out;
-		}
-	}
 	m->changes += (int)moved;
 	if (!m->dry_run)
 		r = write_key(k, nv);
@@ -490,7 +591,7 @@ helper_password(const char *h, const char *protocol, const char *host,
 	    protocol, host) >= (int)sizeof(input))
 		return 0;
 	buf_init_secret(&out, BUF_MAX_DEFAULT);
-	r = run_quiet(argv, input, &out);
+	r = run_quiet_env(argv, input, &out, no_prompt_env);
 	if (r == 0 && out.ptr != NULL && strstr(out.ptr, "\npassword=") != NULL) {
 		*cred = buf_detach(&out);
 		return 1;
@@ -520,11 +621,6 @@ stale_passwords(const char *protocol, const char *host, int forget, int ask,
 	int r;
 
 	*found = 0;
-	/* nothing here may prompt: helpers answer or they do not */
-	if (setenv("GIT_TERMINAL_PROMPT", "0", 1) != 0)
-		return err_set(BBS_E_IO, "cannot set GIT_TERMINAL_PROMPT");
-	unsetenv("GIT_ASKPASS");
-	unsetenv("SSH_ASKPASS");
 	if ((r = helpers_for(protocol, host, &helpers, &n)) != 0)
 		return r;
 	for (i = 0; i < n && r == 0; i++) {
@@ -557,7 +653,7 @@ stale_passwords(const char *protocol, const char *host, int forget, int ask,
 
 			snprintf(opt, sizeof(opt), "credential.helper=%s",
 			    helpers[i]);
-			r = run_quiet(argv, cred, NULL);
+			r = run_quiet_env(argv, cred, NULL, no_prompt_env);
 			if (r == 0)
 				printf("removed it (git credential reject)\n");
 			else if (r > 0)
@@ -585,7 +681,7 @@ migrate_release(struct migrate *m)
 
 	for (i = 0; i < m->nkeys; i++) {
 		for (j = 0; j < m->keys[i].nr; j++)
-			free(m->keys[i].values[j]);
+			secret_free(m->keys[i].values[j]);	/* may hold a password */
 		free(m->keys[i].key);
 		free(m->keys[i].name);
 	}
@@ -611,7 +707,7 @@ migrate_run(int argc, char **argv)
 		else if (strcmp(argv[i], "--forget-passwords") == 0)
 			m.forget = 1;
 		else if (argv[i][0] == '-')
-			return err_set(BBS_E_INVALID, "usage: git bbs migrate "
+			return err_set(BBS_E_USAGE, "git bbs migrate "
 			    "[--dry-run] [--forget-passwords] [<remote>...]");
 		else
 			break;
@@ -637,6 +733,9 @@ migrate_run(int argc, char **argv)
 			goto out;
 		}
 	}
+	for (i = 0; i < m.nkeys && r == 0; i++)
+		if (remote_wanted(&m, m.keys[i].name))
+			r = key_check(&m.keys[i]);
 	for (i = 0; i < m.nkeys && r == 0; i++)
 		if (remote_wanted(&m, m.keys[i].name))
 			r = migrate_key(&m, &m.keys[i]);

@@ -195,18 +195,6 @@ git_with() {
 		GIT_CONFIG_VALUE_0="Authorization: Bearer $t" git "$@"
 }
 
-# test_expect_code CODE CMD...: CMD exits with CODE.
-test_expect_code() {
-	local want=$1
-	shift
-	"$@"
-	local got=$?
-	if [ "$got" != "$want" ]; then
-		printf 'expected exit code %s, got %s: %s\n' "$want" "$got" "$*" >&2
-		return 1
-	fi
-}
-
 # tokens_line TOKEN: the line of TOKEN in the forge's tokens file.
 tokens_line() {
 	grep -F -e "$1 " "$FORGE_DIR/tokens"

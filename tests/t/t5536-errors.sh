@@ -7,18 +7,6 @@ test_description='errors say what failed, with git'"'"'s prefixes and exit codes
 
 URL=https://git.example.com/team/repo.git
 
-# test_expect_code CODE CMD...: CMD exits with CODE.
-test_expect_code() {
-	local want=$1
-	shift
-	"$@"
-	local got=$?
-	if [ "$got" != "$want" ]; then
-		printf 'expected exit code %s, got %s: %s\n' "$want" "$got" "$*" >&2
-		return 1
-	fi
-}
-
 test_expect_success 'import with no provider names the key to set' '
 	echo not-a-real-token >rt &&
 	test_expect_code 128 git bbs import "$URL" <rt 2>err &&
@@ -62,6 +50,10 @@ test_expect_success 'git bbs: usage errors exit 129, help exits 0' '
 	test_grep "^usage: git bbs login " err &&
 	test_expect_code 129 git bbs logout a b 2>err &&
 	test_grep "^usage: git bbs logout" err &&
+	test_expect_code 129 git bbs doctor --bogus 2>err &&
+	test_grep "^usage: git bbs doctor " err &&
+	test_expect_code 129 git bbs doctor a b 2>err &&
+	test_grep "^usage: git bbs doctor " err &&
 	git bbs -h >out 2>err &&
 	test_grep "^usage: git bbs login" out &&
 	test_must_be_empty err
@@ -107,7 +99,22 @@ test_expect_success 'git-credential-bbs: not ours is silent and succeeds' '
 	printf "protocol=https\nhost=elsewhere.example.com\n\n" >other &&
 	git-credential-bbs get <other >out 2>err &&
 	test_must_be_empty out &&
+	test_must_be_empty err &&
+	# plain http to a network host is never ours, even a configured one
+	printf "protocol=http\nhost=git.example.com\npath=team/repo.git\n\n" >plain &&
+	git-credential-bbs get <plain >out 2>err &&
+	test_must_be_empty out &&
 	test_must_be_empty err
+'
+
+test_expect_success 'git-credential-bbs: a user name from git is shown with its control bytes in caret notation' '
+	printf "protocol=https\nhost=git.example.com\npath=team/repo.git\nusername=\033]0;pwn\007x\n\n" >req-esc &&
+	test_expect_code 1 git-credential-bbs get <req-esc >out 2>err &&
+	test_must_be_empty out &&
+	test_grep "^error: git-credential-bbs: not signed in to .git.example.com. as \^\[\]0;pwn\^Gx$" err &&
+	test_grep "^hint: sign in with: git bbs login https://\^\[\]0;pwn\^Gx@git.example.com/" err &&
+	! grep -q "$(printf "\033")" err &&
+	! grep -q "$(printf "\007")" err
 '
 
 test_done

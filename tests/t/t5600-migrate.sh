@@ -11,6 +11,8 @@ URL_PASSWORD=hunter2-$$-9c1e
 test_expect_success 'set up a repository with several remotes' '
 	git init -q repo &&
 	git config --global "bbs.https://git.example.com.clientId" example-client &&
+	# a setting for no URL in particular makes no host ours
+	git config --global bbs.tokenStore file &&
 	git -C repo remote add origin "https://jane%40example.com@bitbucket.org/team/repo.git" &&
 	git -C repo remote add work "https://alice@git.example.com/team/r.git" &&
 	git -C repo remote set-url --push work "https://git.example.com/team/r-push.git" &&
@@ -78,6 +80,24 @@ test_expect_success 'a second run has nothing to do' '
 	(cd repo && git bbs migrate) >out &&
 	grep "nothing to migrate" out &&
 	test_cmp config.before repo/.git/config
+'
+
+test_expect_success 'a URL that stays with a password in it, of any scheme, stops its key; the password never reaches argv' '
+	git init -q repo2 &&
+	git -C repo2 remote add bb "https://bitbucket.org/team/r.git" &&
+	git -C repo2 config --add remote.bb.pushurl "https://bitbucket.org/team/r.git" &&
+	git -C repo2 config --add remote.bb.pushurl "http://bob:$URL_PASSWORD@example.com/x" &&
+	cp repo2/.git/config config.before &&
+	(cd repo2 && GIT_TRACE=$TRASH_DIRECTORY/trace test_must_fail git bbs migrate) >out 2>err &&
+	grep "bb: another URL of remote.bb.pushurl has a password in it; remove it first" err &&
+	test_cmp config.before repo2/.git/config &&
+	test -s trace &&
+	! grep -F -e "$URL_PASSWORD" trace out err
+'
+
+test_expect_success 'wrong arguments: the usage, exit 129' '
+	(cd repo && test_expect_code 129 git bbs migrate --bogus) 2>err &&
+	grep "^usage: git bbs migrate " err
 '
 
 test_expect_success 'outside a repository it says so' '

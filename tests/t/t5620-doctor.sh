@@ -10,6 +10,7 @@ test_description='git bbs doctor: one line a check, the fix after each problem, 
 
 forge_start
 oauth_start
+command -v script >/dev/null && test_set_prereq TTY
 URL=$FORGE_URL/team/repo.git
 HOSTPORT=${FORGE_URL#http://}
 SAVED_PASSWORD=old-app-password-$$-4d2b
@@ -94,6 +95,25 @@ test_expect_success 'in a repository: its bbs:: remotes, and the LFS settings' '
 	grep "^origin: bbs::$URL$" out &&
 	! grep "^plain:" out &&
 	grep "^warning git lfs: remote.origin.lfsurl is not set" out
+'
+
+test_expect_success 'a remote URL with a password in it: shown masked, and refused' '
+	git init -q pw &&
+	git -C pw remote add p "bbs::https://alice:$SAVED_PASSWORD@bitbucket.org/t/r.git" &&
+	(cd pw && test_must_fail git bbs doctor --offline) >out 2>err &&
+	grep "^p: bbs::https://alice:\*\*\*@bitbucket.org/t/r.git$" out &&
+	! grep -F -e "$SAVED_PASSWORD" out err
+'
+
+test_expect_success TTY 'each remote is checked with the terminal there: asking the helpers about passwords changes nothing for the next' '
+	git init -q two &&
+	git -C two remote add a "bbs::$URL" &&
+	git -C two remote add b "bbs::$URL" &&
+	(cd two && test_might_fail env -u BROWSER -u DISPLAY -u WAYLAND_DISPLAY \
+		-u GIT_TERMINAL_PROMPT script -qfec "git bbs doctor --offline" \
+		/dev/null) >tty.out 2>&1 &&
+	grep "sign-in here: .*a terminal is there" tty.out >lines &&
+	test_line_count = 2 lines
 '
 
 test_done

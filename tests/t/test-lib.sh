@@ -435,6 +435,18 @@ test_must_fail() {
 	return 0
 }
 
+# test_expect_code CODE CMD...: CMD exits with CODE.
+test_expect_code() {
+	local want=$1
+	shift
+	"$@"
+	local got=$?
+	if [ "$got" != "$want" ]; then
+		printf 'expected exit code %s, got %s: %s\n' "$want" "$got" "$*" >&2
+		return 1
+	fi
+}
+
 # test_might_fail CMD...: like test_must_fail, but success is fine too.
 test_might_fail() {
 	"$@"
