@@ -5,7 +5,8 @@
  * private-use scheme hand-off and the paste-back prompt.
  *
  * Oracle: a code that comes out is non-empty and of %x20-7E only, and
- * only with the expected state; a failed check gives no code.
+ * only with the expected state; a failed check gives no code, and its
+ * message (which may quote the server's error) no control byte.
  */
 #include "config.h"
 
@@ -47,8 +48,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (state == NULL || strcmp(state, STATE) != 0)
 			abort();
 		secret_free(state);
-	} else if (code != NULL)
-		abort();
+	} else {
+		if (code != NULL)
+			abort();
+		for (p = err_message(); p != NULL && *p != '\0'; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				abort();
+	}
 	secret_free(code);
 	free(query);
 	err_clear();
