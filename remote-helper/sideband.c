@@ -34,6 +34,32 @@ sideband_emit(struct sideband *sb)
 	buf_reset(&sb->line);
 }
 
+/*
+ * Add `n` bytes of a line, sanitized.  A line that would outgrow the
+ * buffer is shown in pieces, each on a "remote: " line of its own, so that
+ * nothing is lost and the buffer never fails (a caret doubles a byte; one
+ * byte stays free for the line end of a cut piece).
+ */
+static void
+sideband_add(struct sideband *sb, const char *p, size_t n)
+{
+	size_t take;
+
+	while (n > 0) {
+		take = (sb->line.max - sb->line.len - 1) / 2;
+		if (take == 0) {
+			buf_addstr(&sb->line, "\n");
+			sideband_emit(sb);
+			continue;
+		}
+		if (take > n)
+			take = n;
+		text_sanitize(&sb->line, p, take, TEXT_CRLF);
+		p += take;
+		n -= take;
+	}
+}
+
 void
 sideband_write(struct sideband *sb, const char *data, size_t len)
 {
@@ -42,17 +68,12 @@ sideband_write(struct sideband *sb, const char *data, size_t len)
 	for (i = 0; i < len; i++) {
 		if (data[i] != '\n' && data[i] != '\r')
 			continue;
-		if (text_sanitize(&sb->line, data + start, i + 1 - start,
-		    TEXT_CRLF) != 0)
-			err_clear();	/* an overlong line is cut, not fatal */
+		sideband_add(sb, data + start, i + 1 - start);
 		sideband_emit(sb);
 		start = i + 1;
 	}
-	if (start < len &&
-	    text_sanitize(&sb->line, data + start, len - start, TEXT_CRLF) != 0) {
-		err_clear();
-		sideband_emit(sb);
-	}
+	if (start < len)
+		sideband_add(sb, data + start, len - start);
 }
 
 void

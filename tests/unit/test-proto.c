@@ -481,12 +481,58 @@ test_push_adv(void **state)
 	buf_release(&body);
 }
 
+/*
+ * A side-band line longer than the buffer is shown in pieces, and what
+ * follows it is shown too.
+ */
+static void
+test_sideband_long_line(void **state)
+{
+	struct sideband sb;
+	char *longline, line[70000 + 64];
+	size_t xs = 0, n;
+	int after = 0, first = 0;
+	FILE *f = tmpfile();
+
+	(void)state;
+	assert_non_null(f);
+	sideband_init(&sb, 1);
+	sb.out = f;
+	longline = malloc(70001);
+	assert_non_null(longline);
+	memset(longline, 'x', 70000);
+	longline[70000] = '\n';
+	sideband_write(&sb, "first\n", 6);
+	sideband_write(&sb, longline, 70001);
+	sideband_write(&sb, "after the long line\n", 20);
+	sideband_release(&sb);
+	free(longline);
+	rewind(f);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		assert_int_equal(strncmp(line, "remote: ", 8), 0);
+		if (strcmp(line, "remote: first\n") == 0)
+			first++;
+		else if (strcmp(line, "remote: after the long line\n") == 0)
+			after++;
+		else {
+			n = strspn(line + 8, "x");
+			assert_string_equal(line + 8 + n, "\n");
+			xs += n;
+		}
+	}
+	fclose(f);
+	assert_int_equal(first, 1);
+	assert_int_equal(xs, 70000);
+	assert_int_equal(after, 1);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_read_line),
 		cmocka_unit_test(test_long_line),
+		cmocka_unit_test(test_sideband_long_line),
 		cmocka_unit_test(test_capabilities_options),
 		cmocka_unit_test(test_shallow_refused),
 		cmocka_unit_test(test_bad_commands),
