@@ -525,6 +525,17 @@ int session_token(struct session *s, char **access_token);
 int session_store_new(struct session *s, struct oauth_token *tok,
     char **account_out);
 /*
+ * Use `refresh_token` from elsewhere (BBS_REFRESH_TOKEN, git bbs import)
+ * and store the grant it yields, under the grant's lock, with room for
+ * the save reserved before the server rotates it, and signals held until
+ * it is saved.  With `if_absent`, nothing is done when a grant is there
+ * by then (another process used the same token).  *account_out (may be
+ * NULL) gets the account stored, NULL when nothing was.  Returns
+ * BBS_E_AUTH_REQUIRED when the server refuses the token.
+ */
+int session_import(struct session *s, const char *refresh_token,
+    int if_absent, char **account_out);
+/*
  * The server refused `refused`: refresh (once, under the lock) unless
  * another process already replaced it, and return the current token.
  */

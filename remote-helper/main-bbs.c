@@ -286,7 +286,6 @@ cmd_token(int argc, char **argv)
 static int
 cmd_import(int argc, char **argv)
 {
-	struct oauth_token tok;
 	struct remote_ctx c;
 	char line[OAUTH_TOKEN_MAX + 3], *account = NULL;
 	int r;
@@ -305,15 +304,9 @@ cmd_import(int argc, char **argv)
 		    "(only letters, digits and -._~+/ then '=' padding)");
 	}
 	if ((r = ctx_init(&c, argv[1])) == 0 &&
-	    (r = session_endpoints(&c.s)) == 0 &&
-	    (r = oauth_refresh(&c.s.oc, line, NULL, &tok)) == 0) {
-		if (tok.refresh_token == NULL)
-			tok.refresh_token = xstrdup(line);
-		r = session_store_new(&c.s, &tok, &account);
-		oauth_token_release(&tok);
-		if (r == 0)
-			fprintf(stderr, "Imported: signed in to %s as %s.\n",
-			    c.url.host, account);
+	    (r = session_import(&c.s, line, 0, &account)) == 0) {
+		fprintf(stderr, "Imported: signed in to %s as %s.\n",
+		    c.url.host, account);
 	} else if (r == BBS_E_AUTH_REQUIRED) {
 		err_clear();
 		r = err_set(BBS_E_INVALID, "the server refused that refresh "

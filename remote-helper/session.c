@@ -535,36 +535,26 @@ put:
 
 /*
  * BBS_REFRESH_TOKEN seeds a headless machine: it is used once, and the
- * grant it yields is stored like any other.
+ * grant it yields is stored like any other.  Many processes may start
+ * with the same seed (fetch --jobs, submodules): one uses it, under the
+ * grant's lock, and the others then find its grant.
  */
 static int
 session_seed(struct session *s)
 {
-	struct oauth_token tok;
-	char *account = NULL;
 	int r;
 
 	if (s->settings->refresh_seed == NULL || s->seeded)
 		return BBS_E_AUTH_REQUIRED;
 	s->seeded = 1;
 	err_clear();
-	if ((r = session_endpoints(s)) != 0)
-		return r;
-	r = oauth_refresh(&s->oc, s->settings->refresh_seed, NULL, &tok);
+	r = session_import(s, s->settings->refresh_seed, 1, NULL);
 	if (r == BBS_E_AUTH_REQUIRED) {
 		err_clear();
 		err_set(BBS_E_AUTH_REQUIRED, "the server refused the refresh "
 		    "token in BBS_REFRESH_TOKEN");
 		session_login_hint(s);
-		return BBS_E_AUTH_REQUIRED;
 	}
-	if (r != 0)
-		return r;
-	if (tok.refresh_token == NULL)
-		tok.refresh_token = xstrdup(s->settings->refresh_seed);
-	r = session_store_new(s, &tok, &account);
-	oauth_token_release(&tok);
-	free(account);
 	return r;
 }
 
@@ -758,6 +748,36 @@ note_unnamed(struct session *s, struct store *st, const char *account)
 }
 
 /* Store a new grant, naming the account after the server's answer. */
+/* Who the server says `tok` signs in (its text), or NULL. */
+static char *
+session_identify(struct session *s, const struct oauth_token *tok)
+{
+	char *who = oauth_whoami(&s->oc, tok->access_token);
+
+	if (who == NULL)
+		who = oauth_token_name(&s->oc, tok);
+	if (who == NULL)
+		who = oauth_introspect_name(&s->oc, tok->access_token);
+	if (who != NULL && s->url->user != NULL)
+		warn_other_account(who, s->url->user);
+	return who;
+}
+
+/*
+ * The account a new grant goes under, in `st` (open under the grant's
+ * lock): the URL's, else the server's name `who`, else a new
+ * "account-N"; *unnamed says which.
+ */
+static char *
+session_new_account(struct session *s, const struct store *st,
+    const char *who, int *unnamed)
+{
+	*unnamed = s->url->user == NULL && who == NULL;
+	if (!*unnamed)
+		return xstrdup(s->url->user ? s->url->user : who);
+	return unnamed_account(s, st);
+}
+
 int
 session_store_new(struct session *s, struct oauth_token *tok,
     char **account_out)
@@ -766,22 +786,11 @@ session_store_new(struct session *s, struct oauth_token *tok,
 	char *who, *account = NULL;
 	int r, lock = -1, unnamed = 0;
 
-	who = oauth_whoami(&s->oc, tok->access_token);
-	if (who == NULL)
-		who = oauth_token_name(&s->oc, tok);
-	if (who == NULL)
-		who = oauth_introspect_name(&s->oc, tok->access_token);
-	if (who != NULL && s->url->user != NULL)
-		warn_other_account(who, s->url->user);
+	who = session_identify(s, tok);
 	if ((r = store_lock(s->store_dir, s->key, LOCK_TIMEOUT, &lock)) != 0)
 		goto out;
 	if ((r = session_store_open(s, &st)) == 0) {
-		if (s->url->user != NULL || who != NULL)
-			account = xstrdup(s->url->user ? s->url->user : who);
-		else {
-			account = unnamed_account(s, &st);
-			unnamed = 1;
-		}
+		account = session_new_account(s, &st, who, &unnamed);
 		r = store_update(&st, s->key, account, s->oc.provider, tok);
 	}
 	if (r == 0 && unnamed)
@@ -793,6 +802,63 @@ session_store_new(struct session *s, struct oauth_token *tok,
 		account = NULL;
 	}
 out:
+	free(account);
+	free(who);
+	return r;
+}
+
+int
+session_import(struct session *s, const char *refresh_token, int if_absent,
+    char **account_out)
+{
+	struct oauth_token tok;
+	struct store st;
+	struct store_entry *e;
+	struct signal_hold hold = { 0 };
+	char *who = NULL, *account = NULL;
+	int r, lock = -1, unnamed = 0, opened = 0;
+
+	if (account_out != NULL)
+		*account_out = NULL;
+	memset(&tok, 0, sizeof(tok));
+	if ((r = session_endpoints(s)) != 0)
+		return r;
+	if ((r = store_lock(s->store_dir, s->key, LOCK_TIMEOUT, &lock)) != 0)
+		return r;
+	if ((r = session_store_open(s, &st)) != 0)
+		goto out;
+	opened = 1;
+	if (if_absent && session_pick(s, &st, &e) != BBS_E_AUTH_REQUIRED) {
+		/* a grant is there now: another process used the seed */
+		trace_printf("oauth: another process used the refresh token");
+		err_clear();
+		goto out;
+	}
+	err_clear();
+	/* room for the save first: the server is about to rotate */
+	if ((r = store_reserve(&st)) != 0)
+		goto out;
+	signals_hold(&hold);
+	if ((r = oauth_refresh(&s->oc, refresh_token, NULL, &tok)) != 0)
+		goto out;
+	/* a server that does not rotate keeps the refresh token given */
+	if (tok.refresh_token == NULL)
+		tok.refresh_token = xstrdup(refresh_token);
+	who = session_identify(s, &tok);
+	account = session_new_account(s, &st, who, &unnamed);
+	session_save_rotated(s, &st, account, &tok);
+	if (unnamed)
+		note_unnamed(s, &st, account);
+	if (account_out != NULL) {
+		*account_out = account;
+		account = NULL;
+	}
+out:
+	oauth_token_release(&tok);
+	if (opened)
+		store_release(&st);
+	store_unlock(lock);
+	signals_release(&hold);
 	free(account);
 	free(who);
 	return r;

@@ -168,6 +168,25 @@ test_expect_success 'BBS_REFRESH_TOKEN seeds a headless machine once' '
 	test "$(stored refresh_token)" != "$rt"
 '
 
+test_expect_success 'eight processes that start with the same BBS_REFRESH_TOKEN: one uses it, all succeed, the grant lives' '
+	rt=$(stored refresh_token) &&
+	rm -f "$STORE" &&
+	before=$(oauth_count refresh_token) &&
+	for i in $(seq 1 8); do
+		(BBS_REFRESH_TOKEN=$rt git -C "w$i" fetch -q origin >"s$i.out" 2>"s$i.err"
+		 echo $? >"s$i.rc") &
+	done &&
+	wait &&
+	cat s*.rc | sort -u >rcs &&
+	echo 0 >expect &&
+	{ test_cmp expect rcs || { cat s*.err; false; }; } &&
+	test $(($(oauth_count refresh_token) - before)) = 1 &&
+	test "$(stored account)" = alice &&
+	expire &&
+	env -u BROWSER git -C work fetch -q origin &&
+	test $(($(oauth_count refresh_token) - before)) = 2
+'
+
 test_expect_success 'flow=auto with a client secret and nobody to ask: client credentials' '
 	rm -f "$STORE" &&
 	secret=$(new_token) &&

@@ -69,6 +69,22 @@ test_expect_success NOT_VALGRIND 'no room for the store: the refresh is not atte
 	test "$(stored refresh_token)" != "$rt"
 '
 
+test_expect_success NOT_VALGRIND 'no room for the store: git bbs import does not use the refresh token' '
+	rt=$(stored refresh_token) &&
+	before=$(oauth_count refresh_token) &&
+	printf "%s\n" "$rt" |
+	(ulimit -f 0 && git bbs import "$URL" 2>&1; echo "exit $?") | cat >out &&
+	grep "^fatal: cannot reserve room for the token store" out &&
+	grep "^exit 128$" out &&
+	test $(oauth_count refresh_token) = $before &&
+	test "$(stored refresh_token)" = "$rt" &&
+	store_ok &&
+	printf "%s\n" "$rt" | git bbs import "$URL" 2>err &&
+	grep "^Imported: signed in to 127.0.0.1 as " err &&
+	test "$(stored refresh_token)" != "$rt" &&
+	test $(($(oauth_count refresh_token) - before)) = 1
+'
+
 test_expect_success 'SIGKILL before the request: the old grant, still good' '
 	expire &&
 	rt=$(stored refresh_token) &&
