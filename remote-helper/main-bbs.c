@@ -79,19 +79,45 @@ cmd_login(int argc, char **argv)
 	return r;
 }
 
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 /*
  * `git bbs logout` without a URL: forget every grant in the store, under
- * its lock.  Revoking needs each server's client settings, which only a
- * URL selects, so the message says the tokens were not revoked.
+ * its lock.  Each grant's own lock is taken first (in key order), so a
+ * refresh under way saves before the grant is forgotten, and one that
+ * starts later finds it gone; it cannot put the grant back.  Revoking
+ * needs each server's client settings, which only a URL selects, so the
+ * message says the tokens were not revoked.
  */
 static int
 logout_all(void)
 {
 	struct store st;
-	size_t n = 0;
+	char *dir = NULL, **keys = NULL;
+	int *locks = NULL;
+	size_t n = 0, nkeys = 0, i;
 	int r;
 
-	if ((r = session_store_open_all(&st)) == 0 &&
+	if ((r = session_store_dir(&dir)) != 0)
+		return r;
+	if ((r = session_store_open_all(&st)) == 0 && st.nr > 0) {
+		keys = xcalloc(st.nr, sizeof(*keys));
+		for (i = 0; i < st.nr; i++)
+			keys[nkeys++] = xstrdup(st.e[i].key);
+		qsort(keys, nkeys, sizeof(*keys), cmp_str);
+	}
+	store_release(&st);
+	locks = xcalloc(nkeys + 1, sizeof(*locks));
+	for (i = 0; i < nkeys; i++)
+		locks[i] = -1;
+	for (i = 0; r == 0 && i < nkeys; i++)
+		if (i == 0 || strcmp(keys[i], keys[i - 1]) != 0)
+			r = store_lock(dir, keys[i], 120, &locks[i]);
+	if (r == 0 && (r = session_store_open_all(&st)) == 0 &&
 	    (r = store_forget_all(&st, &n)) == 0) {
 		fprintf(stderr, "Forgot %zu sign-in%s. They were not revoked "
 		    "at the servers; 'git bbs logout <url>' does that.\n", n,
@@ -101,7 +127,14 @@ logout_all(void)
 			    "%s.\n", st.raw_nr, st.raw_nr == 1 ? "" : "s",
 			    st.path, st.raw_nr == 1 ? "it is" : "they are");
 	}
-	store_release(&st);
+	store_release(&st);	/* released or empty: a no-op then */
+	for (i = 0; i < nkeys; i++) {
+		store_unlock(locks[i]);
+		free(keys[i]);
+	}
+	free(locks);
+	free(keys);
+	free(dir);
 	return r;
 }
 

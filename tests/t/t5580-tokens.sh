@@ -187,6 +187,20 @@ test_expect_success 'eight processes that start with the same BBS_REFRESH_TOKEN:
 	test $(($(oauth_count refresh_token) - before)) = 2
 '
 
+test_expect_success 'git bbs logout without a URL during a refresh: the refresh does not bring the grant back' '
+	expire &&
+	oauth_fault slow 2 &&
+	test_when_finished "oauth_fault clear" &&
+	{ GIT_TRACE_BBS=$PWD/lo.trace git -C w4 fetch -q origin >/dev/null 2>&1 &
+	  echo $! >lo.pid; } &&
+	wait_for_text lo.trace "POST /token" 100 &&
+	git bbs logout 2>err &&
+	grep "^Forgot 1 sign-in" err &&
+	wait_for_exit lo.pid 300 &&
+	git bbs status >status &&
+	grep "^Not signed in" status
+'
+
 test_expect_success 'flow=auto with a client secret and nobody to ask: client credentials' '
 	rm -f "$STORE" &&
 	secret=$(new_token) &&
