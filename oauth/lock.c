@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,15 +32,24 @@ lock_path(const char *dir, const char *path, int timeout_sec, int *fd_out)
 {
 	struct timespec ts = { 0, 20 * 1000 * 1000 };
 	time_t deadline = time(NULL) + timeout_sec;
+	struct stat st;
 	int fd, r;
 
 	*fd_out = -1;
 	if ((r = store_mkdir(dir)) != 0)
 		return r;
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
+	    0600);
 	if (fd < 0)
 		return err_set(BBS_E_IO, "cannot create a lock in '%s': %s",
 		    dir, strerror(errno));
+	/* one planted by another user could be held by them for ever */
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    st.st_uid != geteuid()) {
+		close(fd);
+		return err_set(BBS_E_IO, "the lock file '%s' is not a file of "
+		    "yours; remove it", path);
+	}
 	while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
 		if (errno != EWOULDBLOCK && errno != EINTR) {
 			r = errno;

@@ -14,6 +14,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,12 +66,19 @@ static void
 signin_cooldown_start(const struct session *s)
 {
 	char *m = signin_marker(s);
-	FILE *f;
+	int fd;
 
-	/* the marker's time is what counts; it holds nothing secret */
-	if ((f = fopen(m, "we")) == NULL || fclose(f) != 0)
+	/*
+	 * The marker's time is what counts; it holds nothing secret.  Never
+	 * through a symbolic link: its name can be worked out by anyone.
+	 */
+	fd = open(m, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
+	    0600);
+	if (fd < 0 || futimens(fd, NULL) != 0)
 		trace_printf("login: cannot write '%s': %s", m,
 		    strerror(errno));
+	if (fd >= 0)
+		close(fd);
 	free(m);
 }
 

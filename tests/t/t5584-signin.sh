@@ -69,6 +69,36 @@ test_expect_success 'signInCooldown=0: a failed sign-in does not hold the next b
 	grep "Signed in to 127.0.0.1 as alice" err
 '
 
+test_expect_success 'the cooldown marker is never written through a symbolic link' '
+	git bbs logout "$REPO" 2>/dev/null &&
+	test_must_fail env BROWSER=$BROWSER_STANDIN BBS_TEST_BROWSER_DECISION=deny \
+		git ls-remote "$REPO" 2>err &&
+	marker=$(ls "$XDG_STATE_HOME"/git-remote-bbs/signin-failed-*) &&
+	test -f "$marker" &&
+	echo precious >victim &&
+	rm "$marker" &&
+	ln -s "$PWD/victim" "$marker" &&
+	test_must_fail env BROWSER=$BROWSER_STANDIN BBS_TEST_BROWSER_DECISION=deny \
+		git ls-remote "$REPO" 2>err &&
+	echo precious >expect &&
+	test_cmp expect victim &&
+	rm "$marker"
+'
+
+# planting a file of another user needs root
+[ "$(id -u)" = 0 ] && test_set_prereq ROOT
+
+test_expect_success ROOT 'a lock file that is not ours is refused, with what to do' '
+	for f in "$XDG_STATE_HOME"/git-remote-bbs/lock-*; do
+		chown 65534 "$f" || return 1
+	done &&
+	test_must_fail env BROWSER=$BROWSER_STANDIN git ls-remote "$REPO" 2>err &&
+	grep "the lock file .* is not a file of yours; remove it" err &&
+	rm -f "$XDG_STATE_HOME"/git-remote-bbs/lock-* &&
+	BROWSER=$BROWSER_STANDIN git ls-remote "$REPO" >out 2>err &&
+	grep refs/heads/main out
+'
+
 test_expect_success 'SIGTERM during a slow token exchange: stops at once, nothing stored' '
 	git bbs logout "$REPO" 2>/dev/null &&
 	cp "$STORE" store.before &&
