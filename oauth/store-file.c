@@ -379,9 +379,13 @@ read_all(int fd, const char *path, struct buf *data)
 	return r;
 }
 
-/* 1 if `fd` holds a complete store file (every byte decodes). */
+/*
+ * 1 if `fd` holds a complete store file: every byte decodes, but for NUL
+ * bytes at the end (the rest of a reservation, when its writer died
+ * before cutting the file to its length).  *len: the length that does.
+ */
 static int
-file_complete(int fd, const char *path)
+file_complete(int fd, const char *path, size_t *len)
 {
 	struct store scratch;
 	struct buf data;
@@ -389,11 +393,34 @@ file_complete(int fd, const char *path)
 
 	memset(&scratch, 0, sizeof(scratch));
 	buf_init_secret(&data, STORE_MAX);
-	ok = read_all(fd, path, &data) == 0 && data.len > 0 &&
-	    store_decode(&scratch, data.ptr, data.len) == 0;
+	ok = read_all(fd, path, &data) == 0;
+	*len = data.len;
+	while (ok && *len > 0 && data.ptr[*len - 1] == '\0')
+		(*len)--;
+	ok = ok && *len > 0 && store_decode(&scratch, data.ptr, *len) == 0;
 	store_clear(&scratch);
 	buf_release(&data);
 	err_clear();
+	return ok;
+}
+
+/*
+ * Make the complete file `path` (*len bytes of it) durable before it is
+ * renamed over the store: cut off a reservation's tail, fsync.
+ */
+static int
+file_settle(const char *path, size_t len)
+{
+	struct stat st;
+	int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	int ok;
+
+	if (fd < 0)
+		return 0;
+	ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    ((off_t)len == st.st_size || ftruncate(fd, (off_t)len) == 0) &&
+	    fsync(fd) == 0;
+	close(fd);
 	return ok;
 }
 
@@ -428,6 +455,7 @@ file_adopt(struct store *s)
 	struct timespec best_t = { 0, 0 };
 	struct dirent *d;
 	char *p, *best = NULL;
+	size_t len, best_len = 0;
 	DIR *dir;
 	int fd, have_store;
 
@@ -447,7 +475,7 @@ file_adopt(struct store *s)
 			free(p);
 			continue;
 		}
-		if (file_complete(fd, p) && (!have_store ||
+		if (file_complete(fd, p, &len) && (!have_store ||
 		    ts_newer_or_same(&st.st_mtim, &store_st.st_mtim)) &&
 		    (best == NULL || ts_newer_or_same(&st.st_mtim, &best_t))) {
 			if (best != NULL) {
@@ -456,6 +484,7 @@ file_adopt(struct store *s)
 			}
 			best = p;
 			best_t = st.st_mtim;
+			best_len = len;
 		} else {
 			trace_printf("store: removing the stale '%s'", p);
 			unlink(p);
@@ -465,7 +494,10 @@ file_adopt(struct store *s)
 	}
 	closedir(dir);
 	if (best != NULL) {
-		if (rename(best, s->path) == 0) {
+		if (!file_settle(best, best_len))
+			trace_printf("store: cannot make '%s' durable: %s", best,
+			    strerror(errno));
+		else if (rename(best, s->path) == 0) {
 			trace_printf("store: adopted '%s', written completely "
 			    "by a process that did not rename it", best);
 			fsync_dir(s->dir);
@@ -587,7 +619,7 @@ file_save(struct store *s, const char *key, const char *account)
 	struct file_store *f = s->be_data;
 	char *text, *tmp = NULL;
 	size_t len;
-	int fd = -1, r = 0, reserved = 0, complete = 0;
+	int fd = -1, r = 0, reserved = 0, complete = 0, written;
 
 	(void)key;
 	(void)account;
@@ -600,8 +632,10 @@ file_save(struct store *s, const char *key, const char *account)
 		reserved = 1;
 	} else if ((r = file_mktemp(s, &tmp, &fd)) != 0)
 		goto out;
-	if (pwrite_all(fd, text, len) != 0 || ftruncate(fd, (off_t)len) != 0 ||
-	    fsync(fd) != 0) {
+	written = pwrite_all(fd, text, len) == 0;
+	if (written)
+		store_testpoint("before-truncate");
+	if (!written || ftruncate(fd, (off_t)len) != 0 || fsync(fd) != 0) {
 		r = err_set(BBS_E_IO, "cannot write the token store in '%s': "
 		    "%s", s->dir, strerror(errno));
 		goto out;

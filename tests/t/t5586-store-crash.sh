@@ -112,6 +112,23 @@ test_expect_success 'SIGKILL between write and rename: the new grant is adopted'
 	test "$(refused)" = 0
 '
 
+test_expect_success 'SIGKILL between write and truncate: the new grant is adopted, without the reservation'"'"'s tail' '
+	expire &&
+	rt=$(stored refresh_token) &&
+	stop_at before-truncate &&
+	ls -A "$SDIR" | grep "^\.tokens\.json\." &&
+	git bbs token "$URL" >tok &&
+	store_ok &&
+	test "$(stored refresh_token)" != "$rt" &&
+	test "$(refused)" = 0 &&
+	# no NUL byte left of the reservation
+	test "$(wc -c <"$STORE")" = "$(tr -d "\\000" <"$STORE" | wc -c)" &&
+	! ls -A "$SDIR" | grep "^\.tokens\.json\." &&
+	expire &&
+	git bbs token "$URL" >tok &&
+	test "$(refused)" = 0
+'
+
 test_expect_success 'SIGKILL after the rename: the new grant' '
 	expire &&
 	rt=$(stored refresh_token) &&
