@@ -85,6 +85,11 @@ struct packsink;
 int packsink_add(struct packsink **out, git_odb *odb, struct transport *t);
 /* After a successful download: the .keep file and connectivity verdict. */
 int packsink_result(struct packsink *s, char **lockfile, int *connected);
+/*
+ * The fetch failed after the pack whose .keep is `keepfile` was indexed:
+ * remove that pack (not the .keep), unless it was there before.
+ */
+void packsink_discard(struct packsink *s, const char *keepfile);
 /* Disable the backend (it stays registered, passive, until odb is freed). */
 void packsink_remove(struct packsink *s);
 

@@ -580,6 +580,8 @@ fetch_download(struct transport *t, char **names, char **oids, size_t nr,
 		}
 	}
 out:
+	if (r != 0 && *lockfile != NULL && sink != NULL)
+		packsink_discard(sink, *lockfile);
 	packsink_remove(sink);
 	git_odb_free(odb);
 	if (r != 0 && *lockfile != NULL) {

@@ -12,6 +12,12 @@
 #    "err": "<text>",                             advertise only "ERR <text>"
 #    "progress": "<text>",                        send this on band 2 before
 #                                                 the pack of a fetch
+#    "pack": "<file>",                            answer a fetch's last request
+#                                                 with NAK and this pack file
+#                                                 (of other objects) instead
+#    "cut_pack": true,                            send only the first half of
+#                                                 the pack of a fetch, then a
+#                                                 clean flush
 #    "report": [[BAND, "<text>"], ...]}           answer every push with
 #                                                 these side-band-64k packets
 #                                                 instead of running
@@ -85,6 +91,27 @@ def rewrite_adv(adv, t):
             rest = rest.replace(latin1(caps[0]), latin1(caps[1]))
         out += pkt(oid + sp + name + nul + rest + b"\n")
     return out
+
+
+def band1_packets(data):
+    """data as side-band band-1 packets, each at most 65520 bytes long."""
+    out = b""
+    for off in range(0, len(data), 65515):
+        out += pkt(b"\1" + data[off:off + 65515])
+    return out
+
+
+def cut_pack(out):
+    """Keep what comes before the pack and half of the pack, then flush."""
+    head, pack = b"", b""
+    for p in split_pkts(out):
+        if p is None:
+            continue
+        if p[:1] == b"\1":
+            pack += p[1:]
+        elif not pack:
+            head += pkt(p)
+    return head + band1_packets(pack[:len(pack) // 2]) + b"0000"
 
 
 def add_progress(out, text):
@@ -169,6 +196,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 check=True, stdout=subprocess.PIPE).stdout
             if service == "git-upload-pack" and "progress" in t:
                 out = add_progress(out, latin1(t["progress"]))
+            if (service == "git-upload-pack" and "pack" in t and
+                    b"done" in body):
+                with open(t["pack"], "rb") as f:
+                    out = pkt(b"NAK\n") + band1_packets(f.read()) + b"0000"
+            elif service == "git-upload-pack" and t.get("cut_pack"):
+                out = cut_pack(out)
         self.reply("application/x-%s-result" % service, out)
 
 

@@ -229,4 +229,39 @@ test_expect_success 'fetch progress has its escape sequences masked' '
 	test_cmp expect actual
 '
 
+test_expect_success 'a fetch answered with a pack of other objects fails and leaves no pack behind' '
+	head -c 300000 /dev/urandom >upstream/d.bin &&
+	git -C upstream add d.bin &&
+	git -C upstream commit -q -m four &&
+	git -C upstream push -q "$HOSTILE/repo.git" main &&
+	git init -q other &&
+	head -c 300000 /dev/urandom >other/x.bin &&
+	git -C other add x.bin &&
+	git -C other commit -q -m other &&
+	echo HEAD | git -C other pack-objects -q --revs --stdout >other.pack &&
+	tamper "{\"pack\": \"$TRASH_DIRECTORY/other.pack\"}" &&
+	test_when_finished "rm -f \"$HOSTILE/tamper.json\"" &&
+	ls clone/.git/objects/pack >before &&
+	test_must_fail git -C clone fetch origin 2>err &&
+	test_grep "did not send the objects" err &&
+	ls clone/.git/objects/pack >after &&
+	test_cmp before after &&
+	test_must_fail git -C clone cat-file -e "$(git -C other rev-parse HEAD)"
+'
+
+test_expect_success 'a fetch whose pack is cut short and then flushed leaves no temporary pack' '
+	tamper "{\"cut_pack\": true}" &&
+	test_when_finished "rm -f \"$HOSTILE/tamper.json\"" &&
+	ls clone/.git/objects/pack >before &&
+	test_must_fail git -C clone fetch origin 2>err &&
+	test_grep "index-pack failed" err &&
+	ls clone/.git/objects/pack >after &&
+	test_cmp before after &&
+	rm -f "$HOSTILE/tamper.json" &&
+	git -C clone fetch -q origin &&
+	git -C upstream rev-parse main >expect &&
+	git -C clone rev-parse origin/main >actual &&
+	test_cmp expect actual
+'
+
 test_done
