@@ -569,6 +569,33 @@ file_no_sigxfsz(void)
 	signal(SIGXFSZ, SIG_IGN);
 }
 
+/*
+ * Give `fd` `size` bytes of disk: posix_fallocate, or, where the file
+ * system cannot (EOPNOTSUPP, as musl reports on NFS), zeros written
+ * out.  0 or an errno value.
+ */
+static int
+reserve_room(int fd, off_t size)
+{
+	static const char zeros[4096];
+	off_t off = 0;
+	ssize_t n;
+	int r;
+
+	if ((r = posix_fallocate(fd, 0, size)) != EOPNOTSUPP && r != EINVAL)
+		return r;
+	while (off < size) {
+		n = pwrite(fd, zeros, size - off < (off_t)sizeof(zeros) ?
+		    (size_t)(size - off) : sizeof(zeros), off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? errno : EIO;
+		off += n;
+	}
+	return fsync(fd) == 0 ? 0 : errno;
+}
+
 static int
 file_reserve(struct store *s)
 {
@@ -584,7 +611,7 @@ file_reserve(struct store *s)
 		size += 2 * st.st_size;
 	if ((r = file_mktemp(s, &f->res_path, &f->res_fd)) != 0)
 		return r;
-	if ((r = posix_fallocate(f->res_fd, 0, size)) != 0) {
+	if ((r = reserve_room(f->res_fd, size)) != 0) {
 		file_unreserve(f, 1);
 		err_set(BBS_E_IO, "cannot reserve room for the token store in "
 		    "'%s': %s", s->dir, strerror(r));
