@@ -229,6 +229,16 @@ test_expect_success 'fetch progress has its escape sequences masked' '
 	test_cmp expect actual
 '
 
+# fetch_fails_packs_unchanged TEXT: a fetch in clone fails saying TEXT, and
+# objects/pack holds what it held before.
+fetch_fails_packs_unchanged() {
+	ls clone/.git/objects/pack >before &&
+	test_must_fail git -C clone fetch origin 2>err &&
+	test_grep "$1" err &&
+	ls clone/.git/objects/pack >after &&
+	test_cmp before after
+}
+
 test_expect_success 'a fetch answered with a pack of other objects fails and leaves no pack behind' '
 	head -c 300000 /dev/urandom >upstream/d.bin &&
 	git -C upstream add d.bin &&
@@ -241,22 +251,14 @@ test_expect_success 'a fetch answered with a pack of other objects fails and lea
 	echo HEAD | git -C other pack-objects -q --revs --stdout >other.pack &&
 	tamper "{\"pack\": \"$TRASH_DIRECTORY/other.pack\"}" &&
 	test_when_finished "rm -f \"$HOSTILE/tamper.json\"" &&
-	ls clone/.git/objects/pack >before &&
-	test_must_fail git -C clone fetch origin 2>err &&
-	test_grep "did not send the objects" err &&
-	ls clone/.git/objects/pack >after &&
-	test_cmp before after &&
+	fetch_fails_packs_unchanged "did not send the objects" &&
 	test_must_fail git -C clone cat-file -e "$(git -C other rev-parse HEAD)"
 '
 
 test_expect_success 'a fetch whose pack is cut short and then flushed leaves no temporary pack' '
 	tamper "{\"cut_pack\": true}" &&
 	test_when_finished "rm -f \"$HOSTILE/tamper.json\"" &&
-	ls clone/.git/objects/pack >before &&
-	test_must_fail git -C clone fetch origin 2>err &&
-	test_grep "index-pack failed" err &&
-	ls clone/.git/objects/pack >after &&
-	test_cmp before after &&
+	fetch_fails_packs_unchanged "index-pack failed" &&
 	rm -f "$HOSTILE/tamper.json" &&
 	git -C clone fetch -q origin &&
 	git -C upstream rev-parse main >expect &&

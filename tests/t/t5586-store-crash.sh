@@ -97,36 +97,31 @@ test_expect_success 'SIGKILL before the request: the old grant, still good' '
 	! ls -A "$SDIR" | grep "^\.tokens\.json\."
 '
 
-test_expect_success 'SIGKILL between write and rename: the new grant is adopted' '
+# killed_write_adopted STEP: a refresh killed at STEP, after its new grant
+# was written to a temporary file: the next command adopts that grant,
+# complete (no NUL byte left of the reservation), and nothing is refused.
+killed_write_adopted() {
 	expire &&
 	rt=$(stored refresh_token) &&
-	stop_at before-rename &&
+	stop_at "$1" &&
 	ls -A "$SDIR" | grep "^\.tokens\.json\." &&
 	git bbs token "$URL" >tok &&
 	store_ok &&
 	test "$(stored refresh_token)" != "$rt" &&
 	test "$(refused)" = 0 &&
+	test "$(wc -c <"$STORE")" = "$(tr -d "\000" <"$STORE" | wc -c)" &&
 	! ls -A "$SDIR" | grep "^\.tokens\.json\." &&
 	expire &&
 	git bbs token "$URL" >tok &&
 	test "$(refused)" = 0
+}
+
+test_expect_success 'SIGKILL between write and rename: the new grant is adopted' '
+	killed_write_adopted before-rename
 '
 
 test_expect_success 'SIGKILL between write and truncate: the new grant is adopted, without the reservation'"'"'s tail' '
-	expire &&
-	rt=$(stored refresh_token) &&
-	stop_at before-truncate &&
-	ls -A "$SDIR" | grep "^\.tokens\.json\." &&
-	git bbs token "$URL" >tok &&
-	store_ok &&
-	test "$(stored refresh_token)" != "$rt" &&
-	test "$(refused)" = 0 &&
-	# no NUL byte left of the reservation
-	test "$(wc -c <"$STORE")" = "$(tr -d "\\000" <"$STORE" | wc -c)" &&
-	! ls -A "$SDIR" | grep "^\.tokens\.json\." &&
-	expire &&
-	git bbs token "$URL" >tok &&
-	test "$(refused)" = 0
+	killed_write_adopted before-truncate
 '
 
 test_expect_success 'SIGKILL after the rename: the new grant' '
