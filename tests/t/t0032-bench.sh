@@ -5,6 +5,7 @@ test_description='the benchmark runs: every operation, a tiny size, over http an
 
 . "$(dirname "$0")/test-lib.sh"
 . "$TEST_DIRECTORY/lib-forge.sh"
+. "$TEST_DIRECTORY/lib-bbs.sh"
 
 # the benchmark starts a forge of its own; skip as the forge tests do
 forge_check_ || test_done
@@ -56,7 +57,8 @@ test_expect_success 'no token in any output or log, and the forge and clones are
 	! "$FORGE" status work/forge-quick >/dev/null 2>&1
 '
 
-test_expect_success 'bench.sh --tls measures the fetches over https, both sides' '
+# under valgrind the run above already has the helper's every operation
+test_expect_success NOT_VALGRIND 'bench.sh --tls measures the fetches over https, both sides' '
 	bash "$BENCH" --quick --rounds 1 --tls --only fetch --build "$BUILDDIR" \
 		--workdir "$TRASH_DIRECTORY/work" >out-tls 2>err-tls &&
 	cp work/results-quick-fetch-tls.md tls.md &&

@@ -62,7 +62,7 @@ test_expect_success 'a lock holder killed with SIGKILL does not block the others
 	expire &&
 	before=$(oauth_count refresh_token) &&
 	before_all=$(oauth_count) &&
-	oauth_fault slow 4 &&
+	oauth_fault slow 2 &&
 	(GIT_TRACE_BBS=$PWD/killed.trace git -C w1 fetch -q origin >/dev/null 2>&1 &) &&
 	# wait until the refresh lock is held, by the helper of that fetch,
 	# and its refresh is at the server
@@ -89,7 +89,7 @@ test_expect_success 'a lock holder killed with SIGKILL does not block the others
 	# killed one too (a refresh token used twice, or a request whose client
 	# has gone answered seconds later, in the next test), and the grant
 	# still refreshes.
-	while test $(($(ms) - killed)) -lt 5000; do sleep 0.2; done &&
+	while test $(($(ms) - killed)) -lt 3000; do sleep 0.2; done &&
 	test $(($(oauth_count) - before_all)) = 1 &&
 	test $(($(oauth_count refresh_token) - before)) = 1 &&
 	expire &&
