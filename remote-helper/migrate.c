@@ -87,22 +87,34 @@ run_quiet(const char *const argv[], const char *input, struct buf *out)
 }
 
 /*
- * Whether a URL of any scheme has a password in its user part
- * ("scheme://user:password@host/..."), as git would read it.
+ * Where the password of a URL of any scheme is, as git would read it
+ * ("scheme://user:password@host/..."): *colon at the ':' before it, *at at
+ * the '@' after it.  0 when there is none.
  */
 static int
-url_has_password(const char *v)
+url_password_span(const char *v, const char **colon, const char **at)
 {
-	const char *auth = strstr(v, "://"), *end, *at = NULL, *p;
+	const char *auth = strstr(v, "://"), *end, *p;
 
+	*colon = *at = NULL;
 	if (auth == NULL)
 		return 0;
 	auth += 3;
 	end = auth + strcspn(auth, "/?#");
 	for (p = auth; p < end; p++)
 		if (*p == '@')
-			at = p;
-	return at != NULL && memchr(auth, ':', (size_t)(at - auth)) != NULL;
+			*at = p;
+	if (*at != NULL)
+		*colon = memchr(auth, ':', (size_t)(*at - auth));
+	return *colon != NULL;
+}
+
+static int
+url_has_password(const char *v)
+{
+	const char *colon, *at;
+
+	return url_password_span(v, &colon, &at);
 }
 
 void
@@ -117,19 +129,13 @@ print_clean(FILE *f, const char *s)
 void
 print_url(FILE *f, const char *url)
 {
-	const char *auth = strstr(url, "://"), *end, *at = NULL, *colon, *p;
+	const char *colon, *at;
 	char *head;
 
-	if (!url_has_password(url)) {
+	if (!url_password_span(url, &colon, &at)) {
 		print_clean(f, url);
 		return;
 	}
-	auth += 3;
-	end = auth + strcspn(auth, "/?#");
-	for (p = auth; p < end; p++)
-		if (*p == '@')
-			at = p;
-	colon = memchr(auth, ':', (size_t)(at - auth));
 	head = xstrndup(url, (size_t)(colon - url));
 	print_clean(f, head);
 	fputs(":***", f);
@@ -216,12 +222,9 @@ user_is_email(const char *user)
  * say nothing about a host.
  */
 static int
-url_is_ours(const struct https_url *u)
+url_is_ours(const struct buf *bbs_names, const struct https_url *u)
 {
-	const char *argv[] = { "git", "config", "-z", "--name-only",
-	    "--get-regexp", "^bbs\\.", NULL };
 	struct remote_url target;
-	struct buf out;
 	char *plain;
 	size_t off;
 	int r, ours = 0;
@@ -235,25 +238,33 @@ url_is_ours(const struct https_url *u)
 		err_clear();
 		return 0;
 	}
-	buf_init(&out, GIT_OUTPUT_MAX);
-	if (run_quiet(argv, NULL, &out) == 0) {
-		for (off = 0; off < out.len && !ours;) {
-			const char *name = out.ptr + off;
-			const char *dot1 = strchr(name, '.');
-			const char *dot2 = strrchr(name, '.');
-			char *sub;
+	for (off = 0; off < bbs_names->len && !ours;) {
+		const char *name = bbs_names->ptr + off;
+		const char *dot1 = strchr(name, '.');
+		const char *dot2 = strrchr(name, '.');
+		char *sub;
 
-			off += strlen(name) + 1;
-			if (dot1 == NULL || dot2 == dot1)
-				continue;
-			sub = xstrndup(dot1 + 1, (size_t)(dot2 - dot1 - 1));
-			ours = url_match_score(sub, &target) >= 0;
-			free(sub);
-		}
+		off += strlen(name) + 1;
+		if (dot1 == NULL || dot2 == dot1)
+			continue;
+		sub = xstrndup(dot1 + 1, (size_t)(dot2 - dot1 - 1));
+		ours = url_match_score(sub, &target) >= 0;
+		free(sub);
 	}
-	buf_release(&out);
 	url_release(&target);
 	return ours;
+}
+
+/* The names of every bbs.* setting, NUL-separated, into `out`. */
+static void
+read_bbs_names(struct buf *out)
+{
+	const char *argv[] = { "git", "config", "-z", "--name-only",
+	    "--get-regexp", "^bbs\\.", NULL };
+
+	buf_init(out, GIT_OUTPUT_MAX);
+	if (run_quiet(argv, NULL, out) != 0)
+		buf_reset(out);	/* exit 1: none */
 }
 
 /* One remote.<name>.url or .pushurl key and its values, in order. */
@@ -274,6 +285,7 @@ struct migrate {
 	char **hosts;		/* hosts whose remotes moved */
 	size_t nhosts;
 	int changes;
+	struct buf bbs_names;	/* read_bbs_names(), once for the run */
 };
 
 static struct remote_key *
@@ -376,7 +388,7 @@ migrate_value(struct migrate *m, const struct remote_key *k, const char *v)
 
 	if (https_url_split(&u, v) != 0)
 		return NULL;
-	if (!url_is_ours(&u)) {
+	if (!url_is_ours(&m->bbs_names, &u)) {
 		https_url_release(&u);
 		return NULL;
 	}
@@ -440,14 +452,14 @@ write_key(const struct remote_key *k, char *const nv[])
 
 /* Whether value `v` of a remote's URL key moves to bbs::. */
 static int
-value_moves(const char *v)
+value_moves(const struct migrate *m, const char *v)
 {
 	struct https_url u;
 	int r;
 
 	if (https_url_split(&u, v) != 0)
 		return 0;
-	r = url_is_ours(&u);
+	r = url_is_ours(&m->bbs_names, &u);
 	https_url_release(&u);
 	return r;
 }
@@ -458,12 +470,12 @@ value_moves(const char *v)
  * is changed.
  */
 static int
-key_check(const struct remote_key *k)
+key_check(const struct migrate *m, const struct remote_key *k)
 {
 	size_t i, moves = 0, pw = 0;
 
 	for (i = 0; i < k->nr; i++) {
-		if (value_moves(k->values[i]))
+		if (value_moves(m, k->values[i]))
 			moves++;
 		else if (url_has_password(k->values[i]))
 			pw++;
@@ -689,6 +701,7 @@ migrate_release(struct migrate *m)
 	for (i = 0; i < m->nhosts; i++)
 		free(m->hosts[i]);
 	free(m->hosts);
+	buf_release(&m->bbs_names);
 }
 
 int
@@ -719,6 +732,7 @@ migrate_run(int argc, char **argv)
 	if ((r = run_quiet(gitdir, NULL, NULL)) != 0)
 		return r < 0 ? r : err_set(BBS_E_INVALID, "not in a git "
 		    "repository: run git bbs migrate inside one");
+	read_bbs_names(&m.bbs_names);
 	if ((r = read_remote_urls(&m)) != 0)
 		goto out;
 	for (i = 0; i < (size_t)m.nonly; i++) {
@@ -735,7 +749,7 @@ migrate_run(int argc, char **argv)
 	}
 	for (i = 0; i < m.nkeys && r == 0; i++)
 		if (remote_wanted(&m, m.keys[i].name))
-			r = key_check(&m.keys[i]);
+			r = key_check(&m, &m.keys[i]);
 	for (i = 0; i < m.nkeys && r == 0; i++)
 		if (remote_wanted(&m, m.keys[i].name))
 			r = migrate_key(&m, &m.keys[i]);

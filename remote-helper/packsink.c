@@ -91,22 +91,7 @@ packsink_find_tmpfiles(struct packsink *s, pid_t pid)
 	return fds == 0 ? -1 : (int)s->ntmp;
 }
 
-/* Remove the temporary files recorded (index-pack has stopped). */
-static void
-packsink_remove_tmpfiles(struct packsink *s)
-{
-	size_t i;
-
-	for (i = 0; i < s->ntmp; i++) {
-		if (unlink(s->tmp[i]) == 0)
-			trace_printf("fetch: removed partial pack '%s'",
-			    s->tmp[i]);
-		free(s->tmp[i]);
-		s->tmp[i] = NULL;
-	}
-	s->ntmp = 0;
-}
-
+/* Forget the temporary files recorded. */
 static void
 packsink_forget_tmpfiles(struct packsink *s)
 {
@@ -117,6 +102,19 @@ packsink_forget_tmpfiles(struct packsink *s)
 		s->tmp[i] = NULL;
 	}
 	s->ntmp = 0;
+}
+
+/* Remove the temporary files recorded (index-pack has stopped). */
+static void
+packsink_remove_tmpfiles(struct packsink *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->ntmp; i++)
+		if (unlink(s->tmp[i]) == 0)
+			trace_printf("fetch: removed partial pack '%s'",
+			    s->tmp[i]);
+	packsink_forget_tmpfiles(s);
 }
 
 static void
