@@ -43,9 +43,16 @@ client_now(struct oauth_client *c)
 int
 oauth_text_has_control(const char *s)
 {
-	for (; s != NULL && *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+	size_t len = s != NULL ? strlen(s) : 0, i = 0;
+	int c1;
+
+	while (i < len) {
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
 			return 1;
+		i += text_char(s + i, len - i, &c1);
+		if (c1)
+			return 1;
+	}
 	return 0;
 }
 

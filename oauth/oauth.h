@@ -167,23 +167,39 @@ char *buf_detach(struct buf *b);
 /* util-text.c: peer text shown on a terminal */
 
 /*
- * Append `len` bytes of `s` to `out` with every control byte (below 0x20,
- * and 0x7f) except TAB shown in caret notation ("^[" for ESC, "^?" for
- * DEL); with TEXT_CRLF in `flags` CR and LF pass too, with TEXT_NO_TAB
- * TAB does not.  No byte is dropped, so the text stays readable.  0, or
+ * Append `len` bytes of `s` to `out` with every control byte shown:
+ * C0 controls (below 0x20) and DEL in caret notation ("^[" for ESC, "^?"
+ * for DEL), except TAB; C1 controls, U+0080 to U+009F in UTF-8 and any
+ * byte 0x80 to 0x9f outside a well-formed UTF-8 character, as cat -v
+ * shows them ("M-^[" for CSI).  With TEXT_CRLF in `flags` CR and LF pass
+ * too, with TEXT_NO_TAB TAB does not.  No byte is dropped, so the text
+ * stays readable; the result is at most TEXT_GROWTH times as long.  0, or
  * BBS_E_TOO_BIG when `out` is full.
  */
 #define TEXT_CRLF 1
 #define TEXT_NO_TAB 2
+#define TEXT_GROWTH 4
 int text_sanitize(struct buf *out, const char *s, size_t len, int flags);
-/* The same, without CR/LF, as a new string the caller frees. */
 char *text_sanitized(const char *s, size_t len);
 /*
  * A name or field from a peer as one clean string: every control byte,
- * TAB included, in caret notation, and at most `max` bytes of the result
- * (a caret pair is never split).  The caller frees.
+ * TAB included, shown as text_sanitize shows it, and at most `max` bytes
+ * of the result (neither a replacement nor a UTF-8 character is ever
+ * split).  The caller frees.
  */
 char *text_cleaned(const char *s, size_t max);
+/*
+ * The character at `s` (`len` > 0 bytes left): how many bytes it takes (1
+ * for ASCII and for a byte outside any well-formed UTF-8 character), with
+ * `*c1` set when it is a C1 control as text_sanitize counts them.
+ */
+size_t text_char(const char *s, size_t len, int *c1);
+/*
+ * How many of the last bytes of `s`/`len` (0 to 3) start a UTF-8
+ * character that the end cuts short: text that arrives in pieces holds
+ * them back until the rest comes.
+ */
+size_t text_partial(const char *s, size_t len);
 
 /* util-trace.c: GIT_TRACE_BBS */
 
@@ -694,7 +710,7 @@ char *oauth_token_name(struct oauth_client *c, const struct oauth_token *t);
  */
 char *oauth_introspect_name(struct oauth_client *c, const char *access_token);
 
-/* Whether `s` (NULL is fine) has a byte < 0x20 or 0x7f. */
+/* Whether `s` (NULL is fine) has a control byte: C0, DEL or C1 (text_char). */
 int oauth_text_has_control(const char *s);
 /*
  * Server text made safe for a terminal: text_cleaned (control bytes in

@@ -92,7 +92,8 @@ int pkt_flush(struct buf *b);
  * 1 if `name`/`len` is a ref name git accepts (git check-ref-format's
  * rules: no control bytes, none of " ~^:?*[\", no "..", "@{", "//",
  * component starting with '.' or ending with ".lock", trailing '/' or '.',
- * not "@"), HEAD being the only one-level name, and no leading '-'.
+ * not "@"), HEAD being the only one-level name, no leading '-' and no C1
+ * control (text_char).
  */
 int refname_ok(const char *name, size_t len);
 /* 1 if `s`/`len` is exactly OID_HEX_LEN lowercase hex digits. */
@@ -392,7 +393,8 @@ void transport_config_free(struct git_config *cfg);
 /* sideband.c: "remote: " messages */
 
 struct sideband {
-	struct buf line;
+	struct buf line;	/* the line so far, as received */
+	struct buf shown;	/* a piece of it, masked */
 	int show;
 	FILE *out;		/* stderr unless changed after init */
 };
@@ -400,7 +402,8 @@ struct sideband {
 void sideband_init(struct sideband *sb, int show);
 /*
  * Show the server's text line by line ("remote: " and the line, ended by
- * its CR or LF), control bytes other than CR, LF and TAB masked.
+ * its CR or LF), control bytes other than CR, LF and TAB masked
+ * (text_sanitize).
  */
 void sideband_write(struct sideband *sb, const char *data, size_t len);
 /* Print what is left of an unfinished line and free the buffer. */

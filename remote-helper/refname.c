@@ -4,8 +4,9 @@
  * advertises before any of it reaches git.
  *
  * These are the rules of git's check_refname_format (as `git
- * check-ref-format` applies them), plus two of our own: the only one-level
- * name is HEAD, and no name starts with '-'.
+ * check-ref-format` applies them), plus three of our own: the only
+ * one-level name is HEAD, no name starts with '-', and no name holds a C1
+ * control (text_char), which git would print to the terminal as it is.
  */
 #include "config.h"
 
@@ -53,7 +54,16 @@ refname_ok(const char *name, size_t len)
 		return 0;
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)name[i];
+		size_t n;
+		int c1;
 
+		if (c >= 0x80) {
+			n = text_char(name + i, len - i, &c1);
+			if (c1)
+				return 0;
+			i += n - 1;
+			continue;
+		}
 		if (refname_bad_byte(c))
 			return 0;
 		if (c == '.' && i + 1 < len && name[i + 1] == '.')

@@ -6,8 +6,10 @@
  * CR, which progress meters use) is written at once with its "remote: "
  * prefix, so it does not interleave with index-pack's own progress.
  * Control bytes other than those line ends and TAB are shown in caret
- * notation, as git does for side-band text: a server's escape sequences
- * never reach the terminal.
+ * notation, as git does for side-band text, and C1 controls too (see
+ * util-text.c): a server's escape sequences never reach the terminal.
+ * Lines are kept as they came and masked when shown, so a UTF-8 character
+ * cut by the end of a packet is whole again by then.
  */
 #include "config.h"
 
@@ -16,29 +18,37 @@
 
 #include "helper.h"
 
+/* The longest piece of a line shown at once, as received. */
+#define SIDEBAND_PIECE (16 * 1024)
+
 void
 sideband_init(struct sideband *sb, int show)
 {
-	buf_init(&sb->line, 64 * 1024);
+	buf_init(&sb->line, SIDEBAND_PIECE);
+	buf_init(&sb->shown, TEXT_GROWTH * SIDEBAND_PIECE + 2);
 	sb->show = show;
 	sb->out = stderr;
 }
 
+/* Show the first `n` bytes of the line, then `end` when not NULL. */
 static void
-sideband_emit(struct sideband *sb)
+sideband_show(struct sideband *sb, size_t n, const char *end)
 {
-	if (sb->line.len > 0 && sb->show) {
-		fprintf(sb->out, "remote: %s", sb->line.ptr);
+	if (n > 0 && sb->show) {
+		buf_reset(&sb->shown);
+		text_sanitize(&sb->shown, sb->line.ptr, n, TEXT_CRLF);
+		if (end != NULL)
+			buf_addstr(&sb->shown, end);
+		fprintf(sb->out, "remote: %s", sb->shown.ptr);
 		fflush(sb->out);
 	}
-	buf_reset(&sb->line);
+	buf_consume(&sb->line, n);
 }
 
 /*
- * Add `n` bytes of a line, sanitized.  A line that would outgrow the
- * buffer is shown in pieces, each on a "remote: " line of its own, so that
- * nothing is lost and the buffer never fails (a caret doubles a byte; one
- * byte stays free for the line end of a cut piece).
+ * A line that outgrows the buffer is shown in pieces, each on a "remote: "
+ * line of its own, so nothing is lost; a piece ends before a UTF-8
+ * character it would cut.
  */
 static void
 sideband_add(struct sideband *sb, const char *p, size_t n)
@@ -46,15 +56,13 @@ sideband_add(struct sideband *sb, const char *p, size_t n)
 	size_t take;
 
 	while (n > 0) {
-		take = (sb->line.max - sb->line.len - 1) / 2;
-		if (take == 0) {
-			buf_addstr(&sb->line, "\n");
-			sideband_emit(sb);
-			continue;
-		}
+		if (sb->line.len == sb->line.max)
+			sideband_show(sb, sb->line.len -
+			    text_partial(sb->line.ptr, sb->line.len), "\n");
+		take = sb->line.max - sb->line.len;
 		if (take > n)
 			take = n;
-		text_sanitize(&sb->line, p, take, TEXT_CRLF);
+		buf_add(&sb->line, p, take);
 		p += take;
 		n -= take;
 	}
@@ -69,7 +77,7 @@ sideband_write(struct sideband *sb, const char *data, size_t len)
 		if (data[i] != '\n' && data[i] != '\r')
 			continue;
 		sideband_add(sb, data + start, i + 1 - start);
-		sideband_emit(sb);
+		sideband_show(sb, sb->line.len, NULL);
 		start = i + 1;
 	}
 	if (start < len)
@@ -79,9 +87,7 @@ sideband_write(struct sideband *sb, const char *data, size_t len)
 void
 sideband_release(struct sideband *sb)
 {
-	if (sb->line.len > 0) {
-		buf_addstr(&sb->line, "\n");
-		sideband_emit(sb);
-	}
+	sideband_show(sb, sb->line.len, "\n");
 	buf_release(&sb->line);
+	buf_release(&sb->shown);
 }

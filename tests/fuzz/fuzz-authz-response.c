@@ -6,7 +6,8 @@
  *
  * Oracle: a code that comes out is non-empty and of %x20-7E only, and
  * only with the expected state; a failed check gives no code, and its
- * message (which may quote the server's error) no control byte.
+ * message (which may quote the server's error) no control byte, C1
+ * controls included.
  */
 #include "config.h"
 
@@ -27,8 +28,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* the first byte picks the expectation: issuer checked, required */
 	struct authz_expect x = { STATE, NULL, 0 };
 	char *query, *code = NULL, *state;
-	const char *p;
-	int r;
+	const char *p, *msg;
+	size_t i, len;
+	int r, c1;
 
 	if (size < 1)
 		return 0;
@@ -51,8 +53,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else {
 		if (code != NULL)
 			abort();
-		for (p = err_message(); p != NULL && *p != '\0'; p++)
-			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+		msg = err_message();
+		len = msg != NULL ? strlen(msg) : 0;
+		for (i = 0; i < len; i += text_char(msg + i, len - i, &c1))
+			if ((unsigned char)msg[i] < 0x20 || msg[i] == 0x7f ||
+			    c1)
 				abort();
 	}
 	secret_free(code);

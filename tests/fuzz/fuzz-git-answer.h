@@ -12,17 +12,23 @@
 
 #include "helper.h"
 
-/* No byte below 0x20 or 0x7f in `s`/`len`, except those in `allowed`. */
+/*
+ * No byte below 0x20 or 0x7f in `s`/`len`, except those in `allowed`,
+ * and no C1 control (text_char).
+ */
 static inline void
 fuzz_no_control(const char *s, size_t len, const char *allowed)
 {
 	size_t i;
 	unsigned char c;
+	int c1;
 
-	for (i = 0; i < len; i++) {
+	for (i = 0; i < len; i += text_char(s + i, len - i, &c1)) {
 		c = (unsigned char)s[i];
 		if ((c < 0x20 || c == 0x7f) &&
 		    (c == 0 || strchr(allowed, c) == NULL))
+			abort();
+		if (c1)
 			abort();
 	}
 }

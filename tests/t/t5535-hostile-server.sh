@@ -30,9 +30,10 @@ start_hostile() {
 	return 1
 }
 
-# no_esc FILE: FILE holds no ESC (or BEL) byte.
+# no_esc FILE: FILE holds no ESC or BEL byte, and no byte of a C1 CSI
+# or OSC (0x9b, 0x9d: raw, or in UTF-8 after 0xc2).
 no_esc() {
-	test_grep ! "$(printf '[\033\007]')" "$1"
+	! LC_ALL=C grep -q "$(printf '[\033\007\233\235]')" "$1"
 }
 
 test_expect_success 'set up the hostile server' '
@@ -101,7 +102,8 @@ test_expect_success 'push: a ref name with newlines injects nothing' '
 
 for name in 'refs/heads/a..b' 'refs/heads/x.lock' 'refs/heads/sp ace' \
 	'refs/heads/esc\u001b[2J' 'refs/heads/a@{1}' 'refs/heads//x' \
-	'refs/heads/.hidden' 'refs/heads/end.' '-refs/heads/x' 'main'
+	'refs/heads/.hidden' 'refs/heads/end.' '-refs/heads/x' 'main' \
+	'refs/heads/csi\u00c2\u009b2J' 'refs/heads/raw\u009b2J'
 do
 	test_expect_success "an advertised ref named '$name' is refused" '
 		tamper "{\"rename\": {\"refs/heads/main\": \"$name\"}}" &&
@@ -188,6 +190,15 @@ test_expect_success 'side-band text has its escape sequences masked' '
 	no_esc err
 '
 
+test_expect_success 'side-band C1 controls are masked, UTF-8 text is not' '
+	tamper "{\"report\": [[2, \"caf\u00c3\u00a9 \u00c2\u009b31mred \u009d0;t\u009c\n\"], [1, \"unpack ok\n\"], [1, \"ng refs/heads/main no\n\"], [1, null], [0, null]]}" &&
+	test_when_finished "rm -f \"$HOSTILE/tamper.json\"" &&
+	test_must_fail git -C clone push origin main 2>err &&
+	printf "remote: caf\303\251 M-^[31mred M-^]0;tM-^\\\\\n" >expect &&
+	test_grep -F -f expect err &&
+	no_esc err
+'
+
 test_expect_success 'a remote error has its escape sequences masked' '
 	tamper "{\"report\": [[3, \"boom \u001b[2J\n\"]]}" &&
 	test_when_finished "rm -f \"$HOSTILE/tamper.json\"" &&
@@ -207,10 +218,10 @@ test_expect_success 'an ERR in the advertisement has its escape sequences masked
 '
 
 test_expect_success 'an ERR to a fetch has its escape sequences masked' '
-	tamper "{\"err\": \"go away \u001b[5mnow\"}" &&
+	tamper "{\"err\": \"go away \u001b[5mnow \u00c2\u009b5m\"}" &&
 	test_when_finished "rm -f \"$HOSTILE/tamper.json\"" &&
 	test_must_fail git -C clone fetch origin 2>err &&
-	test_grep -F "go away ^[[5mnow" err &&
+	test_grep -F "go away ^[[5mnow M-^[5m" err &&
 	no_esc err
 '
 
@@ -219,10 +230,10 @@ test_expect_success 'fetch progress has its escape sequences masked' '
 	git -C upstream add c.txt &&
 	git -C upstream commit -q -m three &&
 	git -C upstream push -q "$HOSTILE/repo.git" main &&
-	tamper "{\"progress\": \"counting \u001b[31mred\u001b[0m\n\"}" &&
+	tamper "{\"progress\": \"counting \u001b[31mred\u001b[0m \u009b1m\u00c2\u009b2m\n\"}" &&
 	test_when_finished "rm -f \"$HOSTILE/tamper.json\"" &&
 	git -C clone fetch --progress origin 2>err &&
-	test_grep -F "remote: counting ^[[31mred^[[0m" err &&
+	test_grep -F "remote: counting ^[[31mred^[[0m M-^[1mM-^[2m" err &&
 	no_esc err &&
 	git -C upstream rev-parse main >expect &&
 	git -C clone rev-parse origin/main >actual &&

@@ -589,6 +589,83 @@ test_server_text_cleaned(void **state)
 	assert_null(oauth_text_clean(NULL, 3));
 }
 
+/* text_sanitized, the mask of every peer's text, and what it builds on */
+static void
+sanitized_is(const char *in, const char *want)
+{
+	char *got = text_sanitized(in, strlen(in));
+
+	assert_string_equal(got, want);
+	free(got);
+}
+
+static void
+test_text_c1_controls(void **state)
+{
+	struct buf b;
+	char *c, big[64];
+	size_t i;
+	int c1;
+
+	(void)state;
+	/* C1 in UTF-8 (U+009B CSI, U+009D OSC, U+0085 NEL) and as raw bytes */
+	sanitized_is("a\xc2\x9b[2Jb", "aM-^[[2Jb");
+	sanitized_is("\xc2\x9d" "0;t\xc2\x9c", "M-^]0;tM-^\\");
+	sanitized_is("x\xc2\x85y", "xM-^Ey");
+	sanitized_is("\x9b" "31m\x80", "M-^[31mM-^@");
+	/* well-formed UTF-8 passes, U+00A0 and U+20AC (0x82 inside) too */
+	sanitized_is("caf\xc3\xa9 \xe2\x82\xac \xc2\xa0 \xf0\x9f\x98\x80",
+	    "caf\xc3\xa9 \xe2\x82\xac \xc2\xa0 \xf0\x9f\x98\x80");
+	/* a cut or malformed sequence: its bytes 0x80-0x9f are masked */
+	sanitized_is("\xe2\x82", "\xe2M-^B");
+	sanitized_is("\xc1\x9b", "\xc1M-^[");		/* overlong */
+	sanitized_is("\xe0\x9b\x80", "\xe0M-^[M-^@");	/* overlong */
+	sanitized_is("\xed\xa0\x80", "\xed\xa0M-^@");	/* surrogate */
+	sanitized_is("\xf4\x90\x80\x80", "\xf4M-^PM-^@M-^@"); /* > U+10FFFF */
+	sanitized_is("\xe9t\xe9", "\xe9t\xe9");		/* Latin-1 */
+	/* the worst case fits the bound text_sanitized allocates */
+	memset(big, 0x9b, sizeof(big));
+	buf_init(&b, TEXT_GROWTH * sizeof(big));
+	assert_int_equal(text_sanitize(&b, big, sizeof(big), 0), 0);
+	assert_int_equal(b.len, TEXT_GROWTH * sizeof(big));
+	buf_release(&b);
+	/* text_cleaned never splits a replacement or a character */
+	c = text_cleaned("ab\xc2\x9b", 5);
+	assert_string_equal(c, "ab");
+	free(c);
+	c = text_cleaned("ab\xe2\x82\xac", 4);
+	assert_string_equal(c, "ab");
+	free(c);
+	c = text_cleaned("ab\xe2\x82\xac", 5);
+	assert_string_equal(c, "ab\xe2\x82\xac");
+	free(c);
+	/* text_char and text_partial */
+	assert_int_equal(text_char("\xe2\x82\xac", 3, &c1), 3);
+	assert_false(c1);
+	assert_int_equal(text_char("\xc2\x9b", 2, &c1), 2);
+	assert_true(c1);
+	assert_int_equal(text_char("\x82\xac", 2, &c1), 1);
+	assert_true(c1);
+	assert_int_equal(text_partial("ab\xe2\x82", 4), 2);
+	assert_int_equal(text_partial("ab\xe2", 3), 1);
+	assert_int_equal(text_partial("ab\xf0\x9f\x98", 5), 3);
+	assert_int_equal(text_partial("ab\xe2\x82\xac", 5), 0);
+	assert_int_equal(text_partial("a\x82", 2), 0);
+	assert_int_equal(text_partial("\xe0\x80", 2), 0);	/* never valid */
+	assert_int_equal(text_partial("", 0), 0);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(text_partial("\x82\x82\x82", i), 0);
+	/* names with C1 are refused as names with C0 are */
+	assert_true(oauth_text_has_control("al\xc2\x9bice"));
+	assert_true(oauth_text_has_control("al\x9bice"));
+	assert_false(oauth_text_has_control("al\xc3\xa9ice"));
+	big[0] = '\0';
+	strcat(big, "{\"username\":\"al\\u009b31mice\"}");
+	c = oauth_userinfo_name(big, strlen(big));
+	assert_string_equal(c, "alM-^[31mice");
+	free(c);
+}
+
 static void
 endpoint_refused(const char *url, int code)
 {
@@ -937,6 +1014,7 @@ main(void)
 		cmocka_unit_test(test_device_bounds),
 		cmocka_unit_test(test_device_text),
 		cmocka_unit_test(test_server_text_cleaned),
+		cmocka_unit_test(test_text_c1_controls),
 		cmocka_unit_test(test_endpoint_urls),
 		cmocka_unit_test(test_discovered_endpoints_checked),
 		cmocka_unit_test(test_grant_decode_refuses_bad_token),

@@ -187,6 +187,8 @@ test_refname(void **state)
 		"refs/heads/a.b", "refs/heads/\xc3\xa9t\xc3\xa9",
 		"refs/pull/1/head", "refs/heads/x@y", "refs/heads/{x}",
 		"foo/bar", "refs/heads/a.lockx", "refs/heads/@",
+		"refs/heads/\xe2\x82\xac", "refs/heads/\xc2\xa0x",
+		"refs/heads/\xe9t\xe9",
 	};
 	static const char *const bad[] = {
 		"", "main", "@", "-x/y", "refs/heads/a..b", "refs/heads/a b",
@@ -198,6 +200,8 @@ test_refname(void **state)
 		"refs/heads/.x", "refs/heads/x.", "refs/heads/x.lock",
 		"refs/heads/x.lock/y", "refs/.heads/x", "refs/heads/a\tb",
 		"HEAD^{}", "refs/heads/main\n\nok\nlock /tmp/x",
+		"refs/heads/\xc2\x9b" "2J", "refs/heads/a\x9b" "2J",
+		"refs/heads/\xe2\x82", "refs/heads/\xc2\x85/x",
 	};
 	size_t i;
 
@@ -526,6 +530,84 @@ test_sideband_long_line(void **state)
 	assert_int_equal(after, 1);
 }
 
+/* Every line of `f`, less its "remote: ", into `out`; the line count. */
+static int
+sideband_lines(FILE *f, struct buf *out)
+{
+	char line[80000];
+	int n = 0;
+
+	rewind(f);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		assert_int_equal(strncmp(line, "remote: ", 8), 0);
+		assert_int_equal(buf_addstr(out, line + 8), 0);
+		n++;
+	}
+	return n;
+}
+
+/*
+ * C1 controls are masked; a UTF-8 character cut between two packets, or
+ * by the end of a long line's piece, is shown whole.
+ */
+static void
+test_sideband_utf8(void **state)
+{
+	static const char *const pieces[] = {
+		"caf\xc3", "\xa9 \xe2", "\x82", "\xac \xc2", "\x9b" "31mred\n",
+		"cut \xe2\x82",
+	};
+	struct sideband sb;
+	struct buf got;
+	char *euros;
+	size_t i, n = 3 * 10000;
+	int c1;
+	FILE *f = tmpfile();
+
+	(void)state;
+	assert_non_null(f);
+	sideband_init(&sb, 1);
+	sb.out = f;
+	for (i = 0; i < BBS_ARRAY_SIZE(pieces); i++)
+		sideband_write(&sb, pieces[i], strlen(pieces[i]));
+	sideband_release(&sb);
+	buf_init(&got, 1 << 20);
+	assert_int_equal(sideband_lines(f, &got), 2);
+	assert_string_equal(got.ptr,
+	    "caf\xc3\xa9 \xe2\x82\xac M-^[31mred\ncut \xe2M-^B\n");
+	buf_release(&got);
+	fclose(f);
+
+	/* 10,000 euro signs: pieces of 16 KiB, never inside a character */
+	f = tmpfile();
+	assert_non_null(f);
+	sideband_init(&sb, 1);
+	sb.out = f;
+	euros = malloc(n + 1);
+	assert_non_null(euros);
+	for (i = 0; i < n; i += 3)
+		memcpy(euros + i, "\xe2\x82\xac", 3);
+	euros[n] = '\n';
+	sideband_write(&sb, "x", 1);	/* so no piece starts aligned */
+	sideband_write(&sb, euros, n + 1);
+	sideband_release(&sb);
+	free(euros);
+	buf_init(&got, 1 << 20);
+	assert_true(sideband_lines(f, &got) > 1);
+	assert_int_equal(got.ptr[0], 'x');
+	for (i = 1; i < got.len; i += 3) {
+		if (got.ptr[i] == '\n') {
+			i -= 2;
+			continue;
+		}
+		assert_int_equal(text_char(got.ptr + i, got.len - i, &c1), 3);
+		assert_false(c1);
+		assert_memory_equal(got.ptr + i, "\xe2\x82\xac", 3);
+	}
+	buf_release(&got);
+	fclose(f);
+}
+
 int
 main(void)
 {
@@ -533,6 +615,7 @@ main(void)
 		cmocka_unit_test(test_read_line),
 		cmocka_unit_test(test_long_line),
 		cmocka_unit_test(test_sideband_long_line),
+		cmocka_unit_test(test_sideband_utf8),
 		cmocka_unit_test(test_capabilities_options),
 		cmocka_unit_test(test_shallow_refused),
 		cmocka_unit_test(test_bad_commands),
