@@ -48,6 +48,12 @@ struct transport {
 	struct buf advert;
 	size_t advert_off;
 	int advert_kept;
+	/*
+	 * When libgit2 was shown the advertisement cut to the refs a fetch
+	 * asked for (advert_cut): those names, sorted; else NULL.
+	 */
+	char **cut_names;
+	size_t cut_nr;
 };
 
 /* transport.c */

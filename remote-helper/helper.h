@@ -86,6 +86,20 @@ int pkt_add(struct buf *b, const char *payload, size_t len);
 int pkt_addf(struct buf *b, const char *fmt, ...) BBS_ATTR_PRINTF(2, 3);
 int pkt_flush(struct buf *b);
 
+/* advert.c: the advertisement libgit2 reads, cut to the refs git wants */
+
+/* 1 if `name`/`len` is one of `names` (`nr` of them, sorted by strcmp). */
+int advert_wanted(char *const *names, size_t nr, const char *name,
+    size_t len);
+/*
+ * Copy the upload-pack advertisement `body`/`len` into `out` with only the
+ * refs named in `names` (sorted by strcmp): peeled entries and every other
+ * ref are left out, the capabilities move to the first ref kept, and
+ * every line that is not a ref stays as it was.  `*kept`: the refs kept.
+ */
+int advert_cut(struct buf *out, const char *body, size_t len,
+    char *const *names, size_t nr, size_t *kept);
+
 /* refname.c: what a server advertises, checked before git sees it */
 
 /*

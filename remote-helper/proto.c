@@ -324,7 +324,7 @@ handle_option(struct helper_options *o, const char *arg)
 struct batch {
 	char **a;
 	char **b;
-	size_t nr;
+	size_t nr, alloc;
 };
 
 static void
@@ -344,8 +344,11 @@ batch_clear(struct batch *b)
 static void
 batch_add(struct batch *b, char *x, char *y)
 {
-	b->a = xrealloc(b->a, (b->nr + 1) * sizeof(*b->a));
-	b->b = xrealloc(b->b, (b->nr + 1) * sizeof(*b->b));
+	if (b->nr == b->alloc) {
+		b->alloc = b->alloc ? 2 * b->alloc : 16;
+		b->a = xrealloc(b->a, b->alloc * sizeof(*b->a));
+		b->b = xrealloc(b->b, b->alloc * sizeof(*b->b));
+	}
 	b->a[b->nr] = x;
 	b->b[b->nr] = y;
 	b->nr++;
@@ -365,11 +368,61 @@ fetch_line(struct batch *b, const char *arg)
 		if (!strchr("0123456789abcdef", arg[i]))
 			return err_set(BBS_E_PROTOCOL, "malformed object id "
 			    "in fetch command");
-	for (i = 0; i < b->nr; i++)	/* a clone names HEAD's target twice */
-		if (strcmp(b->b[i], sp + 1) == 0)
-			return 0;
 	batch_add(b, xstrndup(arg, OID_HEX_LEN), xstrdup(sp + 1));
 	return 0;
+}
+
+struct batch_entry {
+	const char *name;
+	size_t pos;
+};
+
+/* Order entries by name, then by position: the first comes first. */
+static int
+batch_entry_cmp(const void *x, const void *y)
+{
+	const struct batch_entry *e = x, *f = y;
+	int r = strcmp(e->name, f->name);
+
+	return r != 0 ? r : (e->pos > f->pos) - (e->pos < f->pos);
+}
+
+/*
+ * Keep the first entry of each name, in git's order (a clone names HEAD's
+ * target twice), in time n log n: a clone can name 100,000 refs.
+ */
+static void
+fetch_dedupe(struct batch *b)
+{
+	struct batch_entry *e;
+	size_t i, n = 0;
+
+	if (b->nr < 2)
+		return;
+	e = xcalloc(b->nr, sizeof(*e));
+	for (i = 0; i < b->nr; i++) {
+		e[i].name = b->b[i];
+		e[i].pos = i;
+	}
+	qsort(e, b->nr, sizeof(*e), batch_entry_cmp);
+	for (i = 1; i < b->nr; i++) {
+		if (strcmp(e[i - 1].name, e[i].name) != 0)
+			continue;
+		free(b->a[e[i].pos]);	/* a later repeat */
+		free(b->b[e[i].pos]);
+		b->a[e[i].pos] = NULL;
+		b->b[e[i].pos] = NULL;
+		e[i].name = e[i - 1].name;	/* still valid for the next */
+	}
+	free(e);
+	for (i = 0; i < b->nr; i++) {
+		if (b->b[i] == NULL)
+			continue;
+		b->a[n] = b->a[i];
+		b->b[n] = b->b[i];
+		n++;
+	}
+	b->nr = n;
 }
 
 /* Parse "push [+]<src>:<dst>" into the batch (a: src, b: dst). */
@@ -431,6 +484,7 @@ do_fetch(FILE *in, FILE *out, struct buf *line, struct transport *t,
 
 	if ((r = read_batch(in, line, "fetch ", &b, NULL)) != 0)
 		goto out;
+	fetch_dedupe(&b);
 	if (o->unsupported_shallow) {
 		/* the option's answer already said why, in one line */
 		r = err_set(BBS_E_REPORTED, "shallow fetch refused");

@@ -114,7 +114,7 @@ int
 push_adv_parse(struct push_adv *a, const char *body, size_t len)
 {
 	enum pkt_type type;
-	const char *payload;
+	const char *payload, *nul;
 	size_t plen, off = 0;
 	ssize_t n;
 	int r, flushes = 0, first = 1;
@@ -142,8 +142,9 @@ push_adv_parse(struct push_adv *a, const char *body, size_t len)
 				continue;
 			flushes++;	/* no preamble: only one flush follows */
 		}
-		/* the capabilities come with the first ref */
-		if (a->caps == NULL && plen > 0 && memmem(payload, plen,
+		/* the capabilities come with the first ref, after a NUL */
+		if (a->caps == NULL && (nul = memchr(payload, '\0', plen)) &&
+		    memmem(nul, plen - (size_t)(nul - payload),
 		    "object-format=sha256", 20) != NULL)
 			return err_set(BBS_E_UNSUPPORTED, "the remote is a "
 			    "SHA-256 repository, which is not supported "

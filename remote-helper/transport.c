@@ -147,15 +147,30 @@ transport_new(struct transport **out, struct conn *conn,
 	return 0;
 }
 
+/* Forget libgit2's connection, and what its advertisement was cut to. */
+static void
+transport_disconnect(struct transport *t)
+{
+	size_t i;
+
+	if (t->remote != NULL) {
+		git_remote_disconnect(t->remote);
+		git_remote_free(t->remote);
+		t->remote = NULL;
+	}
+	for (i = 0; i < t->cut_nr; i++)
+		free(t->cut_names[i]);
+	free(t->cut_names);
+	t->cut_names = NULL;
+	t->cut_nr = 0;
+}
+
 void
 transport_free(struct transport *t)
 {
 	if (t == NULL)
 		return;
-	if (t->remote != NULL) {
-		git_remote_disconnect(t->remote);
-		git_remote_free(t->remote);
-	}
+	transport_disconnect(t);
 	git_config_free(t->config);
 	git_repository_free(t->repo);
 	sideband_release(&t->sideband);
@@ -199,11 +214,64 @@ transport_connect(struct transport *t)
 	if (git_remote_connect_ext(t->remote, GIT_DIRECTION_FETCH, &co) < 0) {
 		int r = git_fail("cannot read the remote's refs");
 
-		git_remote_free(t->remote);
-		t->remote = NULL;
+		transport_disconnect(t);
 		return r;
 	}
 	return 0;
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * Connect for a fetch of `names`.  When `list` has just read the
+ * advertisement, libgit2 is shown it cut to those names (advert.c); a
+ * connection cut to other names is made again, uncut.
+ */
+static int
+fetch_connect(struct transport *t, char **names, size_t nr)
+{
+	struct buf cut;
+	char **sorted;
+	size_t i, n = 0, kept = 0;
+
+	if (t->remote != NULL && t->cut_names != NULL) {
+		for (i = 0; i < nr; i++)
+			if (!advert_wanted(t->cut_names, t->cut_nr, names[i],
+			    strlen(names[i])))
+				break;
+		if (i < nr)
+			transport_disconnect(t);
+	}
+	if (t->remote != NULL || !t->advert_kept || t->advert_off != 0 ||
+	    nr == 0)
+		return transport_connect(t);
+	sorted = xcalloc(nr, sizeof(*sorted));
+	memcpy(sorted, names, nr * sizeof(*sorted));
+	qsort(sorted, nr, sizeof(*sorted), name_cmp);
+	for (i = 0; i < nr; i++)
+		if (n == 0 || strcmp(sorted[n - 1], sorted[i]) != 0)
+			sorted[n++] = sorted[i];
+	for (i = 0; i < n; i++)
+		sorted[i] = xstrdup(sorted[i]);	/* git's lines go */
+	buf_init(&cut, ADVERT_MAX);
+	if (advert_cut(&cut, t->advert.ptr, t->advert.len, sorted, n,
+	    &kept) == 0 && kept > 0) {
+		buf_release(&t->advert);
+		t->advert = cut;
+		t->cut_names = sorted;
+		t->cut_nr = n;
+	} else {
+		err_clear();	/* libgit2 gets it whole, as before */
+		buf_release(&cut);
+		for (i = 0; i < n; i++)
+			free(sorted[i]);
+		free(sorted);
+	}
+	return transport_connect(t);
 }
 
 /* The refs libgit2 read when it connected (for a second `list`). */
@@ -271,8 +339,9 @@ transport_refs(struct transport *t, struct ref_list *out)
 	struct push_adv adv = { 0 };
 	int r;
 
-	if (t->remote != NULL)
+	if (t->remote != NULL && t->cut_names == NULL)
 		return remote_ls_refs(t, out);
+	transport_disconnect(t);	/* libgit2 saw only some refs */
 	buf_reset(&t->advert);
 	t->advert_kept = 0;
 	t->advert_off = 0;
@@ -528,8 +597,10 @@ static int
 fetch_download(struct transport *t, char **names, char **oids, size_t nr,
     int depth, char **lockfile, int *connected)
 {
+	static char every_ref[] = "refs/*:refs/*";
 	git_fetch_options fo;
 	git_strarray specs;
+	char **specv = NULL;
 	git_odb *odb = NULL;
 	git_refdb *saved = NULL;
 	struct packsink *sink = NULL;
@@ -538,7 +609,7 @@ fetch_download(struct transport *t, char **names, char **oids, size_t nr,
 
 	*lockfile = NULL;
 	*connected = 0;
-	if ((r = transport_connect(t)) != 0)
+	if ((r = fetch_connect(t, names, nr)) != 0)
 		return r;
 	if (git_repository_odb(&odb, t->repo) < 0)
 		return git_fail("cannot open the object database");
@@ -548,6 +619,16 @@ fetch_download(struct transport *t, char **names, char **oids, size_t nr,
 	git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
 	specs.strings = names;
 	specs.count = nr;
+	if (t->cut_names != NULL) {
+		/* libgit2 sees only these refs: one pattern takes them all */
+		specv = xcalloc(nr + 1, sizeof(*specv));
+		specv[0] = every_ref;
+		specs.count = 1;
+		for (i = 0; i < nr; i++)
+			if (strncmp(names[i], "refs/", 5) != 0)
+				specv[specs.count++] = names[i];	/* HEAD */
+		specs.strings = specv;
+	}
 	transport_callbacks(t, &fo.callbacks);
 	fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
 	fo.update_fetchhead = 0;
@@ -580,6 +661,7 @@ fetch_download(struct transport *t, char **names, char **oids, size_t nr,
 		}
 	}
 out:
+	free(specv);
 	if (r != 0 && *lockfile != NULL && sink != NULL)
 		packsink_discard(sink, *lockfile);
 	packsink_remove(sink);

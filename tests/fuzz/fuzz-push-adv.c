@@ -8,6 +8,9 @@
  * Oracle (fuzz-git-answer.h): a parse that succeeds gives ids of 40 hex
  * digits and capabilities; its for-push answer is well-formed lines with
  * no control byte in any name, or a one-line error with nothing printed.
+ * The same body cut to every other ref name (advert_cut, as for a fetch)
+ * parses again to exactly those refs, in order, with the same
+ * capabilities.
  */
 #include "config.h"
 
@@ -19,6 +22,66 @@
 #include "fuzz-git-answer.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Cut the body to every other name of `a` and check what is left. */
+static void
+check_cut(const uint8_t *data, size_t size, const struct push_adv *a)
+{
+	struct push_adv c;
+	struct buf out;
+	char **names = calloc(a->refs.nr + 1, sizeof(*names));
+	size_t i, j, n = 0, kept;
+	int r;
+
+	if (names == NULL)
+		abort();
+	for (i = 0; i < a->refs.nr; i += 2)
+		names[n++] = a->refs.v[i].name;
+	qsort(names, n, sizeof(*names), name_cmp);
+	buf_init(&out, 2 * size + 64);
+	r = advert_cut(&out, (const char *)data, size, names, n, &kept);
+	if (r != 0) {
+		/* capabilities after the first ref: libgit2 gets it whole */
+		if (r != BBS_E_PROTOCOL)
+			abort();
+		fuzz_check_error();
+		goto out;
+	}
+	for (i = j = 0; i < a->refs.nr; i++)
+		j += advert_wanted(names, n, a->refs.v[i].name,
+		    strlen(a->refs.v[i].name));
+	if (kept != j)
+		abort();
+	if (kept == 0)
+		goto out;
+	memset(&c, 0, sizeof(c));
+	if (push_adv_parse(&c, out.ptr, out.len) != 0 ||
+	    strcmp(c.caps, a->caps) != 0)
+		abort();
+	for (i = j = 0; i < a->refs.nr; i++) {
+		if (!advert_wanted(names, n, a->refs.v[i].name,
+		    strlen(a->refs.v[i].name)))
+			continue;
+		if (j >= c.refs.nr ||
+		    strcmp(c.refs.v[j].name, a->refs.v[i].name) != 0 ||
+		    strcmp(c.refs.v[j].hex, a->refs.v[i].hex) != 0)
+			abort();
+		j++;
+	}
+	if (j != c.refs.nr)
+		abort();
+	push_adv_release(&c);
+out:
+	err_clear();
+	buf_release(&out);
+	free(names);
+}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -50,6 +113,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	else
 		fuzz_check_error();
 	buf_release(&out);
+	err_clear();
+	check_cut(data, size, &a);
 out:
 	err_clear();
 	push_adv_release(&a);

@@ -65,6 +65,84 @@ test_write(void **state)
 	buf_release(&b);
 }
 
+#define OID_A "1111111111111111111111111111111111111111"
+#define OID_B "2222222222222222222222222222222222222222"
+#define OID_T "3333333333333333333333333333333333333333"
+
+/* An advertisement as pkt-lines, from its lines ("" for a flush). */
+static void
+advert(struct buf *b, const char *const *lines, size_t n, const size_t *len)
+{
+	size_t i;
+
+	buf_init(b, 1 << 16);
+	for (i = 0; i < n; i++)
+		if (len[i] == 0)
+			assert_int_equal(pkt_flush(b), 0);
+		else
+			assert_int_equal(pkt_add(b, lines[i], len[i]), 0);
+}
+
+/*
+ * advert_cut keeps the refs asked for and the lines that are not refs,
+ * moves the capabilities to the first ref it keeps, drops peeled entries,
+ * and reads no further than the flush that ends the refs.
+ */
+static void
+test_advert_cut(void **state)
+{
+	static const char head[] = OID_A " HEAD\0multi_ack symref=HEAD:"
+	    "refs/heads/a\n";
+	static const char *const in[] = {
+		"# service=git-upload-pack\n", "", head,
+		OID_A " refs/heads/a\n", OID_B " refs/heads/b\n",
+		OID_T " refs/tags/v1\n", OID_B " refs/tags/v1^{}\n", "",
+		"0000 trailing",
+	};
+	static const char bhead[] = OID_B " refs/heads/b\0multi_ack "
+	    "symref=HEAD:refs/heads/a\n";
+	static const char *const want[] = {
+		"# service=git-upload-pack\n", "", bhead,
+		OID_T " refs/tags/v1\n", "",
+	};
+	size_t inlen[] = { 26, 0, sizeof(head) - 1, 54, 54, 54, 57, 0, 13 };
+	size_t wantlen[] = { 26, 0, sizeof(bhead) - 1, 54, 0 };
+	static char b[] = "refs/heads/b", v1[] = "refs/tags/v1",
+	    v9[] = "refs/tags/v9", hd[] = "HEAD";
+	char *names[] = { b, v1, v9 };
+	char *head_only[] = { hd };
+	struct buf body, expect, out;
+	size_t kept;
+
+	(void)state;
+	advert(&body, in, BBS_ARRAY_SIZE(in), inlen);
+	advert(&expect, want, BBS_ARRAY_SIZE(want), wantlen);
+	buf_init(&out, 1 << 16);
+	assert_int_equal(advert_cut(&out, body.ptr, body.len, names, 3,
+	    &kept), 0);
+	assert_int_equal(kept, 2);
+	assert_int_equal(out.len, expect.len);
+	assert_memory_equal(out.ptr, expect.ptr, out.len);
+	/* the capabilities stay where they were when their ref stays */
+	buf_reset(&out);
+	assert_int_equal(advert_cut(&out, body.ptr, body.len, head_only, 1,
+	    &kept), 0);
+	assert_int_equal(kept, 1);
+	assert_non_null(memmem(out.ptr, out.len, head, sizeof(head) - 1));
+	/* a body cut short is an error */
+	buf_reset(&out);
+	assert_int_equal(advert_cut(&out, body.ptr, 60, names, 3, &kept),
+	    BBS_E_PROTOCOL);
+	err_clear();
+	assert_true(advert_wanted(names, 3, "refs/tags/v1", 12));
+	assert_false(advert_wanted(names, 3, "refs/tags/v", 11));
+	assert_false(advert_wanted(names, 3, "refs/tags/v1x", 13));
+	assert_false(advert_wanted(names, 3, "refs/heads/b\0", 13));
+	buf_release(&body);
+	buf_release(&expect);
+	buf_release(&out);
+}
+
 int
 main(void)
 {
@@ -72,6 +150,7 @@ main(void)
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_write),
+		cmocka_unit_test(test_advert_cut),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
