@@ -29,7 +29,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct authz_expect x = { STATE, NULL, 0 };
 	char *query, *code = NULL, *state;
 	const char *p, *msg;
-	size_t i, len;
+	size_t i, n, len;
 	int r, c1;
 
 	if (size < 1)
@@ -55,10 +55,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		msg = err_message();
 		len = msg != NULL ? strlen(msg) : 0;
-		for (i = 0; i < len; i += text_char(msg + i, len - i, &c1))
+		for (i = 0; i < len; i += n) {
+			n = text_char(msg + i, len - i, &c1);
 			if ((unsigned char)msg[i] < 0x20 || msg[i] == 0x7f ||
 			    c1)
 				abort();
+		}
 	}
 	secret_free(code);
 	free(query);

@@ -19,15 +19,16 @@
 static inline void
 fuzz_no_control(const char *s, size_t len, const char *allowed)
 {
-	size_t i;
+	size_t i, n;
 	unsigned char c;
 	int c1;
 
-	for (i = 0; i < len; i += text_char(s + i, len - i, &c1)) {
+	for (i = 0; i < len; i += n) {
 		c = (unsigned char)s[i];
 		if ((c < 0x20 || c == 0x7f) &&
 		    (c == 0 || strchr(allowed, c) == NULL))
 			abort();
+		n = text_char(s + i, len - i, &c1);
 		if (c1)
 			abort();
 	}
