@@ -27,30 +27,66 @@
 
 #define URI_MAX 8192
 
+/* "/cb-" and 32 hex digits: what socket_path adds to the directory. */
+#define SOCKET_NAME_LEN 36
+
 char *
 callback_dir(void)
 {
 	const char *run = getenv("XDG_RUNTIME_DIR");
+	const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+	struct sockaddr_un sa;
+	char *dir = NULL;
 
 	if (run != NULL && run[0] == '/')
 		return xasprintf("%s/git-remote-bbs", run);
+	/*
+	 * Not a fixed name in /tmp, which another user could create first:
+	 * under the state directory, unless a socket path there is too long.
+	 */
+	if (state != NULL && state[0] == '/')
+		dir = xasprintf("%s/git-remote-bbs/run", state);
+	else if (home != NULL && home[0] == '/')
+		dir = xasprintf("%s/.local/state/git-remote-bbs/run", home);
+	if (dir != NULL && strlen(dir) + SOCKET_NAME_LEN < sizeof(sa.sun_path))
+		return dir;
+	free(dir);
 	return xasprintf("/tmp/git-remote-bbs-%ld", (long)geteuid());
 }
 
-/* Create the hand-off directory, or check it is ours and private. */
+/* Whether `dir` is a directory of this user that nobody else may enter. */
 static int
-callback_mkdir(const char *dir)
+callback_dir_private(const char *dir)
 {
 	struct stat st;
 
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-		return err_set(BBS_E_IO, "cannot create '%s': %s", dir,
-		    strerror(errno));
 	if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) ||
 	    st.st_uid != geteuid() || (st.st_mode & 077) != 0)
 		return err_set(BBS_E_IO, "'%s' is not a private directory of "
 		    "this user; refusing to use it", dir);
 	return 0;
+}
+
+/* Create the hand-off directory and any missing parent, mode 0700. */
+static int
+callback_mkdir(const char *dir)
+{
+	char *p = xstrdup(dir), *slash;
+	int r = 0;
+
+	for (slash = strchr(p + 1, '/'); r == 0; slash = strchr(slash + 1,
+	    '/')) {
+		if (slash != NULL)
+			*slash = '\0';
+		if (mkdir(p, 0700) != 0 && errno != EEXIST)
+			r = err_set(BBS_E_IO, "cannot create '%s': %s", p,
+			    strerror(errno));
+		if (slash == NULL)
+			break;
+		*slash = '/';
+	}
+	free(p);
+	return r != 0 ? r : callback_dir_private(dir);
 }
 
 int
@@ -201,21 +237,25 @@ callback_deliver(const char *uri)
 {
 	struct sockaddr_un sa;
 	struct pollfd p;
+	struct stat st;
 	const char *q = strchr(uri, '?');
 	char *state, *dir, ack[16];
 	ssize_t n;
-	int fd, r;
+	int fd, r = 0, waiting = 1;
 
 	if (q == NULL || (state = query_get(q + 1, "state", NULL)) == NULL)
 		return err_set(BBS_E_INVALID, "the callback URI carries no "
 		    "state");
 	dir = callback_dir();
-	r = socket_path(&sa, dir, state);
+	if (lstat(dir, &st) != 0 && errno == ENOENT)
+		waiting = 0;
+	else if ((r = callback_dir_private(dir)) == 0)	/* not theirs */
+		r = socket_path(&sa, dir, state);
 	free(dir);
 	secret_free(state);
 	if (r != 0)
 		return r;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fd = waiting ? socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0) : -1;
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
 		if (fd >= 0)
 			close(fd);

@@ -769,7 +769,11 @@ int loopback_wait(struct loopback *l, const struct authz_expect *x,
 
 /* callback.c: private-use URI scheme hand-off (RFC 8252 §7.1) */
 
-/* The per-user 0700 directory for hand-off sockets (caller frees). */
+/*
+ * The per-user 0700 directory for hand-off sockets (caller frees):
+ * $XDG_RUNTIME_DIR/git-remote-bbs, else $XDG_STATE_HOME (or
+ * ~/.local/state) /git-remote-bbs/run, else /tmp/git-remote-bbs-UID.
+ */
 char *callback_dir(void);
 /*
  * callback_dir(), created if missing; refused unless it is a directory
@@ -784,7 +788,10 @@ int callback_listen(struct callback_listener *cl, const char *state);
 void callback_close(struct callback_listener *cl);
 int callback_wait(struct callback_listener *cl, const struct authz_expect *x,
     int timeout_ms, char **code);
-/* `git bbs callback <uri>`: deliver `uri` to the sign-in waiting for it. */
+/*
+ * `git bbs callback <uri>`: deliver `uri` to the sign-in waiting for it,
+ * never into a hand-off directory that is not private.
+ */
 int callback_deliver(const char *uri);
 
 #endif
