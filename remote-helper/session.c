@@ -647,6 +647,26 @@ out:
 	return r;
 }
 
+/*
+ * The grant of this server and client whose access token is `refused`,
+ * whichever account it is: git erases with the user name it was given
+ * (x-token-auth), which picks no account when there are several.
+ */
+static struct store_entry *
+grant_with_token(struct session *s, struct store *st, const char *refused)
+{
+	size_t i;
+
+	for (i = 0; i < st->nr; i++)
+		if (strcmp(st->e[i].key, s->key) == 0 &&
+		    (s->url->user == NULL ||
+		    strcmp(st->e[i].account, s->url->user) == 0) &&
+		    st->e[i].tok.access_token != NULL &&
+		    secret_equal(st->e[i].tok.access_token, refused))
+			return &st->e[i];
+	return NULL;
+}
+
 int
 session_expire(struct session *s, const char *refused)
 {
@@ -657,8 +677,7 @@ session_expire(struct session *s, const char *refused)
 	if ((r = store_lock(s->store_dir, s->key, LOCK_TIMEOUT, &lock)) != 0)
 		return r;
 	if ((r = session_store_open(s, &st)) == 0 &&
-	    session_pick(s, &st, &e) == 0 &&
-	    secret_equal(e->tok.access_token, refused) &&
+	    (e = grant_with_token(s, &st, refused)) != NULL &&
 	    e->tok.expires_at != 1) {
 		struct oauth_token t = e->tok;
 		char *account = xstrdup(e->account);

@@ -80,4 +80,31 @@ test_expect_success 'the credential protocol by hand: get answers, store is a no
 	test_must_be_empty out3
 '
 
+# grant ACCOUNT FIELD: a field of the stored grant of ACCOUNT.
+grant() {
+	python3 -c '
+import json, sys
+for g in json.load(open(sys.argv[1]))["grants"]:
+    if g.get("account") == sys.argv[2]:
+        print(g.get(sys.argv[3], ""))
+' "$STORE" "$1" "$2"
+}
+
+# git erases with the user name it was answered (x-token-auth), which
+# picks no account when there are several: the refused token does.
+test_expect_success PYSERVER 'two accounts: the refused token of the one the URL names is erased' '
+	hp=${FORGE_URL#http://} &&
+	BROWSER=$BROWSER_STANDIN git bbs login "http://bob@$hp/team/repo.git" 2>/dev/null &&
+	test -n "$(grant alice access_token)" &&
+	git clone -q "http://bob@$hp/team/repo.git" bobwork &&
+	python3 -c "import json,sys; p=sys.argv[1]; d=json.load(open(p)); [g.__setitem__(\"access_token\", \"spoiled\") for g in d[\"grants\"] if g[\"account\"] == \"bob\"]; json.dump(d,open(p,\"w\"))" "$STORE" &&
+	chmod 600 "$STORE" &&
+	alice=$(grant alice access_token) &&
+	test_must_fail git -C bobwork fetch origin 2>err &&
+	test "$(grant bob expires_at)" = 1 &&
+	test "$(grant alice access_token)" = "$alice" &&
+	git -C bobwork fetch -q origin &&
+	test "$(grant bob access_token)" != spoiled
+'
+
 test_done
