@@ -60,7 +60,8 @@ usage: $PROG [--rounds N] [--workdir DIR] [--quick] [--build DIR]
   --tls          over https instead of http: both sides get GIT_SSL_CAINFO,
                  the system's CA bundle with the forge's certificate added
   --only OP      only the clone, fetch, push, shallow (clone --depth 1)
-                 or refs (ls-remote, no-op fetch of many refs) measurements
+                 or refs (ls-remote, no-op fetch and clone of many refs)
+                 measurements
 EOF
 	exit 2
 }
@@ -820,7 +821,7 @@ refs_clone() {
 }
 
 op_refs() {
-	local r i side
+	local r i side dest
 	say ""
 	serve_refs
 	say "== many refs ($R_REFS refs; $REFS_RUNS x $ROUNDS runs per side)"
@@ -839,6 +840,17 @@ op_refs() {
 				timed refs-fetch "$side" "r$r.$i" "$RUN/refs-$side" \
 					git fetch -q origin
 			done
+		done
+		# a clone asks for every branch and tag by name
+		for side in "${SIDES[@]}"; do
+			dest=$RUN/refs-clone-$side
+			rm -rf "$dest"
+			if timed refs-clone "$side" "r$r" "$RUN" git clone -q --bare \
+				"$(url_for "$side" team/refs.git)" "$dest"; then
+				[ "$(git --git-dir="$dest" for-each-ref | wc -l)" -ge "$R_REFS" ] ||
+					fail refs-clone "$side" "r$r" "the clone lacks refs"
+			fi
+			rm -rf "$dest"
 		done
 	done
 }
@@ -989,6 +1001,7 @@ ops_rows() {
 	if [ "$ONLY" = all ] || [ "$ONLY" = refs ]; then
 		"$1" refs-ls "ls-remote, $R_REFS refs"
 		"$1" refs-fetch "no-op fetch, $R_REFS refs"
+		"$1" refs-clone "clone --bare, $R_REFS refs"
 	fi
 }
 
