@@ -127,10 +127,10 @@ oauth_url_parse(struct oauth_url *out, const char *s, int flags)
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	for (p = s; *p != '\0'; p++)
-		if ((unsigned char)*p <= 0x20 || *p == 0x7f)
-			return err_set(BBS_E_INVALID, "URL contains a space or "
-			    "control character");
+	/* a URL is printed for the user to open: C1 controls count too */
+	if (strpbrk(s, " ") != NULL || oauth_text_has_control(s))
+		return err_set(BBS_E_INVALID, "URL contains a space or "
+		    "control character");
 	if ((r = url_scheme(out, s, &auth)) != 0)
 		goto fail;
 	auth_end = auth + strcspn(auth, "/?#");

@@ -533,6 +533,13 @@ test_device_text(void **state)
 	assert_int_equal(device_with(&d, "ABCD", "https://as.example/\\u001b",
 	    e), BBS_E_INVALID);
 	one_line_error();
+	assert_int_equal(device_with(&d, "ABCD", "https://as.example/\\u009b2J",
+	    e), BBS_E_INVALID);	/* a C1 CSI, as UTF-8 */
+	one_line_error();
+	assert_int_equal(device_with(&d, "ABCD", uri, ",\"expires_in\":60,"
+	    "\"verification_uri_complete\":\"https://as.example/\\u009d0;x\""),
+	    BBS_E_INVALID);
+	one_line_error();
 	assert_int_equal(device_with(&d, "ABCD", "javascript:alert(1)", e),
 	    BBS_E_INVALID);
 	one_line_error();
