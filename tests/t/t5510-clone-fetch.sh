@@ -83,6 +83,20 @@ test_expect_success 'pull merges the new upstream work' '
 	test_path_is_file clone/d.txt
 '
 
+test_expect_success 'a fetch of HEAD alone, and of one branch by name' '
+	commit_file upstream h.txt head &&
+	upstream_push team/repo.git main &&
+	git -C clone fetch -q origin HEAD &&
+	test "$(git -C clone rev-parse FETCH_HEAD)" = "$(git -C upstream rev-parse main)" &&
+	git -C upstream checkout -q -b only &&
+	commit_file upstream only.txt only &&
+	git -C upstream checkout -q main &&
+	upstream_push team/repo.git only &&
+	git -C clone fetch -q origin only:refs/heads/only &&
+	test "$(git -C clone rev-parse only)" = "$(git -C upstream rev-parse only)" &&
+	git -C clone fsck --connectivity-only --no-progress
+'
+
 test_expect_success 'annotated tags on fetched history follow automatically' '
 	commit_file upstream e.txt five &&
 	git -C upstream tag -a -m "version 2" v2 &&
