@@ -96,7 +96,8 @@ stream_read(git_smart_subtransport_stream *gs, char *buffer, size_t size,
 	}
 	if (!s->sent) {
 		s->sent = 1;
-		if (!s->ls && (r = add_tip_haves(s)) != 0)
+		if (!s->ls && ((r = transport_add_wants(s->t,
+		    &s->request)) != 0 || (r = add_tip_haves(s)) != 0))
 			return stream_fail();
 		if (s->ls)
 			r = conn_get_refs(s->t->conn, s->svc, &s->http);

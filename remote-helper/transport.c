@@ -163,6 +163,11 @@ transport_disconnect(struct transport *t)
 	free(t->cut_names);
 	t->cut_names = NULL;
 	t->cut_nr = 0;
+	for (i = 0; i < t->extra_nr; i++)
+		free(t->extra_wants[i]);
+	free(t->extra_wants);
+	t->extra_wants = NULL;
+	t->extra_nr = 0;
 }
 
 void
@@ -226,13 +231,76 @@ name_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Sorted, unique copies of the `nr` strings of `v`, in *out; the count. */
+static size_t
+sorted_unique(char **v, size_t nr, char ***out)
+{
+	char **sorted = xcalloc(nr ? nr : 1, sizeof(*sorted));
+	size_t i, n = 0;
+
+	memcpy(sorted, v, nr * sizeof(*sorted));
+	qsort(sorted, nr, sizeof(*sorted), name_cmp);
+	for (i = 0; i < nr; i++)
+		if (n == 0 || strcmp(sorted[n - 1], sorted[i]) != 0)
+			sorted[n++] = sorted[i];
+	for (i = 0; i < n; i++)
+		sorted[i] = xstrdup(sorted[i]);
+	*out = sorted;
+	return n;
+}
+
+static void
+strings_free(char **v, size_t nr)
+{
+	size_t i;
+
+	for (i = 0; i < nr; i++)
+		free(v[i]);
+	free(v);
+}
+
 /*
- * Connect for a fetch of `names`.  When `list` has just read the
- * advertisement, libgit2 is shown it cut to those names (advert.c); a
- * connection cut to other names is made again, uncut.
+ * For a download without depth: show libgit2 one ref whose object is
+ * missing, and want the others' ids through the subtransport.  0 when
+ * set up; 1 when no object is missing.
  */
 static int
-fetch_connect(struct transport *t, char **names, size_t nr)
+one_ref_wants(struct transport *t, char **names, char **oids, size_t nr,
+    char ***shown, size_t *nshown)
+{
+	char **ids;
+	size_t i, first, n, m = 0;
+
+	for (first = 0; first < nr; first++)
+		if (!transport_has_object(t, oids[first]))
+			break;
+	if (first == nr)
+		return 1;
+	n = sorted_unique(oids, nr, &ids);
+	for (i = 0; i < n; i++) {
+		if (strcmp(ids[i], oids[first]) == 0 ||
+		    transport_has_object(t, ids[i])) {
+			free(ids[i]);
+			continue;
+		}
+		ids[m++] = ids[i];
+	}
+	t->extra_wants = ids;
+	t->extra_nr = m;
+	*nshown = sorted_unique(names + first, 1, shown);
+	return 0;
+}
+
+/*
+ * Connect for a fetch of `names`.  When `list` has just read the
+ * advertisement, libgit2 is shown it cut (advert.c): to one ref when
+ * `one_ref`, with the others wanted through the subtransport, else to
+ * those names.  A connection cut to other names, or that served its
+ * download with other wants, is made again, uncut.
+ */
+static int
+fetch_connect(struct transport *t, char **names, char **oids, size_t nr,
+    int one_ref)
 {
 	struct buf cut;
 	char **sorted;
@@ -243,20 +311,14 @@ fetch_connect(struct transport *t, char **names, size_t nr)
 			if (!advert_wanted(t->cut_names, t->cut_nr, names[i],
 			    strlen(names[i])))
 				break;
-		if (i < nr)
+		if (i < nr || t->extra_wants != NULL)
 			transport_disconnect(t);
 	}
 	if (t->remote != NULL || !t->advert_kept || t->advert_off != 0 ||
 	    nr == 0)
 		return transport_connect(t);
-	sorted = xcalloc(nr, sizeof(*sorted));
-	memcpy(sorted, names, nr * sizeof(*sorted));
-	qsort(sorted, nr, sizeof(*sorted), name_cmp);
-	for (i = 0; i < nr; i++)
-		if (n == 0 || strcmp(sorted[n - 1], sorted[i]) != 0)
-			sorted[n++] = sorted[i];
-	for (i = 0; i < n; i++)
-		sorted[i] = xstrdup(sorted[i]);	/* git's lines go */
+	if (!one_ref || one_ref_wants(t, names, oids, nr, &sorted, &n) != 0)
+		n = sorted_unique(names, nr, &sorted);
 	buf_init(&cut, ADVERT_MAX);
 	if (advert_cut(&cut, t->advert.ptr, t->advert.len, sorted, n,
 	    &kept) == 0 && kept > 0) {
@@ -267,12 +329,46 @@ fetch_connect(struct transport *t, char **names, size_t nr)
 	} else {
 		err_clear();	/* libgit2 gets it whole, as before */
 		buf_release(&cut);
-		for (i = 0; i < n; i++)
-			free(sorted[i]);
-		free(sorted);
+		strings_free(sorted, n);
+		strings_free(t->extra_wants, t->extra_nr);
+		t->extra_wants = NULL;
+		t->extra_nr = 0;
 	}
 	return transport_connect(t);
 }
+
+int
+transport_add_wants(struct transport *t, struct buf *req)
+{
+	struct buf out;
+	enum pkt_type type;
+	const char *payload;
+	size_t plen, i;
+	ssize_t n;
+	int r = 0;
+
+	if (t->extra_nr == 0)
+		return 0;
+	n = pkt_parse(req->ptr ? req->ptr : "", req->len, &type, &payload,
+	    &plen);
+	if (n <= 0 || type != PKT_DATA || plen < 5 ||
+	    memcmp(payload, "want ", 5) != 0)
+		return err_set(BBS_E_ERROR, "unexpected upload-pack request "
+		    "from libgit2");
+	buf_init(&out, req->max);
+	buf_add(&out, req->ptr, (size_t)n);
+	for (i = 0; i < t->extra_nr && r == 0; i++)
+		r = pkt_addf(&out, "want %s\n", t->extra_wants[i]);
+	if (r == 0 && (r = buf_add(&out, req->ptr + n, req->len -
+	    (size_t)n)) == 0) {
+		buf_release(req);
+		*req = out;
+		return 0;
+	}
+	buf_release(&out);
+	return r;
+}
+
 
 /* The refs libgit2 read when it connected (for a second `list`). */
 static int
@@ -609,7 +705,8 @@ fetch_download(struct transport *t, char **names, char **oids, size_t nr,
 
 	*lockfile = NULL;
 	*connected = 0;
-	if ((r = fetch_connect(t, names, nr)) != 0)
+	if ((r = fetch_connect(t, names, oids, nr, depth == 0 &&
+	    !t->opts->deepen_relative)) != 0)
 		return r;
 	if (git_repository_odb(&odb, t->repo) < 0)
 		return git_fail("cannot open the object database");
@@ -619,7 +716,14 @@ fetch_download(struct transport *t, char **names, char **oids, size_t nr,
 	git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
 	specs.strings = names;
 	specs.count = nr;
-	if (t->cut_names != NULL) {
+	if (t->extra_wants != NULL) {
+		/* libgit2 sees one ref, the others are wanted for it */
+		specv = xcalloc(1, sizeof(*specv));
+		specv[0] = strncmp(t->cut_names[0], "refs/", 5) == 0 ?
+		    every_ref : t->cut_names[0];
+		specs.count = 1;
+		specs.strings = specv;
+	} else if (t->cut_names != NULL) {
 		/* libgit2 sees only these refs: one pattern takes them all */
 		specv = xcalloc(nr + 1, sizeof(*specv));
 		specv[0] = every_ref;
@@ -662,6 +766,8 @@ fetch_download(struct transport *t, char **names, char **oids, size_t nr,
 	}
 out:
 	free(specv);
+	if (t->extra_wants != NULL)
+		transport_disconnect(t);	/* it served its download */
 	if (r != 0 && *lockfile != NULL && sink != NULL)
 		packsink_discard(sink, *lockfile);
 	packsink_remove(sink);
