@@ -396,6 +396,12 @@ int transport_resolve(struct transport *t, const char *spec,
     char hex[OID_HEX_LEN + 1]);
 /* 1 if `hex` names an object we have, 0 if not. */
 int transport_has_object(struct transport *t, const char *hex);
+/*
+ * The commit `hex` names, tags peeled, into `out`; -1 if it names no
+ * object we have, or one that does not peel to a commit.
+ */
+int transport_peel_commit(struct transport *t, const char *hex,
+    char out[OID_HEX_LEN + 1]);
 /* 1 if `ancestor` is an ancestor of (or equal to) `tip`. */
 int transport_is_ancestor(struct transport *t, const char *ancestor,
     const char *tip);

@@ -239,6 +239,27 @@ cas_lookup(const struct helper_options *o, const char *dst)
 	return NULL;
 }
 
+/*
+ * git's rules for an unforced update of an existing ref, for every ref:
+ * git passes the updates it marked "fetch first" or "needs force" on to
+ * the helper, whose view of the remote may be newer, to decide.
+ */
+static void
+push_check_update(struct push_state *p, struct push_ref *r)
+{
+	char old_commit[OID_HEX_LEN + 1], new_commit[OID_HEX_LEN + 1];
+
+	if (strncmp(r->dst, "refs/tags/", 10) == 0)
+		ref_error(r, "already exists");
+	else if (!transport_has_object(p->t, r->old_hex))
+		ref_error(r, "fetch first");
+	else if (transport_peel_commit(p->t, r->old_hex, old_commit) != 0 ||
+	    transport_peel_commit(p->t, r->new_hex, new_commit) != 0)
+		ref_error(r, "needs force");
+	else if (!transport_is_ancestor(p->t, old_commit, new_commit))
+		ref_error(r, "non-fast forward");
+}
+
 /* Work out old and new ids for every ref and apply local checks. */
 static void
 push_prepare(struct push_state *p, struct push_ref *refs, size_t nr,
@@ -281,14 +302,8 @@ push_prepare(struct push_state *p, struct push_ref *refs, size_t nr,
 			ref_error(r, "up to date");
 			continue;
 		}
-		if (!r->force && old != NULL &&
-		    strncmp(r->dst, "refs/heads/", 11) == 0) {
-			if (!transport_has_object(p->t, r->old_hex))
-				ref_error(r, "fetch first");
-			else if (!transport_is_ancestor(p->t, r->old_hex,
-			    r->new_hex))
-				ref_error(r, "non-fast forward");
-		}
+		if (!r->force && old != NULL)
+			push_check_update(p, r);
 	}
 }
 

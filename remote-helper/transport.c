@@ -872,6 +872,33 @@ transport_resolve(struct transport *t, const char *spec,
 	return 0;
 }
 
+/*
+ * The commit `hex` names, peeling tags, into `out`: 0, or -1 when it names
+ * no object we have or one that is not a commit (as git's
+ * lookup_commit_reference_gently).
+ */
+int
+transport_peel_commit(struct transport *t, const char *hex,
+    char out[OID_HEX_LEN + 1])
+{
+	git_object *obj = NULL, *commit = NULL;
+	git_oid oid;
+	int r = -1;
+
+	if (t->repo == NULL || oid_from_hex(&oid, hex) < 0 ||
+	    git_object_lookup(&obj, t->repo, &oid, GIT_OBJECT_ANY) < 0 ||
+	    git_object_peel(&commit, obj, GIT_OBJECT_COMMIT) < 0) {
+		git_error_clear();
+		goto out;
+	}
+	git_oid_tostr(out, OID_HEX_LEN + 1, git_object_id(commit));
+	r = 0;
+out:
+	git_object_free(commit);
+	git_object_free(obj);
+	return r;
+}
+
 int
 transport_is_ancestor(struct transport *t, const char *ancestor,
     const char *tip)

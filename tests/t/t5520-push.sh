@@ -183,6 +183,35 @@ test_expect_success 'a pack larger than the post buffer streams, even when slow'
 	server_git team/repo.git cat-file -e big:big.bin
 '
 
+# git passes the updates it marks "fetch first" or "needs force" on to the
+# helper, which must refuse them as git does, outside refs/heads/ too.
+test_expect_success 'notes another clone pushed are not overwritten: fetch first' '
+	git clone -q "bbs::$FORGE_URL/team/repo.git" notes-a &&
+	git clone -q "bbs::$FORGE_URL/team/repo.git" notes-b &&
+	git -C notes-a notes add -m "note from a" HEAD &&
+	git -C notes-a push -q origin refs/notes/commits &&
+	git -C notes-b notes add -m "note from b" HEAD &&
+	test_must_fail git -C notes-b push origin refs/notes/commits 2>err &&
+	grep "\[rejected\] *refs/notes/commits -> refs/notes/commits (fetch first)" err &&
+	test "$(server_git team/repo.git rev-parse refs/notes/commits)" = \
+		"$(git -C notes-a rev-parse refs/notes/commits)" &&
+	git -C notes-b push -q --force origin refs/notes/commits &&
+	test "$(server_git team/repo.git rev-parse refs/notes/commits)" = \
+		"$(git -C notes-b rev-parse refs/notes/commits)"
+'
+
+test_expect_success 'a ref to a blob is replaced only with --force: needs force' '
+	blob=$(git -C work rev-parse HEAD:big.bin) &&
+	server_git team/repo.git update-ref refs/blobs/one "$blob" &&
+	forge_fix_perms &&
+	test_must_fail git -C work push origin HEAD:refs/blobs/one 2>err &&
+	grep "\[rejected\] *HEAD -> refs/blobs/one (needs force)" err &&
+	test "$(server_git team/repo.git rev-parse refs/blobs/one)" = "$blob" &&
+	git -C work push -q --force origin HEAD:refs/blobs/one &&
+	test "$(server_git team/repo.git rev-parse refs/blobs/one)" = \
+		"$(git -C work rev-parse HEAD)"
+'
+
 test_expect_success 'pushes leave no temporary files behind' '
 	no_leftover_packs work
 '
