@@ -686,6 +686,13 @@ int proto_list_answer(struct buf *out, const struct ref_list *refs,
  */
 int proto_cquote(struct buf *out, const char *s, size_t len);
 /*
+ * Append the C-quoted string `s` unquoted, as git's unquote_c_style: `s`
+ * is '"', text with \\, \", \a, \b, \f, \n, \r, \t, \v or \ooo (\001 to
+ * \377) escapes, and a closing '"' that ends it.  BBS_E_INVALID, and
+ * `out` unchanged, for anything else.
+ */
+int proto_cunquote(struct buf *out, const char *s);
+/*
  * Append git's status line for a pushed ref: "ok <dst>" or "error <dst>
  * <reason>", the reason's control bytes masked, then C-quoted when it
  * needs quoting, as git's send-pack does.

@@ -244,6 +244,62 @@ proto_cquote(struct buf *out, const char *s, size_t len)
 	return r;
 }
 
+/* The byte after a backslash that stands for itself or a control. */
+static int
+cunquote_escape(char c)
+{
+	static const char from[] = "abtnvfr\"\\";
+	static const char to[] = "\a\b\t\n\v\f\r\"\\";
+	const char *p = c != '\0' ? strchr(from, c) : NULL;
+
+	return p ? (unsigned char)to[p - from] : -1;
+}
+
+/* The byte of the three octal digits at `s` (at most \377), or -1. */
+static int
+cunquote_octal(const char *s)
+{
+	if (s[0] < '0' || s[0] > '3' || s[1] < '0' || s[1] > '7' ||
+	    s[2] < '0' || s[2] > '7')
+		return -1;
+	return ((s[0] - '0') << 6) | ((s[1] - '0') << 3) | (s[2] - '0');
+}
+
+int
+proto_cunquote(struct buf *out, const char *s)
+{
+	size_t old = out->len, n;
+	int c, r = 0;
+
+	if (*s++ != '"')
+		goto bad;
+	for (;;) {
+		n = strcspn(s, "\"\\");
+		if ((r = buf_add(out, s, n)) != 0)
+			goto fail;
+		s += n;
+		if (*s == '"' && s[1] == '\0')
+			return 0;
+		if (*s++ != '\\')
+			goto bad;	/* the end, or text after the quote */
+		if ((c = cunquote_escape(*s)) >= 0)
+			s++;
+		else if ((c = cunquote_octal(s)) > 0)
+			s += 3;
+		else
+			goto bad;	/* also \000: a C string holds no NUL */
+		if ((r = buf_add(out, &(char){ (char)c }, 1)) != 0)
+			goto fail;
+	}
+bad:
+	r = err_set(BBS_E_INVALID, "invalid quoting");
+fail:
+	out->len = old;
+	if (out->ptr != NULL)
+		out->ptr[old] = '\0';
+	return r;
+}
+
 int
 proto_push_status(struct buf *out, const struct push_ref *r)
 {
@@ -274,6 +330,31 @@ proto_write(FILE *out, const struct buf *answer)
 	return 0;
 }
 
+/*
+ * Keep a push-option or cas value, C-unquoted when git quoted it (it
+ * does when the value has a '"', a backslash, a control byte or a byte
+ * >= 0x80), as git's remote-curl does.
+ */
+static const char *
+option_push_value(char ***v, size_t *nr, const char *value)
+{
+	struct buf b;
+	const char *answer = "ok";
+
+	if (*value != '"') {
+		strv_push(v, nr, value);
+		return answer;
+	}
+	buf_init(&b, LINE_MAX_LEN);
+	if (proto_cunquote(&b, value) != 0) {
+		err_clear();
+		answer = "error invalid quoting";
+	} else
+		strv_push(v, nr, b.ptr != NULL ? b.ptr : "");
+	buf_release(&b);
+	return answer;
+}
+
 /* Answer one "option NAME VALUE": "ok", "unsupported" or "error ...". */
 static const char *
 handle_option(struct helper_options *o, const char *arg)
@@ -292,14 +373,11 @@ handle_option(struct helper_options *o, const char *arg)
 		o->verbosity = atoi(v);
 		return "ok";
 	}
-	if (strcmp(name, "push-option") == 0) {
-		strv_push(&o->push_options, &o->push_options_nr, v);
-		return "ok";
-	}
-	if (strcmp(name, "cas") == 0) {
-		strv_push(&o->cas, &o->cas_nr, v);
-		return "ok";
-	}
+	if (strcmp(name, "push-option") == 0)
+		return option_push_value(&o->push_options,
+		    &o->push_options_nr, v);
+	if (strcmp(name, "cas") == 0)
+		return option_push_value(&o->cas, &o->cas_nr, v);
 	if (shallow_is_option(name))
 		return shallow_option(o, name, v);
 	if (strcmp(name, "progress") == 0)

@@ -137,6 +137,40 @@ test_expect_success 'push options reach the server hooks, or are refused clearly
 	test_cmp expect "$(forge_repo_dir team/repo.git)/push-options.out"
 '
 
+# git C-quotes a push option or a lease that holds a quote, a backslash,
+# a control byte or a byte >= 0x80.
+test_expect_success 'quoted push options arrive unquoted' '
+	hooks=$(forge_repo_dir team/repo.git)/hooks &&
+	cat >"$hooks/post-receive" <<-\EOF &&
+	#!/bin/sh
+	i=0
+	while test $i -lt "$GIT_PUSH_OPTION_COUNT"
+	do
+		eval "printf \"%s\\n\" \"\$GIT_PUSH_OPTION_$i\""
+		i=$((i + 1))
+	done >"$GIT_DIR/push-options.out"
+	EOF
+	chmod +x "$hooks/post-receive" &&
+	forge_fix_perms &&
+	utf8=$(printf "msg=caf\303\251") &&
+	git -C work push -q -o "msg=say \"hi\"" -o "$utf8" -o "back\\slash" \
+		origin HEAD:refs/heads/opt2 &&
+	printf "%s\n" "msg=say \"hi\"" "$utf8" "back\\slash" >expect &&
+	test_cmp expect "$(forge_repo_dir team/repo.git)/push-options.out"
+'
+
+test_expect_success 'a lease on a branch whose name git quotes is found' '
+	b=$(printf "fix-\303\251") &&
+	git -C work checkout -q -b "$b" &&
+	commit_file work lease1.txt one &&
+	git -C work push -q origin "$b" &&
+	git -C work reset -q --hard HEAD~1 &&
+	commit_file work lease2.txt two &&
+	git -C work push -q --force-with-lease="$b" origin "$b" &&
+	test "$(server_git team/repo.git rev-parse "refs/heads/$b")" = \
+		"$(git -C work rev-parse HEAD)"
+'
+
 test_expect_success 'push progress in git format, silence with --quiet' '
 	commit_file work p.txt progress &&
 	git -C work push --progress origin HEAD:refs/heads/progress 2>err &&

@@ -324,6 +324,92 @@ test_cquote(void **state)
 }
 
 static void
+test_cunquote(void **state)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{ "\"msg=say \\\"hi\\\"\"", "msg=say \"hi\"" },
+		{ "\"msg=caf\\303\\251\"", "msg=caf\xc3\xa9" },
+		{ "\"back\\\\slash\"", "back\\slash" },
+		{ "\"\\a\\b\\f\\n\\r\\t\\v\"", "\a\b\f\n\r\t\v" },
+		{ "\"\\033[1m\\177\\001\\377\"", "\x1b[1m\x7f\x01\xff" },
+		{ "\"refs/heads/fix-\\303\\251:\"",
+		    "refs/heads/fix-\xc3\xa9:" },
+		{ "\"\"", "" },
+	};
+	static const char *const bad[] = {
+		"plain",		/* not quoted */
+		"\"no end",
+		"\"text\" after",
+		"\"bad \\q escape\"",
+		"\"short \\30\"",
+		"\"octal \\400 overflows\"",
+		"\"octal \\38\"",
+		"\"a NUL \\000\"",
+		"\"trailing backslash\\",
+		"\"",
+	};
+	struct buf out;
+	size_t i;
+
+	(void)state;
+	buf_init(&out, 0);
+	for (i = 0; i < BBS_ARRAY_SIZE(cases); i++) {
+		buf_reset(&out);
+		assert_int_equal(proto_cunquote(&out, cases[i].in), 0);
+		assert_string_equal(out.ptr ? out.ptr : "", cases[i].out);
+		/* what proto_cquote writes comes back */
+		buf_reset(&out);
+		assert_int_equal(proto_cquote(&out, cases[i].out,
+		    strlen(cases[i].out)), 0);
+		if (out.len > 0 && out.ptr[0] == '"') {
+			char *q = xstrdup(out.ptr);
+
+			buf_reset(&out);
+			assert_int_equal(proto_cunquote(&out, q), 0);
+			assert_string_equal(out.ptr, cases[i].out);
+			free(q);
+		}
+	}
+	for (i = 0; i < BBS_ARRAY_SIZE(bad); i++) {
+		buf_reset(&out);
+		assert_int_equal(buf_addstr(&out, "kept"), 0);
+		assert_int_equal(proto_cunquote(&out, bad[i]), BBS_E_INVALID);
+		assert_string_equal(out.ptr, "kept");
+		err_clear();
+	}
+	buf_release(&out);
+}
+
+static void
+test_quoted_options(void **state)
+{
+	struct helper_options o;
+	char *out = NULL;
+
+	(void)state;
+	memset(&o, 0, sizeof(o));
+	assert_int_equal(run("option push-option \"msg=say \\\"hi\\\"\"\n"
+	    "option push-option \"msg=caf\\303\\251\"\n"
+	    "option push-option plain=\"as is\"\n"
+	    "option cas \"refs/heads/fix-\\303\\251:" ZERO_OID "\"\n"
+	    "option push-option \"msg=bad \\q\"\n"
+	    "option cas \"refs/heads/open\n"
+	    "\n", &out, &o), 0);
+	assert_string_equal(out, "ok\nok\nok\nok\n"
+	    "error invalid quoting\nerror invalid quoting\n");
+	assert_int_equal(o.push_options_nr, 3);
+	assert_string_equal(o.push_options[0], "msg=say \"hi\"");
+	assert_string_equal(o.push_options[1], "msg=caf\xc3\xa9");
+	assert_string_equal(o.push_options[2], "plain=\"as is\"");
+	assert_int_equal(o.cas_nr, 1);
+	assert_string_equal(o.cas[0], "refs/heads/fix-\xc3\xa9:" ZERO_OID);
+	helper_options_release(&o);
+	free(out);
+}
+
+static void
 test_push_status(void **state)
 {
 	struct push_ref r = { 0 };
@@ -623,6 +709,8 @@ main(void)
 		cmocka_unit_test(test_list_answer),
 		cmocka_unit_test(test_list_refused),
 		cmocka_unit_test(test_cquote),
+		cmocka_unit_test(test_cunquote),
+		cmocka_unit_test(test_quoted_options),
 		cmocka_unit_test(test_push_status),
 		cmocka_unit_test(test_text_sanitize),
 		cmocka_unit_test(test_report),
