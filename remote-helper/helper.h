@@ -467,6 +467,7 @@ struct push_report {
 	struct buf data;	/* band 1: the report-status pkt-lines */
 	int sideband;
 	struct sideband progress;	/* band 2, shown at once */
+	char *unpack_error;	/* the server's "unpack <reason>", masked */
 };
 
 void push_report_init(struct push_report *rp, int sideband);
@@ -483,7 +484,8 @@ int push_report_feed(struct push_report *rp, const char *data, size_t len);
  * "ok" or "ng" (or holds a LF inside) and a report that does not start
  * with "unpack" are protocol errors; a sent ref without a status gets an
  * error of its own.  An "ng" reason is stored as sent (proto.c masks and
- * quotes it).
+ * quotes it).  When the server could not unpack, rp->unpack_error is its
+ * reason with control bytes masked, and each sent ref fails.
  */
 int push_report_apply(struct push_report *rp, struct push_ref *refs,
     size_t nr, int *sent);

@@ -400,6 +400,8 @@ push_report_release(struct push_report *rp)
 	buf_release(&rp->raw);
 	buf_release(&rp->data);
 	sideband_release(&rp->progress);
+	free(rp->unpack_error);
+	rp->unpack_error = NULL;
 }
 
 /* Demultiplex one packet: band 1 is kept, band 2 shown, band 3 fatal. */
@@ -535,6 +537,9 @@ push_report_apply(struct push_report *rp, struct push_ref *refs, size_t nr,
 				return report_error("no unpack status first",
 				    pl, plen);
 			unpack_ok = plen == 9 && memcmp(pl + 7, "ok", 2) == 0;
+			if (!unpack_ok && rp->unpack_error == NULL)
+				rp->unpack_error = text_sanitized(pl + 7,
+				    plen - 7 > 1000 ? 1000 : plen - 7);
 			continue;
 		}
 		if (plen < 4 || (memcmp(pl, "ok ", 3) && memcmp(pl, "ng ", 3)))
@@ -675,6 +680,10 @@ push_read_report(struct push_state *p, struct http_stream *hs,
 			goto out;
 	}
 	r = push_report_apply(&rp, refs, nr, sent);
+	/* as git's send-pack shows it; each ref fails "unpacker error" */
+	if (rp.unpack_error != NULL)
+		fprintf(stderr, "error: remote unpack failed: %s\n",
+		    rp.unpack_error);
 out:
 	push_report_release(&rp);
 	return r;

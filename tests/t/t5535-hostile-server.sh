@@ -182,6 +182,17 @@ test_expect_success 'an ng reason reaches the user quoted and masked' '
 	no_esc err
 '
 
+test_expect_success 'the reason the server could not unpack is shown, masked' '
+	tamper "{\"report\": [[1, \"unpack pack exceeds maximum allowed size \u001b[31mred\n\"], [1, \"ng refs/heads/main unpacker error\n\"], [1, null], [0, null]]}" &&
+	test_when_finished "rm -f \"$HOSTILE/tamper.json\"" &&
+	test_must_fail git -C clone push origin main 2>err &&
+	test_grep -F "error: remote unpack failed: pack exceeds maximum allowed size ^[[31mred" err &&
+	test_grep "\[remote rejected\] *main -> main (unpacker error)" err &&
+	no_esc err &&
+	git -C clone rev-parse origin/main >after &&
+	test_cmp before after
+'
+
 test_expect_success 'side-band text has its escape sequences masked' '
 	tamper "{\"report\": [[2, \"hello \u001b[31mred\u001b]0;title\u0007\n\"], [1, \"unpack ok\n\"], [1, \"ng refs/heads/main no\n\"], [1, null], [0, null]]}" &&
 	test_when_finished "rm -f \"$HOSTILE/tamper.json\"" &&

@@ -490,6 +490,9 @@ test_report(void **state)
 	static const char *const unknown[] = { "unpack ok\n",
 	    "okay refs/heads/a\n", NULL };
 	static const char *const missing[] = { "unpack ok\n", NULL };
+	static const char *const unpack_failed[] = {
+	    "unpack pack exceeds maximum \x1b[1mallowed size\n",
+	    "ng refs/heads/a unpacker error\n", NULL };
 	static const char *const *const bad[] = { injected, stranger, twice,
 	    unpack_late, unknown };
 	struct push_ref refs[3] = { { 0 } };
@@ -526,7 +529,20 @@ test_report(void **state)
 	assert_string_equal(refs[0].error, "no status reported by the server");
 	assert_string_equal(refs[1].error, "no status reported by the server");
 	assert_null(refs[2].error);
+	assert_null(rp.unpack_error);
 	push_report_release(&rp);
+	free(refs[0].error);
+	free(refs[1].error);
+	refs[0].error = refs[1].error = NULL;
+	sent[0] = sent[1] = 1;
+	report_of(&rp, unpack_failed);
+	assert_int_equal(push_report_apply(&rp, refs, 3, sent), 0);
+	assert_string_equal(rp.unpack_error,
+	    "pack exceeds maximum ^[[1mallowed size");
+	assert_string_equal(refs[0].error, "unpacker error");
+	assert_string_equal(refs[1].error, "unpacker error");
+	push_report_release(&rp);
+	assert_null(rp.unpack_error);
 	free(refs[0].error);
 	free(refs[1].error);
 }
