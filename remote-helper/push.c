@@ -209,15 +209,116 @@ has_cap(const char *caps, const char *cap)
 	return 0;
 }
 
-static const char *
-adv_lookup(struct push_state *p, const char *name)
+/*
+ * Names indexed once, sorted, so that finding each of n refs among m
+ * costs log m: a push of 60,000 tags to a repository with 60,000 refs
+ * matched by a scan took 10 to 25 s.  `pos` is where the name came
+ * from; of equal names the first is found, as a scan finds it.
+ */
+struct name_entry {
+	const char *name;
+	size_t len;
+	size_t pos;
+};
+
+struct name_index {
+	struct name_entry *v;
+	size_t nr;
+};
+
+static int
+name_cmp(const struct name_entry *a, const struct name_entry *b)
+{
+	int r = memcmp(a->name, b->name, a->len < b->len ? a->len : b->len);
+
+	return r != 0 ? r : (a->len > b->len) - (a->len < b->len);
+}
+
+static int
+name_entry_cmp(const void *x, const void *y)
+{
+	const struct name_entry *a = x, *b = y;
+	int r = name_cmp(a, b);
+
+	return r != 0 ? r : (a->pos > b->pos) - (a->pos < b->pos);
+}
+
+static void
+name_index_init(struct name_index *ix, size_t max)
+{
+	ix->v = xcalloc(max ? max : 1, sizeof(*ix->v));
+	ix->nr = 0;
+}
+
+/* Add a name, borrowed for the life of the index; then sort once. */
+static void
+name_index_add(struct name_index *ix, const char *name, size_t len,
+    size_t pos)
+{
+	struct name_entry *e = &ix->v[ix->nr++];
+
+	e->name = name;
+	e->len = len;
+	e->pos = pos;
+}
+
+static void
+name_index_sort(struct name_index *ix)
+{
+	qsort(ix->v, ix->nr, sizeof(*ix->v), name_entry_cmp);
+}
+
+/* 1 and *pos for the first entry named `name`/`len`, or 0. */
+static int
+name_index_find(const struct name_index *ix, const char *name, size_t len,
+    size_t *pos)
+{
+	struct name_entry key = { name, len, 0 };
+	size_t lo = 0, hi = ix->nr, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (name_cmp(&ix->v[mid], &key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == ix->nr || name_cmp(&ix->v[lo], &key) != 0)
+		return 0;
+	*pos = ix->v[lo].pos;
+	return 1;
+}
+
+static void
+name_index_release(struct name_index *ix)
+{
+	free(ix->v);
+	ix->v = NULL;
+	ix->nr = 0;
+}
+
+/* The advertised refs by name. */
+static void
+adv_index(struct name_index *ix, const struct ref_list *refs)
 {
 	size_t i;
 
-	for (i = 0; i < p->adv.refs.nr; i++)
-		if (strcmp(p->adv.refs.v[i].name, name) == 0)
-			return p->adv.refs.v[i].hex;
-	return NULL;
+	name_index_init(ix, refs->nr);
+	for (i = 0; i < refs->nr; i++)
+		name_index_add(ix, refs->v[i].name, strlen(refs->v[i].name), i);
+	name_index_sort(ix);
+}
+
+/* The advertised id of `name`, or NULL. */
+static const char *
+adv_lookup(struct push_state *p, const struct name_index *ix,
+    const char *name)
+{
+	size_t pos;
+
+	if (!name_index_find(ix, name, strlen(name), &pos))
+		return NULL;
+	return p->adv.refs.v[pos].hex;
 }
 
 static void
@@ -227,16 +328,31 @@ ref_error(struct push_ref *r, const char *msg)
 		r->error = xstrdup(msg);
 }
 
-/* The lease git gave for `dst` with `option cas`, or NULL. */
-static const char *
-cas_lookup(const struct helper_options *o, const char *dst)
+/* The leases git gave with `option cas` ("<ref>:<expected id>"), by ref. */
+static void
+cas_index(struct name_index *ix, const struct helper_options *o)
 {
-	size_t i, n = strlen(dst);
+	const char *colon;
+	size_t i;
 
+	name_index_init(ix, o->cas_nr);
 	for (i = 0; i < o->cas_nr; i++)
-		if (strncmp(o->cas[i], dst, n) == 0 && o->cas[i][n] == ':')
-			return o->cas[i] + n + 1;
-	return NULL;
+		if ((colon = strchr(o->cas[i], ':')) != NULL)
+			name_index_add(ix, o->cas[i],
+			    (size_t)(colon - o->cas[i]), i);
+	name_index_sort(ix);
+}
+
+/* The lease git gave for `dst`, or NULL. */
+static const char *
+cas_lookup(const struct helper_options *o, const struct name_index *ix,
+    const char *dst)
+{
+	size_t pos, n = strlen(dst);
+
+	if (!name_index_find(ix, dst, n, &pos))
+		return NULL;
+	return o->cas[pos] + n + 1;
 }
 
 /*
@@ -260,51 +376,62 @@ push_check_update(struct push_state *p, struct push_ref *r)
 		ref_error(r, "non-fast forward");
 }
 
+/* Work out the old and new ids of one ref and apply local checks. */
+static void
+push_prepare_ref(struct push_state *p, struct push_ref *r,
+    const struct name_index *adv, const struct name_index *cas,
+    int can_delete)
+{
+	const char *old, *lease;
+
+	old = adv_lookup(p, adv, r->dst);
+	memcpy(r->old_hex, old ? old : ZERO_OID, OID_HEX_LEN + 1);
+	if (strncmp(r->dst, "refs/", 5) != 0) {
+		ref_error(r, "destination is not a full ref name");
+		return;
+	}
+	if (r->src == NULL || r->src[0] == '\0') {
+		memcpy(r->new_hex, ZERO_OID, OID_HEX_LEN + 1);
+		if (!can_delete)
+			ref_error(r, "the server does not allow deleting refs");
+		return;
+	}
+	if (transport_resolve(p->t, r->src, r->new_hex) != 0) {
+		ref_error(r, err_message());
+		err_clear();
+		return;
+	}
+	if ((lease = cas_lookup(p->opts, cas, r->dst)) != NULL) {
+		/* --force-with-lease: git already compared; recheck */
+		if (strcmp(lease, r->old_hex) != 0 &&
+		    !(*lease == '\0' && old == NULL)) {
+			ref_error(r, "stale info");
+			return;
+		}
+		r->force = 1;
+	}
+	if (strcmp(r->old_hex, r->new_hex) == 0) {
+		ref_error(r, "up to date");
+		return;
+	}
+	if (!r->force && old != NULL)
+		push_check_update(p, r);
+}
+
 /* Work out old and new ids for every ref and apply local checks. */
 static void
 push_prepare(struct push_state *p, struct push_ref *refs, size_t nr,
     int can_delete)
 {
-	const char *old, *lease;
+	struct name_index adv, cas;
 	size_t i;
 
-	for (i = 0; i < nr; i++) {
-		struct push_ref *r = &refs[i];
-
-		old = adv_lookup(p, r->dst);
-		memcpy(r->old_hex, old ? old : ZERO_OID, OID_HEX_LEN + 1);
-		if (strncmp(r->dst, "refs/", 5) != 0) {
-			ref_error(r, "destination is not a full ref name");
-			continue;
-		}
-		if (r->src == NULL || r->src[0] == '\0') {
-			memcpy(r->new_hex, ZERO_OID, OID_HEX_LEN + 1);
-			if (!can_delete)
-				ref_error(r, "the server does not allow "
-				    "deleting refs");
-			continue;
-		}
-		if (transport_resolve(p->t, r->src, r->new_hex) != 0) {
-			ref_error(r, err_message());
-			err_clear();
-			continue;
-		}
-		if ((lease = cas_lookup(p->opts, r->dst)) != NULL) {
-			/* --force-with-lease: git already compared; recheck */
-			if (strcmp(lease, r->old_hex) != 0 &&
-			    !(*lease == '\0' && old == NULL)) {
-				ref_error(r, "stale info");
-				continue;
-			}
-			r->force = 1;
-		}
-		if (strcmp(r->old_hex, r->new_hex) == 0) {
-			ref_error(r, "up to date");
-			continue;
-		}
-		if (!r->force && old != NULL)
-			push_check_update(p, r);
-	}
+	adv_index(&adv, &p->adv.refs);
+	cas_index(&cas, p->opts);
+	for (i = 0; i < nr; i++)
+		push_prepare_ref(p, &refs[i], &adv, &cas, can_delete);
+	name_index_release(&adv);
+	name_index_release(&cas);
 }
 
 /*
@@ -455,16 +582,16 @@ push_report_feed(struct push_report *rp, const char *data, size_t len)
 	}
 }
 
-static struct push_ref *
-find_ref(struct push_ref *refs, size_t nr, const char *name, size_t len)
+/* The pushed refs by destination. */
+static void
+refs_index(struct name_index *ix, const struct push_ref *refs, size_t nr)
 {
 	size_t i;
 
+	name_index_init(ix, nr);
 	for (i = 0; i < nr; i++)
-		if (strlen(refs[i].dst) == len &&
-		    memcmp(refs[i].dst, name, len) == 0)
-			return &refs[i];
-	return NULL;
+		name_index_add(ix, refs[i].dst, strlen(refs[i].dst), i);
+	name_index_sort(ix);
 }
 
 /* A protocol error about `what` in the report, with the text masked. */
@@ -483,19 +610,21 @@ report_error(const char *what, const char *text, size_t len)
 /* Apply one "ok <ref>" or "ng <ref> [<reason>]" line. */
 static int
 report_ref_line(const char *pl, size_t plen, struct push_ref *refs,
-    size_t nr, int *sent)
+    const struct name_index *ix, int *sent)
 {
 	const char *sp = memchr(pl + 3, ' ', plen - 3);
 	struct push_ref *r;
+	size_t i;
 	char *msg;
 
-	r = find_ref(refs, nr, pl + 3, sp ? (size_t)(sp - pl - 3) : plen - 3);
-	if (r == NULL || !sent[r - refs])
+	if (!name_index_find(ix, pl + 3, sp ? (size_t)(sp - pl - 3) :
+	    plen - 3, &i) || !sent[i])
 		return report_error("a status for a ref that was not pushed",
 		    pl, plen);
-	if (sent[r - refs] == 2)
+	if (sent[i] == 2)
 		return report_error("a second status for one ref", pl, plen);
-	sent[r - refs] = 2;
+	sent[i] = 2;
+	r = &refs[i];
 	if (pl[0] == 'n') {
 		msg = sp && sp + 1 < pl + plen ?
 		    xstrndup(sp + 1, plen - (size_t)(sp + 1 - pl)) :
@@ -506,17 +635,19 @@ report_ref_line(const char *pl, size_t plen, struct push_ref *refs,
 	return 0;
 }
 
-int
-push_report_apply(struct push_report *rp, struct push_ref *refs, size_t nr,
-    int *sent)
+/* Read the report's lines; *unpack_ok is whether the pack went in. */
+static int
+report_lines(struct push_report *rp, struct push_ref *refs,
+    const struct name_index *ix, int *sent, int *unpack_ok)
 {
 	enum pkt_type type;
 	const char *pl;
-	size_t plen, off = 0, i;
+	size_t plen, off = 0;
 	ssize_t n;
-	int unpack_ok = -1, r;
+	int r;
 	const char *data = rp->data.ptr != NULL ? rp->data.ptr : "";
 
+	*unpack_ok = -1;
 	for (;;) {
 		n = pkt_parse(data + off, rp->data.len - off, &type, &pl,
 		    &plen);
@@ -532,23 +663,39 @@ push_report_apply(struct push_report *rp, struct push_ref *refs, size_t nr,
 			plen--;
 		if (memchr(pl, '\n', plen) != NULL || memchr(pl, '\0', plen))
 			return report_error("a malformed line", pl, plen);
-		if (unpack_ok == -1) {
+		if (*unpack_ok == -1) {
 			if (plen < 7 || memcmp(pl, "unpack ", 7) != 0)
 				return report_error("no unpack status first",
 				    pl, plen);
-			unpack_ok = plen == 9 && memcmp(pl + 7, "ok", 2) == 0;
-			if (!unpack_ok && rp->unpack_error == NULL)
+			*unpack_ok = plen == 9 && memcmp(pl + 7, "ok", 2) == 0;
+			if (!*unpack_ok && rp->unpack_error == NULL)
 				rp->unpack_error = text_sanitized(pl + 7,
 				    plen - 7 > 1000 ? 1000 : plen - 7);
 			continue;
 		}
 		if (plen < 4 || (memcmp(pl, "ok ", 3) && memcmp(pl, "ng ", 3)))
 			return report_error("an unknown line", pl, plen);
-		if ((r = report_ref_line(pl, plen, refs, nr, sent)) != 0)
+		if ((r = report_ref_line(pl, plen, refs, ix, sent)) != 0)
 			return r;
 	}
-	if (unpack_ok == -1)
+	if (*unpack_ok == -1)
 		return err_set(BBS_E_PROTOCOL, "the server sent no push report");
+	return 0;
+}
+
+int
+push_report_apply(struct push_report *rp, struct push_ref *refs, size_t nr,
+    int *sent)
+{
+	struct name_index ix;
+	size_t i;
+	int unpack_ok, r;
+
+	refs_index(&ix, refs, nr);
+	r = report_lines(rp, refs, &ix, sent, &unpack_ok);
+	name_index_release(&ix);
+	if (r != 0)
+		return r;
 	for (i = 0; i < nr; i++) {
 		if (!sent[i])
 			continue;
