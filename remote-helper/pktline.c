@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "helper.h"
@@ -76,19 +77,33 @@ pkt_add(struct buf *b, const char *payload, size_t len)
 	return buf_add(b, payload, len);
 }
 
+/*
+ * Most lines are short: they are formatted on the stack, and only a long
+ * one in a block of its own (a 64 KiB stack buffer would be cleared on
+ * every call by -ftrivial-auto-var-init).
+ */
 int
 pkt_addf(struct buf *b, const char *fmt, ...)
 {
-	char line[PKT_MAX + 1];
+	char small[256], *line = small;
 	va_list ap;
-	int n;
+	int n, r;
 
 	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line), fmt, ap);
+	n = vsnprintf(small, sizeof(small), fmt, ap);
 	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(line))
+	if (n < 0 || (size_t)n > PKT_MAX)
 		return err_set(BBS_E_INVALID, "pkt-line too long");
-	return pkt_add(b, line, (size_t)n);
+	if ((size_t)n >= sizeof(small)) {
+		line = xmalloc((size_t)n + 1);
+		va_start(ap, fmt);
+		vsnprintf(line, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+	}
+	r = pkt_add(b, line, (size_t)n);
+	if (line != small)
+		free(line);
+	return r;
 }
 
 int

@@ -65,6 +65,40 @@ test_write(void **state)
 	buf_release(&b);
 }
 
+/* Lines longer than pkt_addf's stack buffer, up to the largest payload. */
+static void
+test_write_long(void **state)
+{
+	static char big[PKT_MAX + 2];
+	enum pkt_type t;
+	const char *p;
+	size_t n, len;
+	struct buf b;
+
+	(void)state;
+	buf_init(&b, 0);
+	for (len = 255; len <= 257; len++) {
+		memset(big, 'x', len);
+		big[len] = '\0';
+		buf_reset(&b);
+		assert_int_equal(pkt_addf(&b, "%s", big), 0);
+		assert_int_equal(pkt_parse(b.ptr, b.len, &t, &p, &n),
+		    (ssize_t)len + 4);
+		assert_int_equal(n, len);
+		assert_memory_equal(p, big, len);
+	}
+	memset(big, 'y', PKT_MAX);
+	big[PKT_MAX] = '\0';
+	buf_reset(&b);
+	assert_int_equal(pkt_addf(&b, "%s", big), 0);
+	assert_int_equal(b.len, (size_t)PKT_MAX + 4);
+	big[PKT_MAX] = 'y';
+	big[PKT_MAX + 1] = '\0';
+	assert_int_equal(pkt_addf(&b, "%s", big), BBS_E_INVALID);
+	err_clear();
+	buf_release(&b);
+}
+
 #define OID_A "1111111111111111111111111111111111111111"
 #define OID_B "2222222222222222222222222222222222222222"
 #define OID_T "3333333333333333333333333333333333333333"
@@ -150,6 +184,7 @@ main(void)
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_write),
+		cmocka_unit_test(test_write_long),
 		cmocka_unit_test(test_advert_cut),
 	};
 
