@@ -470,7 +470,8 @@ struct push_report {
 	char *unpack_error;	/* the server's "unpack <reason>", masked */
 };
 
-void push_report_init(struct push_report *rp, int sideband);
+/* A report on `nrefs` pushed refs: its size is bounded by their number. */
+void push_report_init(struct push_report *rp, int sideband, size_t nrefs);
 /*
  * Take `len` more bytes of the response.  Band 2 goes to the progress
  * output at once; band 3 is the server's error (BBS_E_PROTOCOL, control

@@ -26,7 +26,9 @@
 #define ADV_MAX ((size_t)256 * 1024 * 1024)
 /* the commands, push options and the first POST_BUFFER of the pack */
 #define BODY_MAX (ADV_MAX + POST_BUFFER)
+/* a report: 4 MiB, and 1 KiB more for each ref pushed (at most ADV_MAX) */
 #define REPORT_MAX ((size_t)4 * 1024 * 1024)
+#define REPORT_PER_REF ((size_t)1024)
 #define POST_BUFFER ((size_t)1024 * 1024)	/* git's http.postBuffer */
 
 struct push_state {
@@ -511,11 +513,17 @@ push_pack_read(struct child *c, struct buf *body, size_t limit, int *ended)
 }
 
 void
-push_report_init(struct push_report *rp, int sideband)
+push_report_init(struct push_report *rp, int sideband, size_t nrefs)
 {
+	size_t max = REPORT_MAX;
+
+	if (nrefs > (ADV_MAX - REPORT_MAX) / REPORT_PER_REF)
+		max = ADV_MAX;
+	else
+		max += nrefs * REPORT_PER_REF;
 	memset(rp, 0, sizeof(*rp));
-	buf_init(&rp->raw, REPORT_MAX);
-	buf_init(&rp->data, REPORT_MAX);
+	buf_init(&rp->raw, max);
+	buf_init(&rp->data, max);
 	rp->sideband = sideband;
 	/* hook output is shown even with --quiet, as git does */
 	sideband_init(&rp->progress, 1);
@@ -817,7 +825,7 @@ push_read_report(struct push_state *p, struct http_stream *hs,
 	size_t n;
 	int r;
 
-	push_report_init(&rp, has_cap(p->adv.caps, "side-band-64k"));
+	push_report_init(&rp, has_cap(p->adv.caps, "side-band-64k"), nr);
 	for (;;) {
 		if ((r = http_stream_read(hs, chunk, sizeof(chunk), &n)) != 0)
 			goto out;

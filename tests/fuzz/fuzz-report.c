@@ -100,7 +100,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	piece = (size_t)data[1] + 1;
 	err_clear();
-	push_report_init(&rp, data[0] & 1);
+	push_report_init(&rp, data[0] & 1, 4);
 	if ((pf = open_memstream(&progress, &plen)) == NULL)
 		abort();
 	rp.progress.out = pf;

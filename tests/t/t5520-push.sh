@@ -246,6 +246,18 @@ test_expect_success 'a ref to a blob is replaced only with --force: needs force'
 		"$(git -C work rev-parse HEAD)"
 '
 
+# 30,000 tags with long names: a report of about 5 MiB, over the 4 MiB a
+# report was once allowed whatever was pushed.
+test_expect_success NOT_VALGRIND 'the report of a push of 30,000 refs is read whole' '
+	long=$(printf "%0150d" 0) &&
+	git -C work rev-parse HEAD >head &&
+	awk -v l="$long" -v h="$(cat head)" "BEGIN { for (i = 0; i < 30000; i++) printf \"create refs/tags/t%05d-%s %s\\n\", i, l, h }" |
+		git -C work update-ref --stdin &&
+	git -C work push -q origin --tags 2>err &&
+	test_must_be_empty err &&
+	test "$(server_git team/repo.git for-each-ref refs/tags | grep -c "t[0-9]*-$long")" = 30000
+'
+
 test_expect_success 'pushes leave no temporary files behind' '
 	no_leftover_packs work
 '

@@ -469,7 +469,7 @@ report_of(struct push_report *rp, const char *const *lines)
 	for (; *lines != NULL; lines++)
 		assert_int_equal(pkt_add(&raw, *lines, strlen(*lines)), 0);
 	assert_int_equal(pkt_flush(&raw), 0);
-	push_report_init(rp, 0);
+	push_report_init(rp, 0, 16);
 	assert_int_equal(push_report_feed(rp, raw.ptr, raw.len), 0);
 	buf_release(&raw);
 }
