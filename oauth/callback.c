@@ -191,7 +191,7 @@ handoff_read(int fd, char *uri, size_t size, int64_t deadline)
 
 int
 callback_wait(struct callback_listener *cl, const struct authz_expect *x,
-    int timeout_ms, char **code)
+    int64_t timeout_ms, char **code)
 {
 	int64_t deadline = monotonic_ms() + timeout_ms, left, until;
 	struct pollfd p;

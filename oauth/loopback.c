@@ -391,7 +391,7 @@ conns_round(struct loopback *l, struct lb_conn *k,
 
 int
 loopback_wait(struct loopback *l, const struct authz_expect *x,
-    int timeout_ms, char **code)
+    int64_t timeout_ms, char **code)
 {
 	int64_t deadline = monotonic_ms() + timeout_ms;
 	struct lb_conn *k = xcalloc(LOOPBACK_CONNS, sizeof(*k));

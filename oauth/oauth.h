@@ -765,7 +765,7 @@ int64_t monotonic_ms(void);
  * passes; responses with a wrong state are refused and the wait goes on.
  */
 int loopback_wait(struct loopback *l, const struct authz_expect *x,
-    int timeout_ms, char **code);
+    int64_t timeout_ms, char **code);
 
 /* callback.c: private-use URI scheme hand-off (RFC 8252 §7.1) */
 
@@ -787,7 +787,7 @@ struct callback_listener {
 int callback_listen(struct callback_listener *cl, const char *state);
 void callback_close(struct callback_listener *cl);
 int callback_wait(struct callback_listener *cl, const struct authz_expect *x,
-    int timeout_ms, char **code);
+    int64_t timeout_ms, char **code);
 /*
  * `git bbs callback <uri>`: deliver `uri` to the sign-in waiting for it,
  * never into a hand-off directory that is not private.

@@ -179,6 +179,30 @@ config_provider(struct oauth_settings *o, const struct remote_url *u)
 	return 0;
 }
 
+/*
+ * A number of seconds from 1 to `max` for `key`, or `dflt` when `v` is
+ * NULL; anything else is refused, so that no later sum or product of it
+ * can overflow.
+ */
+static int
+parse_seconds(const char *key, const char *v, long dflt, long max,
+    long *out)
+{
+	char *end;
+	long n;
+
+	*out = dflt;
+	if (v == NULL)
+		return 0;
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno != 0 || end == v || *end != '\0' || n < 1 || n > max)
+		return err_set(BBS_E_INVALID, "bad value '%.20s' for '%s' (use "
+		    "1 to %ld seconds)", v, key, max);
+	*out = n;
+	return 0;
+}
+
 /* Fill the OAuth part of `out` from the collected settings. */
 static int
 config_oauth(struct helper_config *out, struct cfg_collect *cc,
@@ -205,10 +229,10 @@ config_oauth(struct helper_config *out, struct cfg_collect *cc,
 	o->flow = env_or(cc, "BBS_FLOW", K_FLOW);
 	o->redirect_uri = take(cc, K_REDIRECT);
 	o->token_store = env_or(cc, "BBS_TOKEN_STORE", K_TOKENSTORE);
-	o->login_timeout = cc->value[K_LOGINTIMEOUT] ?
-	    strtol(cc->value[K_LOGINTIMEOUT], NULL, 10) : 300;
-	if (o->login_timeout <= 0)
-		o->login_timeout = 300;
+	if ((r = parse_seconds("bbs.<url>.loginTimeout",
+	    cc->value[K_LOGINTIMEOUT], 300, LOGIN_TIMEOUT_MAX,
+	    &o->login_timeout)) != 0)
+		return r;
 	o->signin_cooldown = cc->value[K_SIGNINCOOLDOWN] ?
 	    strtol(cc->value[K_SIGNINCOOLDOWN], NULL, 10) : 600;
 	if (o->signin_cooldown < 0)

@@ -183,6 +183,9 @@ void child_kill(struct child *c);
 
 enum git_auth { GIT_AUTH_BEARER, GIT_AUTH_BASIC };
 
+/* The longest bbs.<url>.loginTimeout: a day, in seconds. */
+#define LOGIN_TIMEOUT_MAX 86400L
+
 /* bbs.<url>.* OAuth settings, as configured (NULL when not set). */
 struct oauth_settings {
 	char *provider;		/* resolved: NULL when nothing is configured */
@@ -195,7 +198,7 @@ struct oauth_settings {
 	char *flow;
 	char *redirect_uri;
 	char *token_store;
-	long login_timeout;	/* seconds */
+	long login_timeout;	/* seconds, 1 to LOGIN_TIMEOUT_MAX */
 	long signin_cooldown;	/* seconds; 0: no cooldown */
 	char *refresh_seed;	/* secret: BBS_REFRESH_TOKEN */
 };

@@ -391,7 +391,7 @@ flow_authcode(struct session *s, int paste, struct oauth_token *tok)
 	struct child browser = { -1, -1, -1 };
 	struct redirect rd;
 	int r, loopback = 0;
-	long timeout = s->settings->login_timeout;
+	int64_t timeout_ms = (int64_t)s->settings->login_timeout * 1000;
 
 	if (c->ep.authorize_url == NULL)
 		return err_set(BBS_E_UNSUPPORTED, "the server offers no browser "
@@ -446,14 +446,14 @@ flow_authcode(struct session *s, int paste, struct oauth_token *tok)
 	} else {
 		tell("Opening the browser to sign in. If it does not open, "
 		    "visit:\n\n  %s\n\nWaiting up to %ld seconds...\n", url,
-		    timeout);
+		    s->settings->login_timeout);
 		if (login_browser_available() &&
 		    (r = browser_start(url, &browser, &page)) != 0)
 			goto out;
 		if (loopback)
-			r = loopback_wait(&lb, &x, (int)(timeout * 1000), &code);
+			r = loopback_wait(&lb, &x, timeout_ms, &code);
 		else
-			r = callback_wait(&cl, &x, (int)(timeout * 1000), &code);
+			r = callback_wait(&cl, &x, timeout_ms, &code);
 	}
 	if (r != 0)
 		goto out;

@@ -118,4 +118,29 @@ test_expect_success 'SIGTERM during a slow token exchange: stops at once, nothin
 	! grep -v -e "^tokens.json$" -e "^lock-" -e "^lock$" files
 '
 
+test_expect_success 'a loginTimeout beyond a day is refused, naming the setting' '
+	git bbs logout "$REPO" 2>/dev/null &&
+	start=$(ms) &&
+	test_must_fail env BROWSER=true git -c bbs.loginTimeout=2147484 \
+		bbs login "$REPO" 2>err &&
+	took_less_than $start 5000 &&
+	grep "bad value .2147484. for .bbs.<url>.loginTimeout. (use 1 to 86400 seconds)" err &&
+	! grep "no sign-in response arrived in time" err &&
+	test_must_fail env BROWSER=true git -c bbs.loginTimeout=-5 \
+		bbs login "$REPO" 2>err &&
+	grep "bad value .-5. for .bbs.<url>.loginTimeout." err
+'
+
+test_expect_success 'the longest loginTimeout waits as long as it says' '
+	(BROWSER=true git -c bbs.loginTimeout=86400 bbs login "$REPO" \
+		2>long.err & echo $! >long.pid) &&
+	test_when_finished "kill \$(cat long.pid) 2>/dev/null; :" &&
+	wait_for_text long.err "Waiting up to 86400 seconds" 100 &&
+	sleep 2 &&
+	kill -0 $(cat long.pid) &&
+	kill -TERM $(cat long.pid) &&
+	wait_for_exit long.pid 50 &&
+	grep "sign-in interrupted" long.err
+'
+
 test_done
