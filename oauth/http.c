@@ -421,7 +421,14 @@ http_setopt_common(struct http_stream *s, const struct http_request *req,
 {
 	struct http_client *c = s->client;
 	CURL *e = s->easy;
+	struct oauth_url pu;
+	int loopback = 0;
 
+	if (oauth_url_parse(&pu, req->url, 0) == 0) {
+		loopback = oauth_url_is_loopback(&pu);
+		oauth_url_release(&pu);
+	} else
+		err_clear();	/* libcurl refuses it, and says why */
 	curl_easy_setopt(e, CURLOPT_URL, req->url);
 	curl_easy_setopt(e, CURLOPT_SHARE, c->share);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
@@ -441,7 +448,15 @@ http_setopt_common(struct http_stream *s, const struct http_request *req,
 		curl_easy_setopt(e, CURLOPT_CAINFO, u->ca_file);
 	if (u->ca_path != NULL)
 		curl_easy_setopt(e, CURLOPT_CAPATH, u->ca_path);
-	if (u->proxy != NULL)
+	/*
+	 * A loopback host is this machine: a proxy (http.proxy or the
+	 * *_proxy variables) could only be another party, and plain http
+	 * to it, allowed for loopback alone, would hand it the request in
+	 * clear text, client credentials and codes included.
+	 */
+	if (loopback)
+		curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
+	else if (u->proxy != NULL)
 		curl_easy_setopt(e, CURLOPT_PROXY, u->proxy);
 	if (c->connect_timeout > 0)
 		curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, c->connect_timeout);

@@ -195,6 +195,55 @@ test_expect_success 'client credentials with the secret from the environment' '
 	git -C work fetch -q origin
 '
 
+# fake_proxy: a proxy that records every connection (and the first bytes
+# of each) in proxy.log and answers 502; its URL in $PROXY, its pid in
+# proxy.pid.
+fake_proxy() {
+	rm -f proxy.log proxy.port &&
+	{ python3 -c '
+import os, socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(16)
+with open("proxy.port.tmp", "w") as f:
+    f.write("%d\n" % s.getsockname()[1])
+os.rename("proxy.port.tmp", "proxy.port")
+while True:
+    c, _ = s.accept()
+    c.settimeout(2)
+    try:
+        data = c.recv(4096)
+    except OSError:
+        data = b""
+    with open("proxy.log", "ab") as f:
+        f.write(b"connection: " + data.split(b"\r\n")[0] + b"\n")
+    try:
+        c.sendall(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
+    except OSError:
+        pass
+    c.close()
+' >/dev/null 2>&1 & } &&
+	echo $! >proxy.pid &&
+	wait_for_text proxy.port "[0-9]" 100 &&
+	PROXY=http://127.0.0.1:$(cat proxy.port)
+}
+
+test_expect_success 'no request to a loopback host goes through a proxy' '
+	git bbs logout "$REPO" 2>/dev/null &&
+	fake_proxy &&
+	test_when_finished "kill \$(cat proxy.pid)" &&
+	secret=$(new_token) &&
+	oauth_secret "$secret" &&
+	test_when_finished "oauth_secret clear" &&
+	BBS_CLIENT_SECRET=$secret http_proxy=$PROXY HTTP_PROXY=$PROXY \
+		https_proxy=$PROXY all_proxy=$PROXY git -c http.proxy=$PROXY \
+		bbs login --flow client-credentials "$REPO" 2>err &&
+	grep "Signed in to 127.0.0.1" err &&
+	http_proxy=$PROXY all_proxy=$PROXY git -c http.proxy=$PROXY \
+		-C work fetch -q origin &&
+	test_path_is_missing proxy.log
+'
+
 test_expect_success 'import a refresh token from stdin' '
 	git bbs logout "$REPO" 2>/dev/null &&
 	git bbs login "$REPO" 2>/dev/null &&
