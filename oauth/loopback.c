@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * loopback.c - receiving the authorization response on 127.0.0.1
- * (RFC 8252 §7.3), and checking any authorization response.
+ * loopback.c - receiving the authorization response on 127.0.0.1 or
+ * [::1] (RFC 8252 §7.3), and checking any authorization response.
+ *
+ * For a redirect URI naming "localhost", which a browser may resolve to
+ * either address, the listener holds the same port on both, so no other
+ * local user can take the one it would leave free.
  *
  * The listener exists only while a sign-in waits.  It serves up to 8
  * connections at once (a new one beyond them drops the oldest), each
@@ -30,6 +34,9 @@
 #define LOOPBACK_CONNS 8
 /* How long one connection may take to send its request. */
 #define LOOPBACK_CONN_MS 4000
+/* What the wait polls: the listeners (127.0.0.1, [::1]), the connections. */
+#define P_CONN 2
+#define P_NR (P_CONN + LOOPBACK_CONNS)
 
 int
 loopback_listen(struct loopback *l, int port)
@@ -37,23 +44,24 @@ loopback_listen(struct loopback *l, int port)
 	return loopback_listen_on(l, 0, port);
 }
 
-int
-loopback_listen_on(struct loopback *l, int ipv6, int port)
+/*
+ * A socket listening on 127.0.0.1:port, or on [::1]:port when `ipv6`
+ * (port 0: an ephemeral one), in *fd, with its port in *bound.  Returns
+ * 0, or the errno of what failed (nothing left open).
+ */
+static int
+listen_socket(int ipv6, int port, int *fd, int *bound)
 {
 	struct sockaddr_storage ss;
 	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
 	socklen_t len;
-	int one = 1;
+	int one = 1, e;
 
-	if (port < 0 || port > 65535)
-		return err_set(BBS_E_INVALID, "bad port %d", port);
-	l->fd = socket(ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC,
-	    0);
-	if (l->fd < 0)
-		return err_set(BBS_E_IO, "cannot create a socket: %s",
-		    strerror(errno));
-	setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	*fd = socket(ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (*fd < 0)
+		return errno;
+	setsockopt(*fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	memset(&ss, 0, sizeof(ss));
 	if (ipv6) {
 		sin6->sin6_family = AF_INET6;
@@ -66,18 +74,69 @@ loopback_listen_on(struct loopback *l, int ipv6, int port)
 		sin->sin_port = htons((uint16_t)port);
 		len = sizeof(*sin);
 	}
-	if (bind(l->fd, (struct sockaddr *)&ss, len) != 0 ||
-	    listen(l->fd, 8) != 0 ||
-	    getsockname(l->fd, (struct sockaddr *)&ss, &len) != 0) {
-		int e = errno;
+	if (bind(*fd, (struct sockaddr *)&ss, len) != 0 ||
+	    listen(*fd, 8) != 0 ||
+	    getsockname(*fd, (struct sockaddr *)&ss, &len) != 0) {
+		e = errno;
+		close(*fd);
+		*fd = -1;
+		return e;
+	}
+	*bound = ntohs(ipv6 ? sin6->sin6_port : sin->sin_port);
+	return 0;
+}
 
+static int
+listen_error(int ipv6, int port, int e)
+{
+	return err_set(BBS_E_IO, "cannot listen on %s:%d: %s",
+	    ipv6 ? "[::1]" : "127.0.0.1", port, strerror(e));
+}
+
+int
+loopback_listen_on(struct loopback *l, int ipv6, int port)
+{
+	int e;
+
+	l->fd = l->fd6 = -1;
+	if (port < 0 || port > 65535)
+		return err_set(BBS_E_INVALID, "bad port %d", port);
+	if ((e = listen_socket(ipv6, port, &l->fd, &l->port)) != 0)
+		return listen_error(ipv6, port, e);
+	return 0;
+}
+
+/* Ephemeral ports tried for one free on both addresses. */
+#define LOCALHOST_TRIES 32
+
+int
+loopback_listen_localhost(struct loopback *l, int port)
+{
+	int i, e, port6;
+
+	l->fd = l->fd6 = -1;
+	if (port < 0 || port > 65535)
+		return err_set(BBS_E_INVALID, "bad port %d", port);
+	for (i = 0; i < LOCALHOST_TRIES; i++) {
+		if ((e = listen_socket(0, port, &l->fd, &l->port)) != 0)
+			return listen_error(0, port, e);
+		e = listen_socket(1, l->port, &l->fd6, &port6);
+		if (e == 0)
+			return 0;
+		if (e == EAFNOSUPPORT || e == EADDRNOTAVAIL) {
+			/* no IPv6 loopback here: nobody can have [::1] */
+			trace_printf("login: no [::1] here (%s); listening on "
+			    "127.0.0.1 alone", strerror(e));
+			return 0;
+		}
 		close(l->fd);
 		l->fd = -1;
-		return err_set(BBS_E_IO, "cannot listen on %s:%d: %s",
-		    ipv6 ? "[::1]" : "127.0.0.1", port, strerror(e));
+		/* a configured port that another holds on [::1]: not ours */
+		if (port != 0 || e != EADDRINUSE)
+			return listen_error(1, l->port, e);
 	}
-	l->port = ntohs(ipv6 ? sin6->sin6_port : sin->sin_port);
-	return 0;
+	return err_set(BBS_E_IO, "cannot find a port free on both 127.0.0.1 "
+	    "and [::1]");
 }
 
 void
@@ -85,7 +144,9 @@ loopback_close(struct loopback *l)
 {
 	if (l->fd >= 0)
 		close(l->fd);
-	l->fd = -1;
+	if (l->fd6 >= 0)
+		close(l->fd6);
+	l->fd = l->fd6 = -1;
 }
 
 /* RFC 6749 A.11: a code is one or more of %x20-7E. */
@@ -251,13 +312,13 @@ conn_drop(struct lb_conn *k)
 
 /* Accept one connection into a free slot, or in place of the oldest. */
 static void
-conn_accept(struct loopback *l, struct lb_conn *k, int64_t deadline)
+conn_accept(int lfd, struct lb_conn *k, int64_t deadline)
 {
 	int64_t now = monotonic_ms();
 	size_t i, slot = 0;
 	int fd;
 
-	if ((fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC)) < 0)
+	if ((fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) < 0)
 		return;
 	for (i = 0; i < LOOPBACK_CONNS; i++) {
 		if (k[i].fd < 0) {
@@ -323,13 +384,16 @@ conns_poll(struct loopback *l, struct lb_conn *k, struct pollfd *p,
 	size_t i;
 	int r;
 
+	/* a listener that is not open is -1, which poll() passes over */
 	p[0].fd = l->fd;
-	p[0].events = POLLIN;
-	p[0].revents = 0;
+	p[1].fd = l->fd6;
+	for (i = 0; i < LOOPBACK_CONNS; i++)
+		p[P_CONN + i].fd = k[i].fd;
+	for (i = 0; i < P_NR; i++) {
+		p[i].events = POLLIN;
+		p[i].revents = 0;
+	}
 	for (i = 0; i < LOOPBACK_CONNS; i++) {
-		p[i + 1].fd = k[i].fd;
-		p[i + 1].events = POLLIN;
-		p[i + 1].revents = 0;
 		if (k[i].fd >= 0 && k[i].deadline < wait)
 			wait = k[i].deadline;
 	}
@@ -342,7 +406,7 @@ conns_poll(struct loopback *l, struct lb_conn *k, struct pollfd *p,
 		return err_set(BBS_E_CANCELLED, "sign-in interrupted");
 	if (wait > now + 500)
 		wait = now + 500;
-	r = poll(p, LOOPBACK_CONNS + 1, wait > now ? (int)(wait - now) : 0);
+	r = poll(p, P_NR, wait > now ? (int)(wait - now) : 0);
 	if (r < 0 && errno != EINTR)	/* EINTR: the next round sees it */
 		return err_set(BBS_E_IO, "cannot wait for the sign-in: %s",
 		    strerror(errno));
@@ -352,7 +416,7 @@ conns_poll(struct loopback *l, struct lb_conn *k, struct pollfd *p,
 			trace_printf("login: a connection to the listener sent "
 			    "no request in time; dropped");
 			conn_drop(&k[i]);
-			p[i + 1].revents = 0;
+			p[P_CONN + i].revents = 0;
 		}
 	return 0;
 }
@@ -362,7 +426,7 @@ static int
 conns_round(struct loopback *l, struct lb_conn *k,
     const struct authz_expect *x, int64_t deadline, char **code)
 {
-	struct pollfd p[LOOPBACK_CONNS + 1];
+	struct pollfd p[P_NR];
 	size_t i;
 	int r;
 
@@ -372,7 +436,7 @@ conns_round(struct loopback *l, struct lb_conn *k,
 	if ((r = conns_poll(l, k, p, deadline)) != 0)
 		return r;
 	for (i = 0; i < LOOPBACK_CONNS; i++) {
-		if (k[i].fd < 0 || p[i + 1].revents == 0)
+		if (k[i].fd < 0 || p[P_CONN + i].revents == 0)
 			continue;
 		r = conn_serve(&k[i], x, code);
 		if (r == 0 || (r != 1 && r != BBS_E_INVALID))
@@ -385,7 +449,9 @@ conns_round(struct loopback *l, struct lb_conn *k,
 		}
 	}
 	if (p[0].revents & POLLIN)
-		conn_accept(l, k, deadline);
+		conn_accept(l->fd, k, deadline);
+	if (p[1].revents & POLLIN)
+		conn_accept(l->fd6, k, deadline);
 	return 1;
 }
 

@@ -721,14 +721,24 @@ char *oauth_text_clean(const char *s, size_t max);
 /* loopback.c: the RFC 8252 §7.3 redirect listener */
 
 struct loopback {
-	int fd;
+	int fd;			/* 127.0.0.1, or [::1] by loopback_listen_on */
+	int fd6;		/* [::1] beside it (localhost), or -1 */
 	int port;
 };
+
+#define LOOPBACK_INIT { -1, -1, 0 }
 
 /* Listen on 127.0.0.1:port (0 for an ephemeral port). */
 int loopback_listen(struct loopback *l, int port);
 /* The same on [::1] when `ipv6`, else on 127.0.0.1. */
 int loopback_listen_on(struct loopback *l, int ipv6, int port);
+/*
+ * For "localhost": listen on 127.0.0.1:port and [::1] at the same port
+ * (0: an ephemeral one free on both).  Where [::1] exists but that port
+ * is taken there, a configured port fails and an ephemeral one is
+ * chosen again; where the host has no IPv6 loopback, 127.0.0.1 alone.
+ */
+int loopback_listen_localhost(struct loopback *l, int port);
 void loopback_close(struct loopback *l);
 
 /* What a valid authorization response must carry. */

@@ -285,6 +285,7 @@ tty_read_line(const char *prompt, char **out)
 struct redirect {
 	int loopback;		/* http to 127.0.0.1, [::1] or localhost */
 	int ipv6;		/* [::1]: listen there */
+	int localhost;		/* localhost: listen on both addresses */
 	int port;		/* 0: none given; an ephemeral one goes in */
 	size_t rest;		/* offset of what follows host and port (where
 				   an ephemeral port goes) */
@@ -347,6 +348,7 @@ redirect_parse(const char *uri, struct redirect *r)
 	else {
 		r->loopback = 1;
 		r->ipv6 = strcmp(u.host, "::1") == 0;
+		r->localhost = strcmp(u.host, "localhost") == 0;
 		r->port = u.port_given ? u.port : 0;
 		r->rest = u.path_at;
 		rc = 0;
@@ -366,7 +368,14 @@ redirect_listen(const char *configured, const struct redirect *rd,
 {
 	int r;
 
-	if ((r = loopback_listen_on(lb, rd->ipv6, rd->port)) != 0)
+	/*
+	 * localhost may take the browser to 127.0.0.1 or to [::1]: hold
+	 * the port on both, or another local user could listen on the
+	 * other and be handed the code and the state.
+	 */
+	r = rd->localhost ? loopback_listen_localhost(lb, rd->port) :
+	    loopback_listen_on(lb, rd->ipv6, rd->port);
+	if (r != 0)
 		return r;
 	if (configured == NULL)
 		*redirect = xasprintf("http://127.0.0.1:%d/", lb->port);
@@ -383,7 +392,7 @@ flow_authcode(struct session *s, int paste, struct oauth_token *tok)
 {
 	struct oauth_client *c = &s->oc;
 	struct authz_expect x;
-	struct loopback lb = { -1, 0 };
+	struct loopback lb = LOOPBACK_INIT;
 	struct callback_listener cl = { -1, NULL };
 	char verifier[PKCE_VERIFIER_LEN + 1], challenge[PKCE_CHALLENGE_LEN + 1];
 	char state[48], *redirect = NULL, *url = NULL, *code = NULL;

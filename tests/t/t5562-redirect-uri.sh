@@ -15,6 +15,66 @@ export BROWSER=$BROWSER_STANDIN
 python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' \
 	2>/dev/null && test_set_prereq IPV6
 
+# Another local user, for tests of what the listener leaves to others
+# (as root: nobody, with a python3 that nobody can run; else this user,
+# whom the kernel refuses alike).
+AS_OTHER= OTHER_PYTHON=python3
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+	for p in python3 /usr/bin/python3; do
+		if setpriv --reuid=65534 --regid=65534 --clear-groups \
+			"$p" -c "" 2>/dev/null
+		then
+			AS_OTHER="setpriv --reuid=65534 --regid=65534 --clear-groups"
+			OTHER_PYTHON=$p
+			break
+		fi
+	done
+fi
+
+# other_bind PORT: as the other user, try to listen on [::1]:PORT,
+# 127.0.0.1:PORT and [::]:PORT; print each result.
+other_bind() {
+	$AS_OTHER $OTHER_PYTHON -c '
+import socket, sys
+port = int(sys.argv[1])
+for fam, addr in ((socket.AF_INET6, "::1"), (socket.AF_INET, "127.0.0.1"),
+                  (socket.AF_INET6, "::")):
+    s = socket.socket(fam)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        s.bind((addr, port))
+        s.listen(1)
+        print("bound", addr)
+    except OSError as e:
+        print("refused", addr, e.strerror)
+    s.close()
+' "$1"
+}
+
+# via_browser HOST: a browser that, while the listener waits, records
+# what the other user can bind on its port (in other.out), then approves
+# and delivers the redirect to HOST in place of localhost.
+via_browser() {
+	cat >via-browser <<-EOF &&
+	#!/bin/sh
+	. "$PWD/other-bind.sh"
+	BBS_TEST_BROWSER_PRINT=$PWD/location "$BROWSER_STANDIN" "\$1" || exit 1
+	port=\$(sed -n "s|^http://localhost:\([0-9]*\)/.*|\1|p" "$PWD/location")
+	other_bind "\$port" >"$PWD/other.out" 2>&1
+	sed "s|^http://localhost:|http://$1:|" "$PWD/location" >"$PWD/delivered"
+	exec python3 -c "
+import sys, urllib.request
+o = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+print(o.open(open(sys.argv[1]).read().strip()).status)
+" "$PWD/delivered"
+	EOF
+	chmod +x via-browser &&
+	{
+		echo "AS_OTHER=\"$AS_OTHER\" OTHER_PYTHON=\"$OTHER_PYTHON\"" &&
+		declare -f other_bind
+	} >other-bind.sh
+}
+
 # login_with URI: sign in with bbs.<url>.redirectUri=URI (bounded wait).
 login_with() {
 	git config --global "bbs.$FORGE_URL.redirectUri" "$1" &&
@@ -75,6 +135,51 @@ test_expect_success 'localhost works too (not recommended)' '
 	login_with http://localhost/callback &&
 	grep "Signed in to 127.0.0.1 as alice" err &&
 	grep "redirect_uri=http%3A%2F%2Flocalhost%3A[0-9][0-9]*%2Fcallback&" err
+'
+
+test_expect_success IPV6 'localhost: the port is held on [::1] too; a sign-in through [::1] completes' '
+	via_browser "[::1]" &&
+	BROWSER=$PWD/via-browser login_with http://localhost/callback &&
+	grep "Signed in to 127.0.0.1 as alice" err &&
+	grep -q "^http://\[::1\]:[0-9]*/callback?" delivered &&
+	grep "refused ::1 Address already in use" other.out &&
+	grep "refused 127.0.0.1 Address already in use" other.out &&
+	grep "refused :: Address already in use" other.out &&
+	! grep bound other.out
+'
+
+test_expect_success IPV6 'localhost with a port: held on both, a sign-in through 127.0.0.1 completes' '
+	port=$(free_port) &&
+	via_browser 127.0.0.1 &&
+	BROWSER=$PWD/via-browser login_with "http://localhost:$port/callback" &&
+	grep "Signed in to 127.0.0.1 as alice" err &&
+	grep -q "^http://127.0.0.1:$port/callback?" delivered &&
+	grep "refused ::1 Address already in use" other.out &&
+	! grep bound other.out
+'
+
+test_expect_success IPV6 'localhost with a port another user holds on [::1]: refused, nothing sent' '
+	port=$(free_port) &&
+	rm -f other.ready other.got &&
+	{ $AS_OTHER $OTHER_PYTHON -c "
+import socket, sys
+s = socket.socket(socket.AF_INET6)
+s.bind((\"::1\", int(sys.argv[1])))
+s.listen(8)
+print(\"ready\", flush=True)
+while True:
+    c, _ = s.accept()
+    print(\"got a connection\", flush=True)
+" "$port" >other.got 2>&1 & } &&
+	echo $! >other.pid &&
+	test_when_finished "kill \$(cat other.pid) 2>/dev/null; :" &&
+	wait_for_text other.got ready 100 &&
+	rm -f browser.log &&
+	BBS_TEST_BROWSER_LOG=$PWD/browser.log \
+		test_must_fail login_with "http://localhost:$port/callback" &&
+	grep "cannot listen on \[::1\]:$port: Address already in use" err &&
+	test_path_is_missing browser.log &&
+	! grep got other.got
 '
 
 test_done

@@ -962,7 +962,7 @@ static int
 waits_after_signal(void)
 {
 	struct authz_expect x = { "state-1", NULL, 0 };
-	struct loopback l = { -1, 0 };
+	struct loopback l = LOOPBACK_INIT;
 	struct callback_listener cl = { -1, NULL };
 	char dir[] = "/tmp/bbs-unit-XXXXXX", *code = NULL;
 
