@@ -34,8 +34,12 @@
 #define LOOPBACK_CONNS 8
 /* How long one connection may take to send its request. */
 #define LOOPBACK_CONN_MS 4000
-/* What the wait polls: the listeners (127.0.0.1, [::1]), the connections. */
-#define P_CONN 2
+/*
+ * What the wait polls: the listeners (127.0.0.1, [::1]), the caller's
+ * other descriptor (loopback_wait_fd), the connections.
+ */
+#define P_EXTRA 2
+#define P_CONN 3
 #define P_NR (P_CONN + LOOPBACK_CONNS)
 
 int
@@ -377,8 +381,8 @@ conn_serve(struct lb_conn *k, const struct authz_expect *x, char **code)
 
 /* Wait for the listener or a connection, until the nearest deadline. */
 static int
-conns_poll(struct loopback *l, struct lb_conn *k, struct pollfd *p,
-    int64_t deadline)
+conns_poll(struct loopback *l, int extra, struct lb_conn *k,
+    struct pollfd *p, int64_t deadline)
 {
 	int64_t wait = deadline, now = monotonic_ms();
 	size_t i;
@@ -387,6 +391,7 @@ conns_poll(struct loopback *l, struct lb_conn *k, struct pollfd *p,
 	/* a listener that is not open is -1, which poll() passes over */
 	p[0].fd = l->fd;
 	p[1].fd = l->fd6;
+	p[P_EXTRA].fd = extra;
 	for (i = 0; i < LOOPBACK_CONNS; i++)
 		p[P_CONN + i].fd = k[i].fd;
 	for (i = 0; i < P_NR; i++) {
@@ -421,9 +426,9 @@ conns_poll(struct loopback *l, struct lb_conn *k, struct pollfd *p,
 	return 0;
 }
 
-/* One round of the wait: 1 to go on, else as loopback_wait. */
+/* One round of the wait: 1 to go on, else as loopback_wait_fd. */
 static int
-conns_round(struct loopback *l, struct lb_conn *k,
+conns_round(struct loopback *l, int extra, struct lb_conn *k,
     const struct authz_expect *x, int64_t deadline, char **code)
 {
 	struct pollfd p[P_NR];
@@ -433,8 +438,10 @@ conns_round(struct loopback *l, struct lb_conn *k,
 	if (monotonic_ms() >= deadline)
 		return err_set(BBS_E_TIMEOUT, "no sign-in response arrived in "
 		    "time");
-	if ((r = conns_poll(l, k, p, deadline)) != 0)
+	if ((r = conns_poll(l, extra, k, p, deadline)) != 0)
 		return r;
+	if (p[P_EXTRA].revents != 0)
+		return LOOPBACK_FD_READY;
 	for (i = 0; i < LOOPBACK_CONNS; i++) {
 		if (k[i].fd < 0 || p[P_CONN + i].revents == 0)
 			continue;
@@ -459,6 +466,13 @@ int
 loopback_wait(struct loopback *l, const struct authz_expect *x,
     int64_t timeout_ms, char **code)
 {
+	return loopback_wait_fd(l, x, timeout_ms, -1, code);
+}
+
+int
+loopback_wait_fd(struct loopback *l, const struct authz_expect *x,
+    int64_t timeout_ms, int fd, char **code)
+{
 	int64_t deadline = monotonic_ms() + timeout_ms;
 	struct lb_conn *k = xcalloc(LOOPBACK_CONNS, sizeof(*k));
 	size_t i;
@@ -467,7 +481,7 @@ loopback_wait(struct loopback *l, const struct authz_expect *x,
 	*code = NULL;
 	for (i = 0; i < LOOPBACK_CONNS; i++)
 		k[i].fd = -1;
-	while ((r = conns_round(l, k, x, deadline, code)) == 1)
+	while ((r = conns_round(l, fd, k, x, deadline, code)) == 1)
 		;
 	for (i = 0; i < LOOPBACK_CONNS; i++)
 		conn_drop(&k[i]);

@@ -776,6 +776,13 @@ int64_t monotonic_ms(void);
  */
 int loopback_wait(struct loopback *l, const struct authz_expect *x,
     int64_t timeout_ms, char **code);
+/*
+ * loopback_wait that also ends, with LOOPBACK_FD_READY and nothing read,
+ * once `fd` (another way the response may come: a terminal) is readable.
+ */
+#define LOOPBACK_FD_READY 2
+int loopback_wait_fd(struct loopback *l, const struct authz_expect *x,
+    int64_t timeout_ms, int fd, char **code);
 
 /* callback.c: private-use URI scheme hand-off (RFC 8252 §7.1) */
 

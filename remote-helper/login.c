@@ -257,26 +257,39 @@ tell(const char *fmt, ...)
 	fflush(stderr);
 }
 
-/* Read one line from the terminal (bounded). */
+/*
+ * Ask on the terminal for the paste and read one line (bounded) into
+ * *line.  With a listener `lb` (a loopback redirect URI) wait on both
+ * until `timeout_ms`: a browser on this machine reaches the listener,
+ * and what it accepts ends the wait with *code set and *line NULL.
+ */
 static int
-tty_read_line(const char *prompt, char **out)
+paste_read(struct loopback *lb, const struct authz_expect *x,
+    int64_t timeout_ms, char **line, char **code)
 {
-	char line[TTY_LINE_MAX];
+	char buf[TTY_LINE_MAX];
 	FILE *tty;
-	int r = 0;
+	int r = LOOPBACK_FD_READY;
 
-	*out = NULL;
+	*line = *code = NULL;
 	if ((tty = fopen("/dev/tty", "r+e")) == NULL)
 		return err_set(BBS_E_IO, "no terminal to ask on");
-	fputs(prompt, tty);
+	fputs("Paste that address (or the code): ", tty);
 	fflush(tty);
-	if (fgets(line, sizeof(line), tty) == NULL)
-		r = err_set(BBS_E_CANCELLED, "nothing was entered");
-	else {
-		line[strcspn(line, "\r\n")] = '\0';
-		*out = xstrdup(line);
+	if (lb->fd >= 0)
+		r = loopback_wait_fd(lb, x, timeout_ms, fileno(tty), code);
+	if (r == 0)
+		fputs("\n", tty);	/* the listener got it: end the prompt */
+	else if (r == LOOPBACK_FD_READY) {
+		if (fgets(buf, sizeof(buf), tty) == NULL)
+			r = err_set(BBS_E_CANCELLED, "nothing was entered");
+		else {
+			buf[strcspn(buf, "\r\n")] = '\0';
+			*line = xstrdup(buf);
+			r = 0;
+		}
 	}
-	secret_wipe(line, sizeof(line));
+	secret_wipe(buf, sizeof(buf));
 	fclose(tty);
 	return r;
 }
@@ -412,10 +425,12 @@ flow_authcode(struct session *s, int paste, struct oauth_token *tok)
 	x.issuer = c->ep.issuer;
 	x.iss_required = c->ep.iss_supported;
 
-	if (paste) {
-		redirect = xstrdup(c->redirect_uri ? c->redirect_uri :
-		    "http://127.0.0.1/");
-	} else if (c->redirect_uri != NULL &&
+	/*
+	 * A loopback redirect is listened on in the paste flow too: a port
+	 * that nobody holds could be taken by another local user, whom the
+	 * browser would then hand the code and the state.
+	 */
+	if (c->redirect_uri != NULL &&
 	    (r = redirect_parse(c->redirect_uri, &rd)) != 0) {
 		goto out;
 	} else if (c->redirect_uri == NULL || rd.loopback) {
@@ -425,6 +440,8 @@ flow_authcode(struct session *s, int paste, struct oauth_token *tok)
 		if ((r = redirect_listen(c->redirect_uri, &rd, &lb,
 		    &redirect)) != 0)
 			goto out;
+	} else if (paste) {
+		redirect = xstrdup(c->redirect_uri);
 	} else {
 		/* a private-use scheme: the OS runs `git bbs callback` */
 		if ((r = scheme_ensure_registered(c->redirect_uri)) != 0 ||
@@ -437,10 +454,15 @@ flow_authcode(struct session *s, int paste, struct oauth_token *tok)
 		tell("To sign in, open this address in a browser on any "
 		    "device:\n\n  %s\n\nAfter approving, the browser ends on a "
 		    "page that may not load; copy its address.\n", url);
-		if ((r = tty_read_line("Paste that address (or the code): ",
-		    &line)) != 0)
+		if (loopback)
+			tell("(A browser on this machine completes the sign-in "
+			    "by itself; waiting up to %ld seconds.)\n",
+			    s->settings->login_timeout);
+		if ((r = paste_read(&lb, &x, timeout_ms, &line, &code)) != 0)
 			goto out;
-		if (strchr(line, '?') != NULL)
+		if (code != NULL)
+			;	/* the listener accepted the response */
+		else if (strchr(line, '?') != NULL)
 			r = authz_response_check(strchr(line, '?') + 1, &x,
 			    &code);
 		else if (strncmp(line, "code=", 5) == 0 ||

@@ -14,6 +14,7 @@ REPO=bbs::$FORGE_URL/team/repo.git
 export BROWSER=$BROWSER_STANDIN
 python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' \
 	2>/dev/null && test_set_prereq IPV6
+command -v script >/dev/null && test_set_prereq TTY
 
 # Another local user, for tests of what the listener leaves to others
 # (as root: nobody, with a python3 that nobody can run; else this user,
@@ -179,6 +180,85 @@ while True:
 		test_must_fail login_with "http://localhost:$port/callback" &&
 	grep "cannot listen on \[::1\]:$port: Address already in use" err &&
 	test_path_is_missing browser.log &&
+	! grep got other.got
+'
+
+# paste_start [GIT-OPTIONS...]: `git bbs login --flow paste` on a terminal
+# (script(1)), with no browser, until it asks for the paste; the
+# authorization address it shows in $url, its output in paste.out.
+paste_start() {
+	rm -f paste.in paste.out paste.pid &&
+	mkfifo paste.in &&
+	(env -u BROWSER GIT_TERMINAL_PROMPT=1 script -qfec \
+		"git $* bbs login --flow paste $REPO" /dev/null \
+		<paste.in >paste.out 2>&1 & echo $! >paste.pid) &&
+	exec 9>paste.in &&
+	wait_for_text paste.out "Paste that address" 100 &&
+	url=$(grep -o "$(oauth_endpoint authorization_endpoint)?[^ ]*" paste.out |
+		tr -d "\r" | head -n 1) &&
+	test -n "$url"
+}
+
+# paste_stop: end what paste_start started, if it still runs.
+paste_stop() {
+	exec 9>&-
+	kill "$(cat paste.pid 2>/dev/null)" 2>/dev/null
+	:
+}
+
+test_expect_success TTY 'paste flow, a configured port: held during the wait; a browser here completes it' '
+	port=$(free_port) &&
+	git config --global "bbs.$FORGE_URL.redirectUri" "http://127.0.0.1:$port/" &&
+	test_when_finished "git config --global --unset bbs.$FORGE_URL.redirectUri" &&
+	test_when_finished paste_stop &&
+	paste_start -c bbs.loginTimeout=30 &&
+	case "$url" in
+	*"redirect_uri=http%3A%2F%2F127.0.0.1%3A$port%2F&"*) ;;
+	*) false ;;
+	esac &&
+	other_bind "$port" >other.out 2>&1 &&
+	grep "refused 127.0.0.1 Address already in use" other.out &&
+	"$BROWSER_STANDIN" "$url" &&
+	wait_for_exit paste.pid 100 &&
+	grep "Signed in to 127.0.0.1 as alice" paste.out
+'
+
+test_expect_success TTY 'paste flow, no redirect URI: an ephemeral port, held; the paste still works' '
+	test_when_finished paste_stop &&
+	paste_start -c bbs.loginTimeout=30 &&
+	port=$(printf "%s\n" "$url" |
+		sed -n "s/.*redirect_uri=http%3A%2F%2F127.0.0.1%3A\([0-9]*\)%2F&.*/\1/p") &&
+	test -n "$port" &&
+	other_bind "$port" >other.out 2>&1 &&
+	grep "refused 127.0.0.1 Address already in use" other.out &&
+	BBS_TEST_BROWSER_PRINT=$PWD/location "$BROWSER_STANDIN" "$url" &&
+	grep -q "^http://127.0.0.1:$port/?" location &&
+	cat location >&9 && echo >&9 &&
+	wait_for_exit paste.pid 100 &&
+	grep "Signed in to 127.0.0.1 as alice" paste.out
+'
+
+test_expect_success TTY 'paste flow, a port another user holds: one line, no address shown' '
+	port=$(free_port) &&
+	{ $AS_OTHER $OTHER_PYTHON -c "
+import socket, sys
+s = socket.socket()
+s.bind((\"127.0.0.1\", int(sys.argv[1])))
+s.listen(8)
+print(\"ready\", flush=True)
+while True:
+    c, _ = s.accept()
+    print(\"got a connection\", flush=True)
+" "$port" >other.got 2>&1 & } &&
+	echo $! >other.pid &&
+	test_when_finished "kill \$(cat other.pid) 2>/dev/null; :" &&
+	wait_for_text other.got ready 100 &&
+	git config --global "bbs.$FORGE_URL.redirectUri" "http://127.0.0.1:$port/" &&
+	test_when_finished "git config --global --unset bbs.$FORGE_URL.redirectUri" &&
+	test_must_fail env -u BROWSER GIT_TERMINAL_PROMPT=1 timeout 20 script -qfec \
+		"git bbs login --flow paste $REPO" /dev/null </dev/null >out 2>&1 &&
+	grep "cannot listen on 127.0.0.1:$port: Address already in use" out &&
+	! grep "To sign in" out &&
 	! grep got other.got
 '
 
