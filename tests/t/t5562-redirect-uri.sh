@@ -52,6 +52,25 @@ for fam, addr in ((socket.AF_INET6, "::1"), (socket.AF_INET, "127.0.0.1"),
 ' "$1"
 }
 
+# other_listen ADDR PORT: as the other user, listen on ADDR:PORT in the
+# background, writing "ready" and then a line per connection to other.got;
+# its pid in other.pid, killed when the test ends.
+other_listen() {
+	rm -f other.ready other.got &&
+	{ $AS_OTHER $OTHER_PYTHON -c "
+import socket, sys
+s = socket.socket(socket.AF_INET6 if \":\" in sys.argv[1] else socket.AF_INET)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.listen(8)
+print(\"ready\", flush=True)
+while True:
+    c, _ = s.accept()
+    print(\"got a connection\", flush=True)
+" "$1" "$2" >other.got 2>&1 & } &&
+	echo $! >other.pid &&
+	wait_for_text other.got ready 100
+}
+
 # via_browser HOST: a browser that, while the listener waits, records
 # what the other user can bind on its port (in other.out), then approves
 # and delivers the redirect to HOST in place of localhost.
@@ -161,20 +180,8 @@ test_expect_success IPV6 'localhost with a port: held on both, a sign-in through
 
 test_expect_success IPV6 'localhost with a port another user holds on [::1]: refused, nothing sent' '
 	port=$(free_port) &&
-	rm -f other.ready other.got &&
-	{ $AS_OTHER $OTHER_PYTHON -c "
-import socket, sys
-s = socket.socket(socket.AF_INET6)
-s.bind((\"::1\", int(sys.argv[1])))
-s.listen(8)
-print(\"ready\", flush=True)
-while True:
-    c, _ = s.accept()
-    print(\"got a connection\", flush=True)
-" "$port" >other.got 2>&1 & } &&
-	echo $! >other.pid &&
 	test_when_finished "kill \$(cat other.pid) 2>/dev/null; :" &&
-	wait_for_text other.got ready 100 &&
+	other_listen ::1 "$port" &&
 	rm -f browser.log &&
 	BBS_TEST_BROWSER_LOG=$PWD/browser.log \
 		test_must_fail login_with "http://localhost:$port/callback" &&
@@ -240,19 +247,8 @@ test_expect_success TTY 'paste flow, no redirect URI: an ephemeral port, held; t
 
 test_expect_success TTY 'paste flow, a port another user holds: one line, no address shown' '
 	port=$(free_port) &&
-	{ $AS_OTHER $OTHER_PYTHON -c "
-import socket, sys
-s = socket.socket()
-s.bind((\"127.0.0.1\", int(sys.argv[1])))
-s.listen(8)
-print(\"ready\", flush=True)
-while True:
-    c, _ = s.accept()
-    print(\"got a connection\", flush=True)
-" "$port" >other.got 2>&1 & } &&
-	echo $! >other.pid &&
 	test_when_finished "kill \$(cat other.pid) 2>/dev/null; :" &&
-	wait_for_text other.got ready 100 &&
+	other_listen 127.0.0.1 "$port" &&
 	git config --global "bbs.$FORGE_URL.redirectUri" "http://127.0.0.1:$port/" &&
 	test_when_finished "git config --global --unset bbs.$FORGE_URL.redirectUri" &&
 	test_must_fail env -u BROWSER GIT_TERMINAL_PROMPT=1 timeout 20 script -qfec \
