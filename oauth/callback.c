@@ -71,21 +71,8 @@ callback_dir_private(const char *dir)
 static int
 callback_mkdir(const char *dir)
 {
-	char *p = xstrdup(dir), *slash;
-	int r = 0;
+	int r = mkdirs(dir, 0700);
 
-	for (slash = strchr(p + 1, '/'); r == 0; slash = strchr(slash + 1,
-	    '/')) {
-		if (slash != NULL)
-			*slash = '\0';
-		if (mkdir(p, 0700) != 0 && errno != EEXIST)
-			r = err_set(BBS_E_IO, "cannot create '%s': %s", p,
-			    strerror(errno));
-		if (slash == NULL)
-			break;
-		*slash = '/';
-	}
-	free(p);
 	return r != 0 ? r : callback_dir_private(dir);
 }
 

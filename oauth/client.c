@@ -40,22 +40,6 @@ client_now(struct oauth_client *c)
 	return c->now ? c->now() : (int64_t)time(NULL);
 }
 
-int
-oauth_text_has_control(const char *s)
-{
-	size_t len = s != NULL ? strlen(s) : 0, i = 0;
-	int c1;
-
-	while (i < len) {
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return 1;
-		i += text_char(s + i, len - i, &c1);
-		if (c1)
-			return 1;
-	}
-	return 0;
-}
-
 char *
 oauth_text_clean(const char *s, size_t max)
 {

@@ -180,6 +180,7 @@ char *buf_detach(struct buf *b);
 #define TEXT_NO_TAB 2
 #define TEXT_GROWTH 4
 int text_sanitize(struct buf *out, const char *s, size_t len, int flags);
+/* The same, without CR/LF, as a new string the caller frees. */
 char *text_sanitized(const char *s, size_t len);
 /*
  * A name or field from a peer as one clean string: every control byte,
@@ -200,6 +201,15 @@ size_t text_char(const char *s, size_t len, int *c1);
  * them back until the rest comes.
  */
 size_t text_partial(const char *s, size_t len);
+
+/* util-fs.c */
+
+/*
+ * Create `dir` and each missing parent with `mode` (an existing one is
+ * fine, whatever it is: the caller checks what it needs).  0, or
+ * BBS_E_IO naming `dir`.
+ */
+int mkdirs(const char *dir, mode_t mode);
 
 /* util-trace.c: GIT_TRACE_BBS */
 
@@ -710,7 +720,7 @@ char *oauth_token_name(struct oauth_client *c, const struct oauth_token *t);
  */
 char *oauth_introspect_name(struct oauth_client *c, const char *access_token);
 
-/* Whether `s` (NULL is fine) has a control byte: C0, DEL or C1 (text_char). */
+/* Whether `s` (NULL is fine) has a byte text_cleaned would mask. */
 int oauth_text_has_control(const char *s);
 /*
  * Server text made safe for a terminal: text_cleaned (control bytes in

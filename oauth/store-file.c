@@ -40,23 +40,10 @@ int
 store_mkdir(const char *dir)
 {
 	struct stat st;
-	char *tmp = xstrdup(dir), *p;
+	int r;
 
-	for (p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0700) != 0 && errno != EEXIST) {
-			free(tmp);
-			return err_set(BBS_E_IO, "cannot create '%s': %s", dir,
-			    strerror(errno));
-		}
-		*p = '/';
-	}
-	free(tmp);
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-		return err_set(BBS_E_IO, "cannot create '%s': %s", dir,
-		    strerror(errno));
+	if ((r = mkdirs(dir, 0700)) != 0)
+		return r;
 	if (stat(dir, &st) != 0)
 		return err_set(BBS_E_IO, "cannot read '%s': %s", dir,
 		    strerror(errno));

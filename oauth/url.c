@@ -128,7 +128,7 @@ oauth_url_parse(struct oauth_url *out, const char *s, int flags)
 
 	memset(out, 0, sizeof(*out));
 	/* a URL is printed for the user to open: C1 controls count too */
-	if (strpbrk(s, " ") != NULL || oauth_text_has_control(s))
+	if (strchr(s, ' ') != NULL || oauth_text_has_control(s))
 		return err_set(BBS_E_INVALID, "URL contains a space or "
 		    "control character");
 	if ((r = url_scheme(out, s, &auth)) != 0)

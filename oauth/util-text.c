@@ -139,6 +139,20 @@ text_shown(const char *s, size_t len, int flags, char rep[4], size_t *replen)
 }
 
 int
+oauth_text_has_control(const char *s)
+{
+	size_t len = s != NULL ? strlen(s) : 0, i = 0, replen;
+	char rep[4];
+
+	while (i < len) {
+		i += text_shown(s + i, len - i, TEXT_NO_TAB, rep, &replen);
+		if (replen > 0)
+			return 1;
+	}
+	return 0;
+}
+
+int
 text_sanitize(struct buf *out, const char *s, size_t len, int flags)
 {
 	size_t i = 0, start = 0, n, replen;

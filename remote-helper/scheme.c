@@ -89,28 +89,6 @@ applications_dir(void)
 	return NULL;
 }
 
-/* mkdir -p for a path under the user's home, mode 0755 */
-static int
-mkdirs(const char *path)
-{
-	char *p = xstrdup(path), *q;
-	int r = 0;
-
-	for (q = p + 1; *q != '\0'; q++) {
-		if (*q != '/')
-			continue;
-		*q = '\0';
-		if (mkdir(p, 0755) != 0 && errno != EEXIST)
-			r = -1;
-		*q = '/';
-	}
-	if (mkdir(p, 0755) != 0 && errno != EEXIST)
-		r = -1;
-	free(p);
-	return r == 0 ? 0 : err_set(BBS_E_IO, "cannot create '%s': %s", path,
-	    strerror(errno));
-}
-
 /*
  * The .desktop entry.  xdg-open's own launcher splits Exec on blanks and
  * takes no quotes, so a path with anything but [A-Za-z0-9/._+-] in it is
@@ -224,7 +202,7 @@ freedesktop(const char *scheme, int unregister, int dry_run, FILE *say)
 		fprintf(say, "would run: xdg-mime default %s %s\n", name, mime);
 		goto out;
 	}
-	if ((r = mkdirs(dir)) != 0 || (r = write_file(path, entry)) != 0 ||
+	if ((r = mkdirs(dir, 0755)) != 0 || (r = write_file(path, entry)) != 0 ||
 	    (r = run_checked(argv)) != 0)
 		goto out;
 	fprintf(say, "Registered git bbs as the handler of %s: URIs (%s, "

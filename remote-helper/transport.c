@@ -147,25 +147,29 @@ transport_new(struct transport **out, struct conn *conn,
 	return 0;
 }
 
+static void
+strings_free(char **v, size_t nr)
+{
+	size_t i;
+
+	for (i = 0; i < nr; i++)
+		free(v[i]);
+	free(v);
+}
+
 /* Forget libgit2's connection, and what its advertisement was cut to. */
 static void
 transport_disconnect(struct transport *t)
 {
-	size_t i;
-
 	if (t->remote != NULL) {
 		git_remote_disconnect(t->remote);
 		git_remote_free(t->remote);
 		t->remote = NULL;
 	}
-	for (i = 0; i < t->cut_nr; i++)
-		free(t->cut_names[i]);
-	free(t->cut_names);
+	strings_free(t->cut_names, t->cut_nr);
 	t->cut_names = NULL;
 	t->cut_nr = 0;
-	for (i = 0; i < t->extra_nr; i++)
-		free(t->extra_wants[i]);
-	free(t->extra_wants);
+	strings_free(t->extra_wants, t->extra_nr);
 	t->extra_wants = NULL;
 	t->extra_nr = 0;
 }
@@ -249,16 +253,6 @@ sorted_unique(char **v, size_t nr, char ***out)
 	return n;
 }
 
-static void
-strings_free(char **v, size_t nr)
-{
-	size_t i;
-
-	for (i = 0; i < nr; i++)
-		free(v[i]);
-	free(v);
-}
-
 /*
  * For a download without depth: show libgit2 one ref whose object is
  * missing, and want the others' ids through the subtransport.  0 when
@@ -295,8 +289,8 @@ one_ref_wants(struct transport *t, char **names, char **oids, size_t nr,
  * Connect for a fetch of `names`.  When `list` has just read the
  * advertisement, libgit2 is shown it cut (advert.c): to one ref when
  * `one_ref`, with the others wanted through the subtransport, else to
- * those names.  A connection cut to other names, or that served its
- * download with other wants, is made again, uncut.
+ * those names.  A connection cut to other names is made again, uncut
+ * (one with other wants ends with its download: fetch_download).
  */
 static int
 fetch_connect(struct transport *t, char **names, char **oids, size_t nr,
@@ -311,7 +305,7 @@ fetch_connect(struct transport *t, char **names, char **oids, size_t nr,
 			if (!advert_wanted(t->cut_names, t->cut_nr, names[i],
 			    strlen(names[i])))
 				break;
-		if (i < nr || t->extra_wants != NULL)
+		if (i < nr)
 			transport_disconnect(t);
 	}
 	if (t->remote != NULL || !t->advert_kept || t->advert_off != 0 ||
