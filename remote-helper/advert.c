@@ -12,36 +12,9 @@
  */
 #include "config.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 #include "helper.h"
-
-struct name_key {
-	const char *p;
-	size_t len;
-};
-
-static int
-name_key_cmp(const void *key, const void *elem)
-{
-	const struct name_key *k = key;
-	const char *name = *(char *const *)elem;
-	int r = strncmp(k->p, name, k->len);
-
-	if (r != 0)
-		return r;
-	return name[k->len] == '\0' ? 0 : -1;
-}
-
-int
-advert_wanted(char *const *names, size_t nr, const char *name, size_t len)
-{
-	struct name_key k = { name, len };
-
-	return memchr(name, '\0', len) == NULL &&
-	    bsearch(&k, names, nr, sizeof(*names), name_key_cmp) != NULL;
-}
 
 /* A ref line: "<40 hex> <name>", then the capabilities after a NUL. */
 static int
@@ -53,7 +26,7 @@ ref_line(const char *p, size_t len)
 
 int
 advert_cut(struct buf *out, const char *body, size_t len,
-    char *const *names, size_t nr, size_t *kept)
+    const struct name_index *wanted, size_t *kept)
 {
 	const char *payload, *name, *nul, *caps = NULL;
 	size_t off = 0, plen, nlen, clen = 0, refs = 0;
@@ -104,7 +77,7 @@ advert_cut(struct buf *out, const char *body, size_t len,
 		} else if (nlen > 0 && name[nlen - 1] == '\n')
 			nlen--;
 		refs++;
-		if (!advert_wanted(names, nr, name, nlen))
+		if (!name_index_find(wanted, name, nlen, NULL))
 			continue;	/* peeled entries ("^{}") too */
 		buf_reset(&line);
 		buf_add(&line, payload, OID_HEX_LEN + 1);

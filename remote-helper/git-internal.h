@@ -50,10 +50,12 @@ struct transport {
 	int advert_kept;
 	/*
 	 * When libgit2 was shown the advertisement cut to the refs a fetch
-	 * asked for (advert_cut): those names, sorted; else NULL.
+	 * asked for (advert_cut): those names, sorted, and their index;
+	 * else NULL.
 	 */
 	char **cut_names;
 	size_t cut_nr;
+	struct name_index cut_index;
 	/*
 	 * Cut to one ref instead, for a download without depth: the ids of
 	 * the other refs asked for, unique and missing here, which the

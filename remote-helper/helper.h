@@ -86,19 +86,45 @@ int pkt_add(struct buf *b, const char *payload, size_t len);
 int pkt_addf(struct buf *b, const char *fmt, ...) BBS_ATTR_PRINTF(2, 3);
 int pkt_flush(struct buf *b);
 
+/* names.c: ref names indexed once, sorted, looked up by bisection */
+
+struct name_entry {
+	const char *name;	/* borrowed for the life of the index */
+	size_t len;
+	size_t pos;		/* where the name came from */
+};
+
+struct name_index {
+	struct name_entry *v;
+	size_t nr, max;
+};
+
+/* Room for `max` names; add them, then sort once. */
+void name_index_init(struct name_index *ix, size_t max);
+void name_index_add(struct name_index *ix, const char *name, size_t len,
+    size_t pos);
+void name_index_sort(struct name_index *ix);
+/* The `nr` C strings `names`, each at its index: init, add and sort. */
+void name_index_strings(struct name_index *ix, char *const *names,
+    size_t nr);
+/*
+ * 1 if `name`/`len` is indexed, with *pos (when `pos` is not NULL) that
+ * of the first entry of that name; else 0.
+ */
+int name_index_find(const struct name_index *ix, const char *name,
+    size_t len, size_t *pos);
+void name_index_release(struct name_index *ix);
+
 /* advert.c: the advertisement libgit2 reads, cut to the refs git wants */
 
-/* 1 if `name`/`len` is one of `names` (`nr` of them, sorted by strcmp). */
-int advert_wanted(char *const *names, size_t nr, const char *name,
-    size_t len);
 /*
  * Copy the upload-pack advertisement `body`/`len` into `out` with only the
- * refs named in `names` (sorted by strcmp): peeled entries and every other
- * ref are left out, the capabilities move to the first ref kept, and
- * every line that is not a ref stays as it was.  `*kept`: the refs kept.
+ * refs named in `wanted`: peeled entries and every other ref are left
+ * out, the capabilities move to the first ref kept, and every line that
+ * is not a ref stays as it was.  `*kept`: the refs kept.
  */
 int advert_cut(struct buf *out, const char *body, size_t len,
-    char *const *names, size_t nr, size_t *kept);
+    const struct name_index *wanted, size_t *kept);
 
 /* refname.c: what a server advertises, checked before git sees it */
 

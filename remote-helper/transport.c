@@ -166,6 +166,7 @@ transport_disconnect(struct transport *t)
 		git_remote_free(t->remote);
 		t->remote = NULL;
 	}
+	name_index_release(&t->cut_index);
 	strings_free(t->cut_names, t->cut_nr);
 	t->cut_names = NULL;
 	t->cut_nr = 0;
@@ -302,8 +303,8 @@ fetch_connect(struct transport *t, char **names, char **oids, size_t nr,
 
 	if (t->remote != NULL && t->cut_names != NULL) {
 		for (i = 0; i < nr; i++)
-			if (!advert_wanted(t->cut_names, t->cut_nr, names[i],
-			    strlen(names[i])))
+			if (!name_index_find(&t->cut_index, names[i],
+			    strlen(names[i]), NULL))
 				break;
 		if (i < nr)
 			transport_disconnect(t);
@@ -314,7 +315,8 @@ fetch_connect(struct transport *t, char **names, char **oids, size_t nr,
 	if (!one_ref || one_ref_wants(t, names, oids, nr, &sorted, &n) != 0)
 		n = sorted_unique(names, nr, &sorted);
 	buf_init(&cut, ADVERT_MAX);
-	if (advert_cut(&cut, t->advert.ptr, t->advert.len, sorted, n,
+	name_index_strings(&t->cut_index, sorted, n);
+	if (advert_cut(&cut, t->advert.ptr, t->advert.len, &t->cut_index,
 	    &kept) == 0 && kept > 0) {
 		buf_release(&t->advert);
 		t->advert = cut;
@@ -323,6 +325,7 @@ fetch_connect(struct transport *t, char **names, char **oids, size_t nr,
 	} else {
 		err_clear();	/* libgit2 gets it whole, as before */
 		buf_release(&cut);
+		name_index_release(&t->cut_index);
 		strings_free(sorted, n);
 		strings_free(t->extra_wants, t->extra_nr);
 		t->extra_wants = NULL;

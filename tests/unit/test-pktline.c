@@ -143,38 +143,72 @@ test_advert_cut(void **state)
 	size_t wantlen[] = { 26, 0, sizeof(bhead) - 1, 54, 0 };
 	static char b[] = "refs/heads/b", v1[] = "refs/tags/v1",
 	    v9[] = "refs/tags/v9", hd[] = "HEAD";
-	char *names[] = { b, v1, v9 };
+	char *names[] = { v9, b, v1 };
 	char *head_only[] = { hd };
+	struct name_index wanted, head_ix;
 	struct buf body, expect, out;
-	size_t kept;
+	size_t kept, pos;
 
 	(void)state;
 	advert(&body, in, BBS_ARRAY_SIZE(in), inlen);
 	advert(&expect, want, BBS_ARRAY_SIZE(want), wantlen);
 	buf_init(&out, 1 << 16);
-	assert_int_equal(advert_cut(&out, body.ptr, body.len, names, 3,
+	name_index_strings(&wanted, names, 3);
+	name_index_strings(&head_ix, head_only, 1);
+	assert_int_equal(advert_cut(&out, body.ptr, body.len, &wanted,
 	    &kept), 0);
 	assert_int_equal(kept, 2);
 	assert_int_equal(out.len, expect.len);
 	assert_memory_equal(out.ptr, expect.ptr, out.len);
 	/* the capabilities stay where they were when their ref stays */
 	buf_reset(&out);
-	assert_int_equal(advert_cut(&out, body.ptr, body.len, head_only, 1,
+	assert_int_equal(advert_cut(&out, body.ptr, body.len, &head_ix,
 	    &kept), 0);
 	assert_int_equal(kept, 1);
 	assert_non_null(memmem(out.ptr, out.len, head, sizeof(head) - 1));
 	/* a body cut short is an error */
 	buf_reset(&out);
-	assert_int_equal(advert_cut(&out, body.ptr, 60, names, 3, &kept),
+	assert_int_equal(advert_cut(&out, body.ptr, 60, &wanted, &kept),
 	    BBS_E_PROTOCOL);
 	err_clear();
-	assert_true(advert_wanted(names, 3, "refs/tags/v1", 12));
-	assert_false(advert_wanted(names, 3, "refs/tags/v", 11));
-	assert_false(advert_wanted(names, 3, "refs/tags/v1x", 13));
-	assert_false(advert_wanted(names, 3, "refs/heads/b\0", 13));
+	/* names are found whole, at the index they were given */
+	assert_true(name_index_find(&wanted, "refs/tags/v1", 12, &pos));
+	assert_int_equal(pos, 2);
+	assert_true(name_index_find(&wanted, "refs/tags/v9", 12, NULL));
+	assert_false(name_index_find(&wanted, "refs/tags/v", 11, NULL));
+	assert_false(name_index_find(&wanted, "refs/tags/v1x", 13, NULL));
+	assert_false(name_index_find(&wanted, "refs/heads/b\0", 13, NULL));
+	name_index_release(&wanted);
+	name_index_release(&head_ix);
 	buf_release(&body);
 	buf_release(&expect);
 	buf_release(&out);
+}
+
+/* Of equal names the first given is found; an empty index finds none. */
+static void
+test_name_index(void **state)
+{
+	static char a[] = "refs/heads/a", b[] = "refs/heads/b",
+	    a2[] = "refs/heads/a";
+	char *names[] = { b, a, a2 };
+	struct name_index ix;
+	size_t pos = 99;
+
+	(void)state;
+	name_index_strings(&ix, names, 3);
+	assert_true(name_index_find(&ix, "refs/heads/a", 12, &pos));
+	assert_int_equal(pos, 1);
+	assert_true(name_index_find(&ix, "refs/heads/b", 12, &pos));
+	assert_int_equal(pos, 0);
+	assert_false(name_index_find(&ix, "refs/heads/", 11, &pos));
+	assert_false(name_index_find(&ix, "refs/heads/c", 12, &pos));
+	name_index_release(&ix);
+	name_index_init(&ix, 0);
+	name_index_sort(&ix);
+	assert_false(name_index_find(&ix, "", 0, &pos));
+	assert_int_equal(pos, 0);
+	name_index_release(&ix);
 }
 
 int
@@ -186,6 +220,7 @@ main(void)
 		cmocka_unit_test(test_write),
 		cmocka_unit_test(test_write_long),
 		cmocka_unit_test(test_advert_cut),
+		cmocka_unit_test(test_name_index),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
