@@ -458,6 +458,32 @@ void sideband_write(struct sideband *sb, const char *data, size_t len);
 /* Print what is left of an unfinished line and free the buffer. */
 void sideband_release(struct sideband *sb);
 
+/* The longest error text of the server kept (as for an ERR advertisement). */
+#define ERRWATCH_TEXT 1000
+
+/*
+ * Watches the pkt-lines of an upload-pack response for the server's error:
+ * an ERR packet, or a packet on side-band 3.  libgit2 1.5 ignores both and
+ * then fails with "early EOF" or finds the objects missing.
+ */
+struct errwatch {
+	char hdr[4];		/* the length of the next packet, as read */
+	size_t hlen;
+	size_t left;		/* bytes of the current packet still to come */
+	char text[ERRWATCH_TEXT];	/* its first bytes, while it may be one */
+	size_t tlen;
+	int maybe;		/* the current packet may be an error */
+	int raw;		/* not pkt-lines (a pack without side-band) */
+};
+
+void errwatch_init(struct errwatch *w);
+/*
+ * Take `len` more bytes of the response: BBS_E_PROTOCOL, "remote error:
+ * <text>" with control bytes masked, once an error packet is complete (or
+ * its first ERRWATCH_TEXT bytes are); else 0.
+ */
+int errwatch_feed(struct errwatch *w, const char *data, size_t len);
+
 /* push.c: git-receive-pack over our HTTP layer */
 
 struct push_ref {

@@ -14,6 +14,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "helper.h"
@@ -90,4 +91,118 @@ sideband_release(struct sideband *sb)
 	sideband_show(sb, sb->line.len, "\n");
 	buf_release(&sb->line);
 	buf_release(&sb->shown);
+}
+
+void
+errwatch_init(struct errwatch *w)
+{
+	memset(w, 0, sizeof(*w));
+}
+
+/* The server's error text, masked, as the error. */
+static int
+errwatch_error(const char *text, size_t len)
+{
+	char *msg;
+	int r;
+
+	if (len > 0 && text[len - 1] == '\n')
+		len--;
+	msg = text_sanitized(text, len);
+	r = err_set(BBS_E_PROTOCOL, "remote error: %s", msg);
+	free(msg);
+	return r;
+}
+
+/* The length in a pkt-line header, or -1 when it is not one. */
+static long
+errwatch_length(const char hdr[4])
+{
+	long n = 0;
+	int i, v;
+
+	for (i = 0; i < 4; i++) {
+		if (hdr[i] >= '0' && hdr[i] <= '9')
+			v = hdr[i] - '0';
+		else if (hdr[i] >= 'a' && hdr[i] <= 'f')
+			v = hdr[i] - 'a' + 10;
+		else if (hdr[i] >= 'A' && hdr[i] <= 'F')
+			v = hdr[i] - 'A' + 10;
+		else
+			return -1;
+		n = n * 16 + v;
+	}
+	return n == 3 ? -1 : n;
+}
+
+/* Take the bytes of a packet's header: how many were used. */
+static size_t
+errwatch_header(struct errwatch *w, const char *data, size_t len)
+{
+	size_t take = 4 - w->hlen;
+	long n;
+
+	if (take > len)
+		take = len;
+	memcpy(w->hdr + w->hlen, data, take);
+	w->hlen += take;
+	if (w->hlen < 4)
+		return take;
+	w->hlen = 0;
+	if ((n = errwatch_length(w->hdr)) < 0) {
+		w->raw = 1;	/* a pack after NAK, or garbage: libgit2's */
+	} else if (n > 4) {
+		w->left = (size_t)n - 4;	/* 0 to 2: flush, delim, end */
+		w->tlen = 0;
+		w->maybe = 1;
+	}
+	return take;
+}
+
+/* Whether the first bytes of a packet can still start an error. */
+static int
+errwatch_may_be_error(const struct errwatch *w)
+{
+	size_t n = w->tlen < 4 ? w->tlen : 4;
+
+	if (n == 0)
+		return 1;
+	if (w->text[0] == 3)
+		return 1;
+	return memcmp(w->text, "ERR ", n) == 0;
+}
+
+int
+errwatch_feed(struct errwatch *w, const char *data, size_t len)
+{
+	size_t take, keep;
+
+	while (len > 0 && !w->raw) {
+		if (w->left == 0) {
+			take = errwatch_header(w, data, len);
+			data += take;
+			len -= take;
+			continue;
+		}
+		take = w->left < len ? w->left : len;
+		if (w->maybe) {
+			keep = sizeof(w->text) - w->tlen;
+			if (keep > take)
+				keep = take;
+			memcpy(w->text + w->tlen, data, keep);
+			w->tlen += keep;
+			w->maybe = errwatch_may_be_error(w);
+		}
+		w->left -= take;
+		data += take;
+		len -= take;
+		if (!w->maybe || (w->left > 0 && w->tlen < sizeof(w->text)))
+			continue;
+		w->maybe = 0;
+		if (w->text[0] == 3)
+			return errwatch_error(w->text + 1, w->tlen - 1);
+		if (w->tlen >= 4)
+			return errwatch_error(w->text + 4, w->tlen - 4);
+	}
+	return 0;
 }

@@ -31,6 +31,7 @@ struct sub_stream {
 	struct http_stream *http;
 	int sent;
 	int replay;		/* reading the transport's kept advertisement */
+	struct errwatch errors;	/* the server's error in what it answers */
 };
 
 static int
@@ -107,7 +108,8 @@ stream_read(git_smart_subtransport_stream *gs, char *buffer, size_t size,
 		if (r != 0)
 			return stream_fail();
 	}
-	if (http_stream_read(s->http, buffer, size, nread) != 0)
+	if (http_stream_read(s->http, buffer, size, nread) != 0 ||
+	    errwatch_feed(&s->errors, buffer, *nread) != 0)
 		return stream_fail();
 	if (s->ls && *nread > 0) {
 		/* we parse SHA-1 ids only: say so, not "bad pkt" */
@@ -162,6 +164,7 @@ sub_action(git_smart_subtransport_stream **out, git_smart_subtransport *gst,
 	s->parent.free = stream_free;
 	s->t = st->t;
 	buf_init(&s->request, REQUEST_MAX);
+	errwatch_init(&s->errors);
 	switch (action) {
 	case GIT_SERVICE_UPLOADPACK_LS:
 		s->svc = SERVICE_UPLOAD_PACK;

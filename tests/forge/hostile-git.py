@@ -18,6 +18,10 @@
 #    "cut_pack": true,                            send only the first half of
 #                                                 the pack of a fetch, then a
 #                                                 clean flush
+#    "extra_refs": [["<oid>", "<name>"], ...]     more refs advertised after
+#                                                 the others
+#    "band3": "<text>",                           answer a fetch's last request
+#                                                 with this error on band 3
 #    "report": [[BAND, "<text>"], ...]}           answer every push with
 #                                                 these side-band-64k packets
 #                                                 instead of running
@@ -77,9 +81,13 @@ def split_pkts(data):
 def rewrite_adv(adv, t):
     rename = {latin1(k): latin1(v) for k, v in t.get("rename", {}).items()}
     caps = t.get("caps")
+    extra = t.get("extra_refs", [])
     out = b""
     for p in split_pkts(adv):
         if p is None:
+            for oid, name in extra:
+                out += pkt(latin1(oid + " " + name) + b"\n")
+            extra = []
             out += b"0000"
             continue
         line = p.rstrip(b"\n")
@@ -191,9 +199,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 else:
                     out += pkt(bytes([band]) + latin1(text))
         else:
+            # what it says even when it fails (an ERR packet, then exit 128)
             out = subprocess.run(
                 ["git", service[4:], "--stateless-rpc", REPO], input=body,
-                check=True, stdout=subprocess.PIPE).stdout
+                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL).stdout
             if service == "git-upload-pack" and "progress" in t:
                 out = add_progress(out, latin1(t["progress"]))
             if (service == "git-upload-pack" and "pack" in t and
@@ -202,6 +211,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     out = pkt(b"NAK\n") + band1_packets(f.read()) + b"0000"
             elif service == "git-upload-pack" and t.get("cut_pack"):
                 out = cut_pack(out)
+            if (service == "git-upload-pack" and "band3" in t and
+                    b"done" in body):
+                out = pkt(b"NAK\n") + pkt(b"\3" + latin1(t["band3"]))
         self.reply("application/x-%s-result" % service, out)
 
 

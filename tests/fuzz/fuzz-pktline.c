@@ -9,10 +9,14 @@
  * line written back with pkt_add is the same bytes (up to the case of the
  * hex digits).  "Need more input" only when the line really is longer
  * than what is left, and an error only for a header git would refuse.
+ * The same bytes go to errwatch_feed whole and one at a time: both find
+ * the same error of the server, or none, and its text holds no control
+ * byte.
  */
 #include "config.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -92,6 +96,40 @@ check_one(const char *p, size_t len, ssize_t n, enum pkt_type type,
 	check_roundtrip(p, (size_t)n, payload, plen);
 }
 
+/* errwatch_feed's answer for `data`, fed `step` bytes at a time. */
+static int
+watch(const char *data, size_t size, size_t step, char *msg, size_t msgsize)
+{
+	struct errwatch w;
+	size_t off, n;
+	int r = 0;
+
+	errwatch_init(&w);
+	for (off = 0; off < size && r == 0; off += n) {
+		n = size - off < step ? size - off : step;
+		r = errwatch_feed(&w, data + off, n);
+	}
+	snprintf(msg, msgsize, "%s", r != 0 ? err_message() : "");
+	err_clear();
+	return r;
+}
+
+/* The server's error is found however the bytes arrive, and masked. */
+static void
+check_errwatch(const char *data, size_t size)
+{
+	static char whole[2048], bytes[2048];
+	size_t i;
+
+	if (watch(data, size, size ? size : 1, whole, sizeof(whole)) !=
+	    watch(data, size, 1, bytes, sizeof(bytes)) ||
+	    strcmp(whole, bytes) != 0)
+		abort();
+	for (i = 0; whole[i] != '\0'; i++)
+		if ((unsigned char)whole[i] < 0x20 || whole[i] == 0x7f)
+			abort();
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -100,6 +138,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	enum pkt_type type;
 	ssize_t n;
 
+	check_errwatch(p, size);
 	for (;;) {
 		type = (enum pkt_type)-1;
 		n = pkt_parse(p, left, &type, &payload, &plen);

@@ -236,6 +236,36 @@ test_expect_success 'an ERR to a fetch has its escape sequences masked' '
 	no_esc err
 '
 
+test_expect_success 'a want the server refuses: its ERR is the one line shown' '
+	git -C clone for-each-ref >refs.before &&
+	tamper "{\"extra_refs\": [[\"1111111111111111111111111111111111111111\", \"refs/heads/ghost\"]]}" &&
+	test_when_finished "rm -f \"$HOSTILE/tamper.json\"" &&
+	test_must_fail git -C clone fetch origin 2>err &&
+	test_grep "^fatal: bbs: remote error: upload-pack: not our ref 1111111111111111111111111111111111111111$" err &&
+	test_line_count = 1 err &&
+	git -C clone for-each-ref >refs.after &&
+	test_cmp refs.before refs.after
+'
+
+test_expect_success 'an error on side-band 3 during a fetch is shown, masked' '
+	printf "2a\n" >upstream/e.txt &&
+	git -C upstream add e.txt &&
+	git -C upstream commit -q -m 2a &&
+	git -C upstream push -q "$HOSTILE/repo.git" main &&
+	git -C clone for-each-ref >refs.before &&
+	ls clone/.git/objects/pack >packs.before &&
+	tamper "{\"band3\": \"repository disabled \u001b[2J by the admin\n\"}" &&
+	test_when_finished "rm -f \"$HOSTILE/tamper.json\"" &&
+	test_must_fail git -C clone fetch origin 2>err &&
+	test_grep -F "fatal: bbs: remote error: repository disabled ^[[2J by the admin" err &&
+	test_line_count = 1 err &&
+	no_esc err &&
+	git -C clone for-each-ref >refs.after &&
+	test_cmp refs.before refs.after &&
+	ls clone/.git/objects/pack >packs.after &&
+	test_cmp packs.before packs.after
+'
+
 test_expect_success 'fetch progress has its escape sequences masked' '
 	printf "three\n" >upstream/c.txt &&
 	git -C upstream add c.txt &&

@@ -211,6 +211,53 @@ test_name_index(void **state)
 	name_index_release(&ix);
 }
 
+/* Feed `data` to a fresh watcher `step` bytes at a time. */
+static int
+errwatch_steps(const char *data, size_t len, size_t step)
+{
+	struct errwatch w;
+	size_t off, n;
+	int r = 0;
+
+	errwatch_init(&w);
+	for (off = 0; off < len && r == 0; off += n) {
+		n = len - off < step ? len - off : step;
+		r = errwatch_feed(&w, data + off, n);
+	}
+	return r;
+}
+
+static void
+test_errwatch(void **state)
+{
+	static const char band3[] = "0008NAK\n" "0008\2hi\n"
+	    "0014\3no \033[2J access\n" "0000";
+	static const char err[] = "0011ERR not ours\n";
+	static const char fine[] = "0008NAK\n" "000a\1ERR \3" "0008\2\3x\n"
+	    "0007ERR" "0000";
+	static const char raw[] = "0008NAK\n" "PACK\0\0\0\2" "0011ERR not ours\n";
+	size_t step;
+
+	(void)state;
+	for (step = 1; step <= sizeof(band3); step++) {
+		assert_int_equal(errwatch_steps(band3, sizeof(band3) - 1,
+		    step), BBS_E_PROTOCOL);
+		assert_string_equal(err_message(),
+		    "remote error: no ^[[2J access");
+		err_clear();
+		assert_int_equal(errwatch_steps(err, sizeof(err) - 1, step),
+		    BBS_E_PROTOCOL);
+		assert_string_equal(err_message(), "remote error: not ours");
+		err_clear();
+		/* band 1 and 2, and an ERR too short to be one, are no error */
+		assert_int_equal(errwatch_steps(fine, sizeof(fine) - 1, step),
+		    0);
+		/* a pack without side-band is not read as pkt-lines */
+		assert_int_equal(errwatch_steps(raw, sizeof(raw) - 1, step),
+		    0);
+	}
+}
+
 int
 main(void)
 {
@@ -221,6 +268,7 @@ main(void)
 		cmocka_unit_test(test_write_long),
 		cmocka_unit_test(test_advert_cut),
 		cmocka_unit_test(test_name_index),
+		cmocka_unit_test(test_errwatch),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
