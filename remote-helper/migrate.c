@@ -399,8 +399,8 @@ migrate_value(struct migrate *m, const struct remote_key *k, const char *v)
 	    u.user != NULL && !email && u.user[0] != '\0' ? u.user : "",
 	    u.user != NULL && !email && u.user[0] != '\0' ? "@" : "",
 	    u.hostport, u.rest);
-	printf("%s: %s ", k->name, kind);
-	printf("https://");
+	print_clean(stdout, k->name);
+	printf(": %s https://", kind);
 	if (u.user != NULL) {
 		print_clean(stdout, u.user);
 		printf("%s@", u.has_password ? ":***" : "");
@@ -411,18 +411,21 @@ migrate_value(struct migrate *m, const struct remote_key *k, const char *v)
 	print_clean(stdout, nv);
 	putchar('\n');
 	if (email) {
-		printf("%s: dropped the e-mail address ", k->name);
+		print_clean(stdout, k->name);
+		printf(": dropped the e-mail address ");
 		print_clean(stdout, u.user);
 		printf(" as user name: Bitbucket refuses e-mail addresses for "
 		    "git; the signed-in account is used\n");
 	} else if (u.user != NULL && u.user[0] != '\0') {
-		printf("%s: kept ", k->name);
+		print_clean(stdout, k->name);
+		printf(": kept ");
 		print_clean(stdout, u.user);
 		printf(" to choose the signed-in account\n");
 	}
-	if (u.has_password)
-		printf("%s: dropped the password that was written in the "
-		    "URL\n", k->name);
+	if (u.has_password) {
+		print_clean(stdout, k->name);
+		printf(": dropped the password that was written in the URL\n");
+	}
 	host_add(m, u.hostport);
 	https_url_release(&u);
 	return nv;

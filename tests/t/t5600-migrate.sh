@@ -95,6 +95,17 @@ test_expect_success 'a URL that stays with a password in it, of any scheme, stop
 	! grep -F -e "$URL_PASSWORD" trace out err
 '
 
+test_expect_success 'a remote name with escape sequences is shown masked' '
+	git init -q repo3 &&
+	printf "[remote \"ev\033]0;title\007il\"]\n\turl = https://bob:pw@bitbucket.org/team/r.git\n" >>repo3/.git/config &&
+	(cd repo3 && git bbs migrate) >out &&
+	! LC_ALL=C grep -q "$(printf "[\033\007]")" out &&
+	grep -F "ev^[]0;title^Gil: URL https://bob:***@bitbucket.org/team/r.git -> bbs::https://bob@bitbucket.org/team/r.git" out &&
+	grep -F "ev^[]0;title^Gil: kept bob" out &&
+	grep -F "ev^[]0;title^Gil: dropped the password" out &&
+	test "$(git -C repo3 config "remote.$(printf "ev\033]0;title\007il").url")" = "bbs::https://bob@bitbucket.org/team/r.git"
+'
+
 test_expect_success 'wrong arguments: the usage, exit 129' '
 	(cd repo && test_expect_code 129 git bbs migrate --bogus) 2>err &&
 	grep "^usage: git bbs migrate " err
