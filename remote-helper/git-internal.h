@@ -92,6 +92,9 @@ int subtransport_new(git_smart_subtransport **out, git_transport *owner,
  * Around a download: in a linked worktree, carry the common directory's
  * shallow file to the worktree's git dir, where libgit2 reads and writes
  * it, and back after a successful fetch (removed when libgit2 removed it).
+ * Elsewhere keep a copy of the shallow file, put back after a failed
+ * fetch: libgit2 writes the server's shallow lines once the pack is in,
+ * before the helper finds that the objects asked for are missing.
  */
 int shallow_enter(struct transport *t);
 int shallow_leave(struct transport *t, int fetched);

@@ -201,6 +201,57 @@ shallow_copy(const char *from, const char *to)
 	return r;
 }
 
+/* The shallow file of the git dir, and where its copy is kept. */
+static void
+shallow_backup_paths(struct transport *t, char **file, char **backup)
+{
+	*file = xasprintf("%s/shallow", t->gitdir);
+	*backup = xasprintf("%s/shallow.bbs-%ld", t->gitdir, (long)getpid());
+}
+
+/* Keep a copy of the shallow file (none when there is none). */
+static int
+shallow_backup(struct transport *t)
+{
+	char *file, *backup;
+	int r;
+
+	if (t->gitdir == NULL)
+		return 0;
+	shallow_backup_paths(t, &file, &backup);
+	r = shallow_copy(file, backup);
+	free(file);
+	free(backup);
+	return r;
+}
+
+/* After a fetch: drop the copy, or (failed) put it back. */
+static int
+shallow_restore(struct transport *t, int fetched)
+{
+	char *file, *backup;
+	int r = 0;
+
+	if (t->gitdir == NULL)
+		return 0;
+	shallow_backup_paths(t, &file, &backup);
+	if (fetched) {
+		if (unlink(backup) != 0 && errno != ENOENT)
+			r = err_set(BBS_E_IO, "cannot remove '%s': %s", backup,
+			    strerror(errno));
+	} else if (access(backup, F_OK) == 0) {
+		if (rename(backup, file) != 0)
+			r = err_set(BBS_E_IO, "cannot rename '%s' to '%s': %s",
+			    backup, file, strerror(errno));
+	} else if (unlink(file) != 0 && errno != ENOENT) {
+		r = err_set(BBS_E_IO, "cannot remove '%s': %s", file,
+		    strerror(errno));
+	}
+	free(file);
+	free(backup);
+	return r;
+}
+
 int
 shallow_enter(struct transport *t)
 {
@@ -208,7 +259,7 @@ shallow_enter(struct transport *t)
 	int r;
 
 	if (!shallow_linked(t, &common, &own))
-		return 0;
+		return shallow_backup(t);
 	r = shallow_copy(common, own);
 	free(common);
 	free(own);
@@ -222,7 +273,7 @@ shallow_leave(struct transport *t, int fetched)
 	int r = 0;
 
 	if (!shallow_linked(t, &common, &own))
-		return 0;
+		return shallow_restore(t, fetched);
 	if (fetched) {
 		/* libgit2 removed the file when nothing is shallow any more */
 		if (access(own, F_OK) == 0) {

@@ -307,6 +307,30 @@ test_expect_success 'a fetch answered with a pack of other objects fails and lea
 	test_must_fail git -C clone cat-file -e "$(git -C other rev-parse HEAD)"
 '
 
+# libgit2 writes the server's shallow lines once the pack is in: a fetch
+# that then fails must put .git/shallow back.
+test_expect_success LIBGIT2_1_9 'a deepening fetch that fails leaves .git/shallow as it was (libgit2 1.9+)' '
+	rm -f "$HOSTILE/tamper.json" &&
+	git clone -q --depth 1 "$URL" shallow1 &&
+	cp shallow1/.git/shallow shallow.before &&
+	printf "five\n" >upstream/f.txt &&
+	git -C upstream add f.txt &&
+	git -C upstream commit -q -m five &&
+	git -C upstream push -q "$HOSTILE/repo.git" main &&
+	tamper "{\"pack\": \"$TRASH_DIRECTORY/other.pack\"}" &&
+	test_when_finished "rm -f \"$HOSTILE/tamper.json\"" &&
+	test_must_fail git -C shallow1 fetch --depth 3 origin 2>err &&
+	test_grep "did not send the objects" err &&
+	test_cmp shallow.before shallow1/.git/shallow &&
+	git -C shallow1 fsck --no-progress &&
+	git -C shallow1 log --oneline >/dev/null &&
+	test_must_fail git -C clone fetch --depth 1 origin 2>err &&
+	test_grep "did not send the objects" err &&
+	test_path_is_missing clone/.git/shallow &&
+	ls shallow1/.git clone/.git >gitdirs &&
+	! grep "shallow\.bbs" gitdirs
+'
+
 test_expect_success 'a fetch whose pack is cut short and then flushed leaves no temporary pack' '
 	tamper "{\"cut_pack\": true}" &&
 	test_when_finished "rm -f \"$HOSTILE/tamper.json\"" &&
