@@ -99,6 +99,13 @@ int subtransport_new(git_smart_subtransport **out, git_transport *owner,
 int shallow_enter(struct transport *t);
 int shallow_leave(struct transport *t, int fetched);
 /*
+ * After a shallow download into a repository (not a clone, which git
+ * checks): every object reachable from the tips `oids` down to the
+ * shallow roots is here, or BBS_E_PROTOCOL.  The server's unshallow lines
+ * may lift a root whose history it never sends.
+ */
+int shallow_check_history(struct transport *t, char **oids, size_t nr);
+/*
  * The absolute depth for --deepen `deepen` from the local commits `oids`:
  * 0 when the history is complete (nothing to deepen).
  */

@@ -373,3 +373,43 @@ shallow_relative_depth(struct transport *t, char **oids, size_t nr,
 	*depth = most >= INT_MAX - deepen ? INT_MAX : (int)most + deepen;
 	return 0;
 }
+
+/* What `git rev-list --quiet` may print, at most (nothing). */
+#define CHECK_OUTPUT_MAX ((size_t)64 * 1024)
+
+/*
+ * As git checks a deepening fetch: `git rev-list --objects` from the tips,
+ * with the shallow file the download wrote (in a linked worktree that is
+ * the git dir's copy, not the common one git would read).
+ */
+int
+shallow_check_history(struct transport *t, char **oids, size_t nr)
+{
+	const char *argv[] = { "git", NULL, "--shallow-file", NULL,
+	    "rev-list", "--objects", "--quiet", "--stdin", NULL };
+	struct buf in, out;
+	size_t i;
+	int r = 0;
+
+	if (t->opts->cloning || nr == 0)
+		return 0;	/* git checks a clone's objects itself */
+	buf_init(&in, (size_t)nr * (OID_HEX_LEN + 1) + 1);
+	for (i = 0; i < nr && r == 0; i++)
+		r = buf_addf(&in, "%s\n", oids[i]);
+	if (r != 0) {
+		buf_release(&in);
+		return r;
+	}
+	argv[1] = xasprintf("--git-dir=%s", t->gitdir);
+	argv[3] = xasprintf("%s/shallow", t->gitdir);
+	buf_init(&out, CHECK_OUTPUT_MAX);
+	r = run_quiet(argv, in.ptr, &out);
+	free((char *)argv[1]);
+	free((char *)argv[3]);
+	buf_release(&in);
+	buf_release(&out);
+	if (r > 0)
+		return err_set(BBS_E_PROTOCOL, "the server did not send the "
+		    "history of the shallow fetch (objects are missing)");
+	return r;
+}

@@ -761,6 +761,8 @@ fetch_download(struct transport *t, char **names, char **oids, size_t nr,
 			goto out;
 		}
 	}
+	if (depth > 0 && (r = shallow_check_history(t, oids, nr)) != 0)
+		goto out;
 out:
 	free(specv);
 	if (t->extra_wants != NULL)
