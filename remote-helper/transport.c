@@ -698,7 +698,7 @@ fetch_download(struct transport *t, char **names, char **oids, size_t nr,
 	git_refdb *saved = NULL;
 	struct packsink *sink = NULL;
 	size_t i;
-	int r = 0;
+	int r = 0, r2;
 
 	*lockfile = NULL;
 	*connected = 0;
@@ -749,9 +749,10 @@ fetch_download(struct transport *t, char **names, char **oids, size_t nr,
 	if (git_remote_download(t->remote, &specs, &fo) < 0)
 		r = git_fail("fetch failed");
 	refs_restore(t, saved);
+	/* also when libgit2 failed after the pack (writing .git/shallow) */
+	if ((r2 = packsink_result(sink, lockfile, connected)) != 0 && r == 0)
+		r = r2;
 	if (r != 0)
-		goto out;
-	if ((r = packsink_result(sink, lockfile, connected)) != 0)
 		goto out;
 	git_odb_refresh(odb);
 	for (i = 0; i < nr; i++) {

@@ -369,6 +369,24 @@ test_expect_success LIBGIT2_1_9 'a shallow clone of commits without their trees 
 	test_path_is_missing shallow4
 '
 
+test_expect_success LIBGIT2_1_9 'a shallow fetch that cannot write .git/shallow leaves no pack behind (libgit2 1.9+)' '
+	rm -f "$HOSTILE/tamper.json" &&
+	git clone -q --depth 1 "$URL" shallow5 &&
+	printf "six\n" >upstream/g.txt &&
+	git -C upstream add g.txt &&
+	git -C upstream commit -q -m six &&
+	git -C upstream push -q "$HOSTILE/repo.git" main &&
+	cp shallow5/.git/shallow shallow.before &&
+	ls shallow5/.git/objects/pack >packs.before &&
+	: >shallow5/.git/shallow.lock &&
+	test_must_fail git -C shallow5 fetch --depth 1 origin 2>err &&
+	test_line_count = 1 err &&
+	rm shallow5/.git/shallow.lock &&
+	test_cmp shallow.before shallow5/.git/shallow &&
+	ls shallow5/.git/objects/pack >packs.after &&
+	test_cmp packs.before packs.after
+'
+
 test_expect_success 'a fetch whose pack is cut short and then flushed leaves no temporary pack' '
 	tamper "{\"cut_pack\": true}" &&
 	test_when_finished "rm -f \"$HOSTILE/tamper.json\"" &&
