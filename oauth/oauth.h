@@ -576,6 +576,7 @@ struct store_backend {
 	int (*save)(struct store *s, const char *key, const char *account);
 	int (*reserve)(struct store *s);
 	void (*release)(struct store *s);
+	int saves_all;		/* a save writes every entry of s */
 };
 
 struct store {
@@ -607,6 +608,13 @@ int store_open_backend(struct store *s, const char *dir, const char *label,
  */
 int store_update(struct store *s, const char *key, const char *account,
     const char *provider, const struct oauth_token *tok);
+/*
+ * File the grant (key, from) under the account `to` instead, under the
+ * store-wide lock and after reading the store again: `to`'s grant, if
+ * any, gives way.  The file backend changes both in one save.
+ */
+int store_move(struct store *s, const char *key, const char *from,
+    const char *to);
 /*
  * Forget every grant, under the store-wide lock; *n gets how many.  The
  * damaged ones (s->raw) stay as they are.

@@ -193,6 +193,47 @@ store_update(struct store *s, const char *key, const char *account,
 	return r;
 }
 
+/* Under the store-wide lock: the grant (key, from) becomes (key, to). */
+static int
+store_move_locked(struct store *s, const char *key, const char *from,
+    const char *to)
+{
+	struct store_entry *e = store_find(s, key, from, NULL);
+	struct oauth_token tok;
+	char *provider;
+	int r;
+
+	if (e == NULL)
+		return err_set(BBS_E_IO, "the token store lost the grant of "
+		    "'%s'", from);
+	tok = e->tok;
+	memset(&e->tok, 0, sizeof(e->tok));
+	provider = dup_or_null(e->provider);
+	store_remove(s, key, from);
+	raw_drop(s, key, to);
+	store_put(s, key, to, provider, &tok);
+	free(provider);
+	if ((r = s->be->save(s, key, to)) == 0 && !s->be->saves_all)
+		r = s->be->save(s, key, from);
+	return r;
+}
+
+int
+store_move(struct store *s, const char *key, const char *from,
+    const char *to)
+{
+	int r, lock;
+
+	if (strcmp(from, to) == 0)
+		return 0;
+	if ((r = store_lock_all(s->dir, LOCK_ALL_TIMEOUT, &lock)) != 0)
+		return r;
+	if ((r = store_load_locked(s)) == 0)
+		r = store_move_locked(s, key, from, to);
+	store_unlock(lock);
+	return r;
+}
+
 int
 store_forget_all(struct store *s, size_t *n)
 {
@@ -685,7 +726,7 @@ out:
 }
 
 static const struct store_backend file_backend = {
-	file_load, file_save, file_reserve, file_release
+	file_load, file_save, file_reserve, file_release, 1
 };
 
 int

@@ -826,11 +826,40 @@ out:
 	return r;
 }
 
+/* What session_identify() reads of a token: `dst` gets copies. */
+static void
+identity_copy(struct oauth_token *dst, const struct oauth_token *src)
+{
+	memset(dst, 0, sizeof(*dst));
+	dst->access_token = xstrdup(src->access_token);
+	dst->id_token = src->id_token ? xstrdup(src->id_token) : NULL;
+	dst->account = src->account ? xstrdup(src->account) : NULL;
+}
+
+/*
+ * The imported grant, saved as *account (a name of ours), goes under the
+ * server's name `who`; if that fails it stays where it is, and says so.
+ */
+static void
+session_import_rename(struct session *s, struct store *st, char **account,
+    const char *who)
+{
+	if (store_move(st, s->key, *account, who) != 0) {
+		fprintf(stderr, "warning: the grant is kept as '%s', not as "
+		    "'%s': %s\n", *account, who, err_message() ?
+		    err_message() : "unknown error");
+		err_clear();
+		return;
+	}
+	free(*account);
+	*account = xstrdup(who);
+}
+
 int
 session_import(struct session *s, const char *refresh_token, int if_absent,
     char **account_out)
 {
-	struct oauth_token tok;
+	struct oauth_token tok, id;
 	struct store st;
 	struct store_entry *e;
 	struct signal_hold hold = { 0 };
@@ -840,6 +869,7 @@ session_import(struct session *s, const char *refresh_token, int if_absent,
 	if (account_out != NULL)
 		*account_out = NULL;
 	memset(&tok, 0, sizeof(tok));
+	memset(&id, 0, sizeof(id));
 	if ((r = session_endpoints(s)) != 0)
 		return r;
 	if ((r = store_lock(s->store_dir, s->key, LOCK_TIMEOUT, &lock)) != 0)
@@ -863,10 +893,17 @@ session_import(struct session *s, const char *refresh_token, int if_absent,
 	/* a server that does not rotate keeps the refresh token given */
 	if (tok.refresh_token == NULL)
 		tok.refresh_token = xstrdup(refresh_token);
-	who = session_identify(s, &tok);
-	account = session_new_account(s, &st, who, &unnamed);
+	/*
+	 * Saved before its access token is used: under the URL's account,
+	 * or a free name of ours until the server says whose it is.
+	 */
+	account = session_new_account(s, &st, NULL, &unnamed);
+	identity_copy(&id, &tok);
 	session_save_rotated(s, &st, account, &tok);
-	if (unnamed)
+	who = session_identify(s, &id);
+	if (unnamed && who != NULL)
+		session_import_rename(s, &st, &account, who);
+	else if (unnamed)
 		note_unnamed(s, &st, account);
 	if (account_out != NULL) {
 		*account_out = account;
@@ -874,6 +911,7 @@ session_import(struct session *s, const char *refresh_token, int if_absent,
 	}
 out:
 	oauth_token_release(&tok);
+	oauth_token_release(&id);
 	if (opened)
 		store_release(&st);
 	store_unlock(lock);

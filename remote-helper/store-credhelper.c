@@ -482,7 +482,7 @@ credstore_release(struct store *s)
 }
 
 static const struct store_backend cred_backend = {
-	cred_load, cred_save, NULL, credstore_release
+	cred_load, cred_save, NULL, credstore_release, 0
 };
 
 int

@@ -177,4 +177,51 @@ test_expect_success 'SIGKILL after the response: the old grant, intact, and a cl
 	store_ok
 '
 
+# hang_listener PORT: a server on 127.0.0.1:PORT that takes every
+# connection, says so in hang.log, and never answers; its pid in hang.pid.
+hang_listener() {
+	python3 -c '
+import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(8)
+held = []
+while True:
+    c, _ = s.accept()
+    held.append(c)
+    with open("hang.log", "a") as f:
+        f.write("accepted\n")
+' "$1" &
+	echo $! >hang.pid
+}
+
+# git bbs import asks the server who signed in with the new access token;
+# the rotated grant is saved before that token is used (as account-1 until
+# the server has named the account), so a process killed while it waits
+# for the answer loses nothing.
+test_expect_success 'SIGKILL while git bbs import asks who signed in: the rotated grant is kept' '
+	port=$(free_port) &&
+	rm -f hang.log &&
+	hang_listener $port &&
+	test_when_finished "kill \$(cat hang.pid); git config --global --unset bbs.http://127.0.0.1:9.userinfoUrl; true" &&
+	git config --global bbs.http://127.0.0.1:9.userinfoUrl "http://127.0.0.1:$port/user" &&
+	rt=$(stored refresh_token) &&
+	was_refused=$(refused) &&
+	{ printf "%s\n" "$rt" | git bbs import "$URL" >/dev/null 2>&1 3>&- 4>&- 7>&- 8>&- &
+	  pid=$!; } &&
+	wait_for_text hang.log accepted 100 &&
+	kill -9 $pid &&
+	{ wait $pid; true; } &&
+	python3 -c "import json,sys; print(\" \".join(g[\"account\"] for g in json.load(open(sys.argv[1]))[\"grants\"]))" "$STORE" >accounts &&
+	echo "alice account-1" >expect &&
+	test_cmp expect accounts &&
+	expire &&
+	git bbs token bbs::http://account-1@127.0.0.1:9/team/repo.git >tok &&
+	test -s tok &&
+	test "$(refused)" = "$was_refused" &&
+	git bbs logout bbs::http://alice@127.0.0.1:9/team/repo.git 2>err &&
+	grep "^Signed out of 127.0.0.1 (alice)" err
+'
+
 test_done

@@ -46,6 +46,23 @@ test_expect_success 'refreshes rotate the refresh token through the helper' '
 	grep "refresh token: kept" status
 '
 
+# The imported grant is saved as account-1 before the server is asked who
+# signed in, then filed under that name: nothing is left as account-1.
+test_expect_success 'git bbs import files the grant under the server'"'"'s name' '
+	rt=$(git bbs token "$REPO" >/dev/null &&
+	     sed -n "s/^bbs:\/\/alice:\([^@]*\)@.*/\1/p" creds |
+	     python3 -c "import json,sys,urllib.parse as u; print(json.loads(u.unquote(sys.stdin.read().strip()))[\"refresh_token\"])") &&
+	test -n "$rt" &&
+	printf "%s\n" "$rt" | git bbs import "$REPO" 2>err &&
+	grep "^Imported: signed in to 127.0.0.1 as alice" err &&
+	test_grep ! "account-1" creds &&
+	git bbs status "$REPO" >status &&
+	test_grep ! "account-1" status &&
+	grep "account: alice" status &&
+	git bbs token "$REPO" >tok &&
+	test -s tok
+'
+
 test_expect_success 'logout revokes and removes the grant from the helper' '
 	git bbs logout "$REPO" 2>err &&
 	grep "Signed out" err &&
