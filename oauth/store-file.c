@@ -542,7 +542,8 @@ file_load(struct store *s)
 	int fd, r;
 
 	file_adopt(s);
-	fd = open(s->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* not blocked by a FIFO put there: file_check() refuses it */
+	fd = open(s->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return 0;

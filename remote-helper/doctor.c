@@ -197,8 +197,14 @@ check_store_file(struct doctor *d, const char *dir)
 	/* a lock held now is held by a live process: the kernel drops the
 	 * locks of the dead, so a leftover lock file never blocks anyone */
 	snprintf(path, sizeof(path), "%s/lock", dir);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) >= 0) {
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+	    O_NONBLOCK)) >= 0) {
+		if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+		    st.st_uid != geteuid()) {
+			check(d, L_ERROR, "remove it; the next git command "
+			    "makes a new one", "token store lock: %s is not "
+			    "a file of yours", path);
+		} else if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
 			flock(fd, LOCK_UN);
 			check(d, L_OK, NULL, "token store lock: free");
 		} else {

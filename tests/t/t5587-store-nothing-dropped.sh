@@ -153,4 +153,27 @@ test_expect_success 'file store: a damaged grant is listed with the control byte
 	! grep -q "$(printf "\007")" status
 '
 
+# Something that is not a file where the store or its lock should be
+# (a FIFO would block an open for reading until someone writes to it) is
+# refused at once, and git bbs doctor names it instead of hanging.
+test_expect_success 'file store: a FIFO in place of the store or its lock is refused, not waited on' '
+	rm -f "$STORE" &&
+	mkfifo -m 600 "$STORE" &&
+	test_when_finished "rm -f \"\$STORE\"" &&
+	test_expect_code 128 timeout 20 git bbs status 2>err &&
+	grep "^fatal: the token store .* is not a file" err &&
+	test_expect_code 1 timeout 20 git bbs doctor --offline >out 2>&1 &&
+	grep "is not a regular file" out &&
+	rm -f "$STORE" &&
+	git bbs login "$URL" 2>err &&
+	lock=$(dirname "$STORE")/lock &&
+	mv "$lock" lock.saved &&
+	test_when_finished "rm -f \"\$lock\"; mv lock.saved \"\$lock\"" &&
+	mkfifo -m 600 "$lock" &&
+	test_expect_code 1 timeout 20 git bbs doctor --offline >out 2>&1 &&
+	grep "^error   token store lock: .* is not a file of yours" out &&
+	test_expect_code 128 timeout 20 git bbs status 2>err &&
+	grep "^fatal: the lock file .* is not a file of yours" err
+'
+
 test_done
