@@ -347,7 +347,7 @@ session_refresh_refused(struct session *s)
 }
 
 /*
- * SIGINT and SIGTERM during a refresh.  The server may rotate the refresh
+ * SIGINT, SIGTERM, SIGHUP and SIGQUIT during a refresh.  The server may rotate the refresh
  * token the moment it gets the request, so a token answer that arrives is
  * saved before the process goes: a signal is recorded, the request gets
  * REFRESH_GRACE more seconds to answer (a second signal ends it at once),
@@ -378,7 +378,7 @@ on_refresh_signal(int sig)
 
 struct signal_hold {
 	int held;
-	struct sigaction old_int, old_term, old_alrm;
+	struct sigaction old_int, old_term, old_hup, old_quit, old_alrm;
 };
 
 static void
@@ -391,6 +391,8 @@ hold_one(int sig, void (*fn)(int), struct sigaction *old)
 	sigemptyset(&sa.sa_mask);
 	sigaddset(&sa.sa_mask, SIGINT);
 	sigaddset(&sa.sa_mask, SIGTERM);
+	sigaddset(&sa.sa_mask, SIGHUP);
+	sigaddset(&sa.sa_mask, SIGQUIT);
 	sigaddset(&sa.sa_mask, SIGALRM);
 	sigaction(sig, NULL, old);
 	if (old->sa_handler != SIG_IGN || sig == SIGALRM)
@@ -405,6 +407,9 @@ signals_hold(struct signal_hold *h)
 	hold_one(SIGALRM, on_refresh_grace_over, &h->old_alrm);
 	hold_one(SIGINT, on_refresh_signal, &h->old_int);
 	hold_one(SIGTERM, on_refresh_signal, &h->old_term);
+	/* a closed terminal or ssh session, and Ctrl-\ */
+	hold_one(SIGHUP, on_refresh_signal, &h->old_hup);
+	hold_one(SIGQUIT, on_refresh_signal, &h->old_quit);
 	h->held = 1;
 }
 
@@ -419,6 +424,8 @@ signals_release(struct signal_hold *h)
 	h->held = 0;
 	sigaction(SIGINT, &h->old_int, NULL);
 	sigaction(SIGTERM, &h->old_term, NULL);
+	sigaction(SIGHUP, &h->old_hup, NULL);
+	sigaction(SIGQUIT, &h->old_quit, NULL);
 	alarm(0);
 	sigaction(SIGALRM, &h->old_alrm, NULL);
 	if ((sig = refresh_signal) != 0) {

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # shellcheck disable=SC2016,SC2034
-test_description='SIGINT and SIGTERM during an ordinary refresh: a rotated refresh token that arrived is saved first'
+test_description='SIGINT, SIGTERM, SIGHUP and SIGQUIT during an ordinary refresh: a rotated refresh token that arrived is saved first'
 
 . "$(dirname "$0")/test-lib.sh"
 . "$TEST_DIRECTORY/lib-forge.sh"
@@ -22,13 +22,16 @@ refused() {
 }
 
 # hooked STEP: run "git bbs token" of the test build in the background,
-# stopping itself at STEP, with SIGINT and SIGTERM at their defaults (a
-# shell starts background jobs with SIGINT ignored); pid in $pid.
+# stopping itself at STEP, with SIGINT, SIGTERM, SIGHUP and SIGQUIT at
+# their defaults (a shell starts background jobs with SIGINT and SIGQUIT
+# ignored); pid in $pid.
 hooked() {
 	BBS_TEST_STOP_AT=$1 python3 -c '
 import os, signal, sys
 signal.signal(signal.SIGINT, signal.SIG_DFL)
 signal.signal(signal.SIGTERM, signal.SIG_DFL)
+signal.signal(signal.SIGHUP, signal.SIG_DFL)
+signal.signal(signal.SIGQUIT, signal.SIG_DFL)
 os.execv(sys.argv[1], sys.argv[1:])
 ' "$HOOKED" token "$REPO" >tok 2>err 3>&- 4>&- 7>&- 8>&- &
 	pid=$!
@@ -46,8 +49,11 @@ test_expect_success 'set up' '
 	store_ok
 '
 
-for sig in TERM INT; do
-	case $sig in TERM) status=143 ;; INT) status=130 ;; esac
+# SIGHUP: the terminal or the ssh session closed; SIGQUIT: Ctrl-\
+for sig in TERM INT HUP QUIT; do
+	case $sig in
+	TERM) status=143 ;; INT) status=130 ;; HUP) status=129 ;; QUIT) status=131 ;;
+	esac
 
 	test_expect_success "SIG$sig after the response: the new refresh token is saved, then the signal ends the process" '
 		expire &&
