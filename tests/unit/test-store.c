@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Unit tests for the token store: the codec (damaged grants kept as read,
- * tokens outside b64token refused), read-modify-write of one entry, and
- * the adoption of temporary files left by a writer that died.
+ * tokens outside b64token refused), read-modify-write of one entry, the
+ * move of a grant to another account, and the adoption of temporary files
+ * left by a writer that died.
  */
 #include "config.h"
 
@@ -157,12 +158,55 @@ test_update_and_adopt(void **state)
 	free(cmd);
 }
 
+/* store_move: a grant changes account in one save; the old one gives way */
+static void
+test_move(void **state)
+{
+	char dir[] = "/tmp/bbs-store-XXXXXX", *sdir, *cmd;
+	struct oauth_token t;
+	struct store s, s2;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	sdir = xasprintf("%s/git-remote-bbs", dir);
+	assert_int_equal(store_open(&s, sdir), 0);
+	memset(&t, 0, sizeof(t));
+	t.access_token = xstrdup("old");
+	assert_int_equal(store_update(&s, "k1 c", "alice", "generic", &t), 0);
+	secret_free(t.access_token);
+	t.access_token = xstrdup("new");
+	t.refresh_token = xstrdup("rt2");
+	assert_int_equal(store_update(&s, "k1 c", "account-1", "generic", &t),
+	    0);
+	assert_int_equal(store_move(&s, "k1 c", "account-1", "alice"), 0);
+	assert_int_equal(store_open(&s2, sdir), 0);
+	assert_int_equal(s2.nr, 1);
+	assert_string_equal(s2.e[0].account, "alice");
+	assert_string_equal(s2.e[0].provider, "generic");
+	assert_string_equal(s2.e[0].tok.access_token, "new");
+	assert_string_equal(s2.e[0].tok.refresh_token, "rt2");
+	store_release(&s2);
+	/* nothing to move: an error, and the store unchanged */
+	assert_int_equal(store_move(&s, "k1 c", "account-1", "bob"), BBS_E_IO);
+	err_clear();
+	assert_int_equal(s.nr, 1);
+	assert_string_equal(s.e[0].account, "alice");
+	store_release(&s);
+
+	oauth_token_release(&t);
+	free(sdir);
+	cmd = xasprintf("rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_codec),
 		cmocka_unit_test(test_update_and_adopt),
+		cmocka_unit_test(test_move),
 	};
 
 	oauth_json_init();
