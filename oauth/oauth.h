@@ -650,7 +650,9 @@ void store_testpoint(const char *step);
  * e->provider and e->tok, and refuses a grant whose tokens are not RFC
  * 6750 b64token.  store_decode appends the grants of a store file to s
  * (the ones that do not decode to s->raw); BBS_E_IO if the file is not a
- * store at all.  store_encode is its inverse (caller frees, wiping).
+ * store at all.  store_encode is its inverse (caller frees, wiping);
+ * NULL with the error set when a grant holds a string that is not UTF-8
+ * (store_grant_encode: NULL), rather than a grant without it.
  */
 char *store_grant_encode(const struct store_entry *e);
 int store_grant_decode(const char *text, struct store_entry *e);

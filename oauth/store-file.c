@@ -681,7 +681,7 @@ file_save(struct store *s, const char *key, const char *account)
 	(void)account;
 	file_no_sigxfsz();
 	if ((text = store_encode(s, &len)) == NULL)
-		return err_set(BBS_E_ERROR, "cannot encode the token store");
+		return err_code();	/* store_encode() said why */
 	if (f->res_fd >= 0 && (off_t)len <= f->res_size) {
 		fd = f->res_fd;
 		tmp = f->res_path;

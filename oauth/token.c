@@ -657,36 +657,59 @@ bad:
 	return -1;
 }
 
-static json_t *
+/* Set member `key` to `v` unless NULL; -1 if `v` is not UTF-8 text. */
+static int
 jset(json_t *o, const char *key, const char *v)
 {
-	if (v != NULL)
-		json_object_set_new(o, key, json_string(v));
-	return o;
+	json_t *j;
+
+	if (v == NULL)
+		return 0;
+	/* json_string() takes UTF-8 only: a name from a URL may be Latin-1 */
+	if ((j = json_string(v)) == NULL)
+		return -1;
+	return json_object_set_new(o, key, j);
 }
 
-/* `e` as a new object; with `names`, its key and account too. */
+/*
+ * `e` as a new object; with `names`, its key and account too.  NULL when
+ * a member cannot be kept: a grant read back without its account would
+ * be another account's.
+ */
 static json_t *
 grant_to_json(const struct store_entry *e, int names)
 {
 	json_t *g = json_object();
 
-	if (names) {
-		jset(g, "key", e->key);
-		jset(g, "account", e->account);
+	if (g == NULL ||
+	    (names && (jset(g, "key", e->key) != 0 ||
+	    jset(g, "account", e->account) != 0)) ||
+	    jset(g, "provider", e->provider) != 0 ||
+	    jset(g, "access_token", e->tok.access_token) != 0 ||
+	    jset(g, "refresh_token", e->tok.refresh_token) != 0 ||
+	    jset(g, "token_type", e->tok.token_type) != 0 ||
+	    jset(g, "scope", e->tok.scope) != 0 ||
+	    jset(g, "redirect_uri", e->tok.redirect_uri) != 0 ||
+	    json_object_set_new(g, "expires_at",
+	    json_integer(e->tok.expires_at)) != 0 ||
+	    (e->tok.lifetime > 0 && json_object_set_new(g, "lifetime",
+	    json_integer(e->tok.lifetime)) != 0) ||
+	    jset(g, "grant", e->tok.grant) != 0) {
+		json_decref(g);
+		return NULL;
 	}
-	jset(g, "provider", e->provider);
-	jset(g, "access_token", e->tok.access_token);
-	jset(g, "refresh_token", e->tok.refresh_token);
-	jset(g, "token_type", e->tok.token_type);
-	jset(g, "scope", e->tok.scope);
-	jset(g, "redirect_uri", e->tok.redirect_uri);
-	json_object_set_new(g, "expires_at", json_integer(e->tok.expires_at));
-	if (e->tok.lifetime > 0)
-		json_object_set_new(g, "lifetime",
-		    json_integer(e->tok.lifetime));
-	jset(g, "grant", e->tok.grant);
 	return g;
+}
+
+/* The error of a grant that grant_to_json() cannot encode. */
+static void
+grant_encode_failed(const struct store_entry *e)
+{
+	char *a = text_sanitized(e->account, strlen(e->account));
+
+	err_set(BBS_E_INVALID, "the grant of '%s' holds a name that is not "
+	    "UTF-8 text; the token store cannot keep it", a);
+	free(a);
 }
 
 /*
@@ -778,11 +801,19 @@ store_encode(const struct store *s, size_t *len_out)
 {
 	json_t *root = json_object(), *grants = json_array(), *g;
 	json_error_t je;
+	char *text;
 	size_t i;
 
 	*len_out = 0;
-	for (i = 0; i < s->nr; i++)
-		json_array_append_new(grants, grant_to_json(&s->e[i], 1));
+	for (i = 0; i < s->nr; i++) {
+		if ((g = grant_to_json(&s->e[i], 1)) == NULL) {
+			grant_encode_failed(&s->e[i]);
+			json_decref(grants);
+			json_decref(root);
+			return NULL;
+		}
+		json_array_append_new(grants, g);
+	}
 	for (i = 0; i < s->raw_nr; i++) {
 		if (s->raw[i].text == NULL)
 			continue;
@@ -790,13 +821,17 @@ store_encode(const struct store *s, size_t *len_out)
 		if (g == NULL) {
 			json_decref(grants);
 			json_decref(root);
+			err_set(BBS_E_ERROR, "cannot encode the token store");
 			return NULL;
 		}
 		json_array_append_new(grants, g);
 	}
 	json_object_set_new(root, "version", json_integer(1));
 	json_object_set_new(root, "grants", grants);
-	return json_text(root, JSON_INDENT(1) | JSON_SORT_KEYS, len_out);
+	text = json_text(root, JSON_INDENT(1) | JSON_SORT_KEYS, len_out);
+	if (text == NULL)
+		err_set(BBS_E_ERROR, "cannot encode the token store");
+	return text;
 }
 
 const char *

@@ -176,4 +176,19 @@ test_expect_success 'file store: a FIFO in place of the store or its lock is ref
 	grep "^fatal: the lock file .* is not a file of yours" err
 '
 
+# JSON holds UTF-8 only: an account name that is not UTF-8 (a Latin-1 byte
+# in the URL) once went into the file without its account, and so was read
+# back as the grant of "default".  It is an error instead.
+test_expect_success 'file store: a grant whose account is not UTF-8 is refused, not filed as another account' '
+	rm -f "$STORE" &&
+	test_expect_code 128 git bbs login "bbs::http://al%E9@127.0.0.1:9/team/repo.git" 2>err &&
+	grep "^fatal: the grant of .* holds a name that is not UTF-8 text" err &&
+	test_grep ! "^Signed in" err &&
+	git bbs status >status &&
+	test_grep ! "account: default" status &&
+	git bbs login "$URL" 2>err &&
+	git bbs status >status &&
+	grep "account: Jane Doe" status
+'
+
 test_done
