@@ -575,6 +575,14 @@ struct session {
 	char *picked;		/* the account of the grant last picked, or NULL */
 	/* when session_token stops returning that token (Unix time), 0: never */
 	int64_t use_until;
+	/*
+	 * A rotated grant of account `unsaved_account` that could not be
+	 * saved, and the refresh token the store still holds instead (spent):
+	 * while the store holds that one, this process uses `unsaved`.
+	 */
+	struct oauth_token unsaved;
+	char *unsaved_account;
+	char *unsaved_spent;
 };
 
 /* Resolve provider, endpoints and client; no network. */

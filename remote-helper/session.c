@@ -34,6 +34,9 @@ session_release(struct session *s)
 	free(s->scope);
 	free(s->unusable);
 	free(s->picked);
+	oauth_token_release(&s->unsaved);
+	free(s->unsaved_account);
+	secret_free(s->unsaved_spent);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -446,14 +449,102 @@ signal_pending(void)
 
 #define SAVE_TRIES 3
 
+static char *
+dup_or_null(const char *v)
+{
+	return v != NULL ? xstrdup(v) : NULL;
+}
+
+/* The stored parts of `src` (not its ID token or account) into `dst`. */
+static void
+token_stored_copy(struct oauth_token *dst, const struct oauth_token *src)
+{
+	memset(dst, 0, sizeof(*dst));
+	dst->access_token = dup_or_null(src->access_token);
+	dst->refresh_token = dup_or_null(src->refresh_token);
+	dst->token_type = dup_or_null(src->token_type);
+	dst->scope = dup_or_null(src->scope);
+	dst->redirect_uri = dup_or_null(src->redirect_uri);
+	dst->grant = dup_or_null(src->grant);
+	dst->expires_at = src->expires_at;
+	dst->lifetime = src->lifetime;
+}
+
+static void
+session_unsaved_forget(struct session *s)
+{
+	oauth_token_release(&s->unsaved);
+	free(s->unsaved_account);
+	secret_free(s->unsaved_spent);
+	s->unsaved_account = NULL;
+	s->unsaved_spent = NULL;
+}
+
 /*
- * Save the rotated grant `nt` of `account`; on failure try again, and in
- * the end keep it in `st` for this process to use, with a warning: the
- * server has already rotated the old refresh token away.
+ * The rotated grant `nt` of `account` was not saved: the store still has
+ * the grant with the refresh token `spent`.  Remember `nt` for the rest
+ * of this process (a later refresh or a refused token must not go back
+ * to the spent one).
+ */
+static void
+session_unsaved_keep(struct session *s, const char *account,
+    const struct oauth_token *nt, const char *spent)
+{
+	char *keep;
+
+	if (spent == NULL)
+		return;
+	/* after an earlier failure the store still holds the first one */
+	keep = xstrdup(s->unsaved_spent != NULL &&
+	    strcmp(s->unsaved_account, account) == 0 ? s->unsaved_spent :
+	    spent);
+	session_unsaved_forget(s);
+	token_stored_copy(&s->unsaved, nt);
+	s->unsaved_account = xstrdup(account);
+	s->unsaved_spent = keep;
+}
+
+/*
+ * After `st` was read: where it still holds the grant whose refresh token
+ * this process saw rotated away, put the unsaved one in its place (*ep
+ * is found again); once it holds anything else, forget the unsaved one.
+ */
+static void
+session_unsaved_apply(struct session *s, struct store *st,
+    struct store_entry **ep)
+{
+	struct store_entry *e = *ep;
+	struct oauth_token copy;
+	char *account, *provider;
+
+	if (s->unsaved_account == NULL || e == NULL ||
+	    strcmp(e->account, s->unsaved_account) != 0)
+		return;
+	if (e->tok.refresh_token == NULL ||
+	    !secret_equal(e->tok.refresh_token, s->unsaved_spent)) {
+		session_unsaved_forget(s);
+		return;
+	}
+	trace_printf("oauth: the store still holds a spent refresh token; "
+	    "using the grant that could not be saved");
+	token_stored_copy(&copy, &s->unsaved);
+	account = xstrdup(e->account);
+	provider = dup_or_null(e->provider);	/* store_put frees e's */
+	store_put(st, s->key, account, provider, &copy);
+	*ep = store_find(st, s->key, account, NULL);
+	free(account);
+	free(provider);
+}
+
+/*
+ * Save the rotated grant `nt` of `account`, which replaces the refresh
+ * token `spent` (NULL: none); on failure try again, and in the end keep
+ * it in `st` and in the session for this process to use, with a
+ * warning: the server has already rotated the old refresh token away.
  */
 static void
 session_save_rotated(struct session *s, struct store *st,
-    const char *account, struct oauth_token *nt)
+    const char *account, struct oauth_token *nt, const char *spent)
 {
 	struct oauth_token copy;
 	int i, r = 0;
@@ -464,13 +555,16 @@ session_save_rotated(struct session *s, struct store *st,
 			sleep(1);
 		}
 		if ((r = store_update(st, s->key, account, s->oc.provider,
-		    nt)) == 0)
+		    nt)) == 0) {
+			session_unsaved_forget(s);
 			return;
+		}
 	}
 	fprintf(stderr, "warning: could not save the new tokens for '%s': %s\n"
 	    "warning: the next command may have to sign in again\n",
 	    s->url->host, err_message() ? err_message() : "unknown error");
 	err_clear();
+	session_unsaved_keep(s, account, nt, spent);
 	if (store_find(st, s->key, account, NULL) == NULL ||
 	    !secret_equal(store_find(st, s->key, account,
 	    NULL)->tok.access_token, nt->access_token)) {
@@ -490,7 +584,7 @@ session_refresh_locked(struct session *s, struct store *st,
 {
 	struct store_entry *e = *ep;
 	struct oauth_token nt;
-	char *account;
+	char *account, *spent;
 	int r;
 
 	if (e->tok.refresh_token == NULL && e->tok.grant != NULL &&
@@ -530,8 +624,10 @@ put:
 	if (nt.scope == NULL && e->tok.scope != NULL)
 		nt.scope = xstrdup(e->tok.scope);
 	account = xstrdup(e->account);
-	session_save_rotated(s, st, account, &nt);
+	spent = dup_or_null(e->tok.refresh_token);
+	session_save_rotated(s, st, account, &nt, spent);
 	oauth_token_release(&nt);
+	secret_free(spent);
 	*ep = store_find(st, s->key, account, NULL);
 	free(account);
 	if (*ep == NULL)
@@ -586,6 +682,7 @@ session_token(struct session *s, char **access_token)
 	}
 	if (r != 0)
 		goto out;
+	session_unsaved_apply(s, &st, &e);
 	if (token_fresh(&e->tok, time(NULL)))
 		goto done;
 	/*
@@ -603,6 +700,7 @@ session_token(struct session *s, char **access_token)
 	if ((r = session_store_open(s, &st)) != 0 ||
 	    (r = session_pick(s, &st, &e)) != 0)
 		goto out;
+	session_unsaved_apply(s, &st, &e);
 	if (!secret_equal(e->tok.access_token, seen) &&
 	    token_alive(&e->tok, time(NULL)))
 		trace_printf("oauth: another process renewed the token");
@@ -640,6 +738,7 @@ session_token_refused(struct session *s, const char *refused,
 	if ((r = session_store_open(s, &st)) != 0 ||
 	    (r = session_pick(s, &st, &e)) != 0)
 		goto out;
+	session_unsaved_apply(s, &st, &e);
 	/* another process may have refreshed already: then use its token */
 	if (secret_equal(e->tok.access_token, refused)) {
 		signals_hold(&hold);
@@ -906,7 +1005,7 @@ session_import(struct session *s, const char *refresh_token, int if_absent,
 	 */
 	account = session_new_account(s, &st, NULL, &unnamed);
 	identity_copy(&id, &tok);
-	session_save_rotated(s, &st, account, &tok);
+	session_save_rotated(s, &st, account, &tok, NULL);
 	who = session_identify(s, &id);
 	if (unnamed && who != NULL)
 		session_import_rename(s, &st, &account, who);

@@ -17,6 +17,12 @@ forge_start
 oauth_start --access-ttl $TTL
 REPO=bbs::$FORGE_URL/team/repo.git
 
+# refused: how many refresh requests the server refused (a reused refresh
+# token revokes its grant).
+refused() {
+	grep -c "grant_type=refresh_token .*result=invalid_grant" "$OAUTH_DIR/oauth.log" || true
+}
+
 # parallel N CMD...: run CMD N times at once; every one must succeed.
 parallel() {
 	local n=$1 i
@@ -30,6 +36,12 @@ parallel() {
 	{ test_cmp expect rcs || { cat p*.err; false; }; } &&
 	rm -f p*.rc p*.out p*.err
 }
+
+# an immutable file makes a rename over it fail, even for root
+touch immutable-probe &&
+	chattr +i immutable-probe 2>/dev/null &&
+	chattr -i immutable-probe &&
+	test_set_prereq CHATTR
 
 test_expect_success 'set up' '
 	forge_create_repo team/repo.git &&
@@ -88,6 +100,36 @@ test_expect_success 'client credentials without the secret: the reason and the f
 	test_must_fail env -u BROWSER -u BBS_CLIENT_SECRET git ls-remote "$REPO" 2>err &&
 	grep "client-credentials token for .127.0.0.1. has expired and no client secret is configured" err &&
 	grep "hint: sign in again with: git bbs login" err
+'
+
+# A save that keeps failing leaves the rotated grant in memory only.  A
+# command that outlives its access token refreshes again: with that grant,
+# not with the refresh token the server rotated away (which would revoke
+# the grant at a server that detects reuse, and fail the command).
+test_expect_success CHATTR,NOT_VALGRIND 'a save that keeps failing: a second refresh in the same command uses the rotated grant' '
+	rm -f "$STORE" &&
+	BROWSER=$BROWSER_STANDIN git bbs login "$REPO" 2>/dev/null &&
+	git clone -q "$REPO" life &&
+	commit_file life a.txt one &&
+	git -C life push -q origin main &&
+	expire &&
+	rt=$(stored refresh_token) &&
+	was_refused=$(refused) &&
+	before=$(oauth_count refresh_token) &&
+	chattr +i "$STORE" &&
+	test_when_finished "chattr -i \"\$STORE\"; forge_fault clear" &&
+	# the second request comes after the access token has expired
+	forge_fault slow $TTL &&
+	git clone -q "$REPO" life2 2>err &&
+	grep "^warning: could not save the new tokens" err &&
+	test_path_is_file life2/a.txt &&
+	test $(($(oauth_count refresh_token) - before)) -ge 2 &&
+	test "$(refused)" = "$was_refused" &&
+	forge_fault clear &&
+	chattr -i "$STORE" &&
+	git ls-remote "$REPO" >out &&
+	grep refs/heads/main out &&
+	test "$(refused)" = "$was_refused"
 '
 
 test_done
