@@ -732,6 +732,8 @@ char *oauth_introspect_name(struct oauth_client *c, const char *access_token);
 
 /* Whether `s` (NULL is fine) has a byte text_cleaned would mask. */
 int oauth_text_has_control(const char *s);
+/* Whether `s` is well-formed UTF-8 (what JSON, and so the store, holds). */
+int oauth_text_is_utf8(const char *s);
 /*
  * Server text made safe for a terminal: text_cleaned (control bytes in
  * caret notation, at most `max` bytes; caller frees); NULL for NULL.

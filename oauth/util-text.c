@@ -139,6 +139,22 @@ text_shown(const char *s, size_t len, int flags, char rep[4], size_t *replen)
 }
 
 int
+oauth_text_is_utf8(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t len = strlen(s), i = 0, n, missing;
+
+	while (i < len) {
+		if (p[i] < 0x80)
+			n = 1;
+		else if ((n = utf8_seq(p + i, len - i, &missing)) == 0)
+			return 0;
+		i += n;
+	}
+	return 1;
+}
+
+int
 oauth_text_has_control(const char *s)
 {
 	size_t len = s != NULL ? strlen(s) : 0, i = 0, replen;

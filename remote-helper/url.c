@@ -67,6 +67,12 @@ url_split(struct remote_url *u, const char *s, int wildcard)
 			    "user name of the URL");
 			goto out;
 		}
+		/* the account a grant is kept for: JSON holds UTF-8 only */
+		if (!oauth_text_is_utf8(u->user)) {
+			r = err_set(BBS_E_INVALID, "the user name of the URL is "
+			    "not UTF-8 text");
+			goto out;
+		}
 	}
 	u->scheme = ou.scheme;
 	u->host = ou.host;

@@ -178,17 +178,18 @@ test_expect_success 'file store: a FIFO in place of the store or its lock is ref
 
 # JSON holds UTF-8 only: an account name that is not UTF-8 (a Latin-1 byte
 # in the URL) once went into the file without its account, and so was read
-# back as the grant of "default".  It is an error instead.
-test_expect_success 'file store: a grant whose account is not UTF-8 is refused, not filed as another account' '
+# back as the grant of "default".  Such a URL is refused before a sign-in.
+test_expect_success 'an account name that is not UTF-8 is refused before the sign-in, not filed as another account' '
 	rm -f "$STORE" &&
+	before=$(oauth_count) &&
 	test_expect_code 128 git bbs login "bbs::http://al%E9@127.0.0.1:9/team/repo.git" 2>err &&
-	grep "^fatal: the grant of .* holds a name that is not UTF-8 text" err &&
-	test_grep ! "^Signed in" err &&
+	grep "^fatal: the user name of the URL is not UTF-8 text" err &&
+	test $(oauth_count) = $before &&
+	test_path_is_missing "$STORE" &&
+	git bbs login "bbs::http://%C3%A9l%C3%A9onore@127.0.0.1:9/team/repo.git" 2>err &&
 	git bbs status >status &&
-	test_grep ! "account: default" status &&
-	git bbs login "$URL" 2>err &&
-	git bbs status >status &&
-	grep "account: Jane Doe" status
+	grep "account: éléonore" status &&
+	test_grep ! "account: default" status
 '
 
 test_done

@@ -35,6 +35,7 @@ test_codec(void **state)
 {
 	struct store s, s2;
 	struct store_entry e;
+	struct oauth_token t;
 	char *text, *text2;
 	size_t len, len2;
 
@@ -60,6 +61,16 @@ test_codec(void **state)
 	free(text2);
 	store_release(&s);
 	store_release(&s2);
+
+	/* a name that is not UTF-8 fails the encoding, never dropped */
+	memset(&s, 0, sizeof(s));
+	memset(&t, 0, sizeof(t));
+	t.access_token = xstrdup("at");
+	store_put(&s, "k1 c", "al\xe9", NULL, &t);
+	assert_null(store_encode(&s, &len));
+	assert_int_equal(err_code(), BBS_E_INVALID);
+	err_clear();
+	store_release(&s);
 
 	/* not a store at all */
 	memset(&s, 0, sizeof(s));
