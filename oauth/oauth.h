@@ -96,6 +96,8 @@ void *xcalloc(size_t nmemb, size_t size);
 void *xrealloc(void *ptr, size_t size);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
+/* xstrdup(s), or NULL for NULL. */
+char *xstrdup_or_null(const char *s);
 char *xasprintf(const char *fmt, ...) BBS_ATTR_PRINTF(1, 2);
 
 /* util-secret.c */
@@ -439,6 +441,8 @@ struct oauth_token {
 };
 
 void oauth_token_release(struct oauth_token *t);
+/* A copy of what the store keeps of `src` (not its ID token or account). */
+void oauth_token_copy(struct oauth_token *dst, const struct oauth_token *src);
 
 /* Longest token accepted (Bitbucket's refresh tokens exceed 2,500). */
 #define OAUTH_TOKEN_MAX ((size_t)16 * 1024)

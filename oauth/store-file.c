@@ -132,25 +132,6 @@ store_open_backend(struct store *s, const char *dir, const char *label,
 	return r;
 }
 
-static char *
-dup_or_null(const char *v)
-{
-	return v != NULL ? xstrdup(v) : NULL;
-}
-
-static void
-token_copy(struct oauth_token *dst, const struct oauth_token *src)
-{
-	dst->access_token = dup_or_null(src->access_token);
-	dst->refresh_token = dup_or_null(src->refresh_token);
-	dst->token_type = dup_or_null(src->token_type);
-	dst->scope = dup_or_null(src->scope);
-	dst->redirect_uri = dup_or_null(src->redirect_uri);
-	dst->expires_at = src->expires_at;
-	dst->lifetime = src->lifetime;
-	dst->grant = dup_or_null(src->grant);
-}
-
 /* A damaged grant of (key, account) gives way to a new one of theirs. */
 static void
 raw_drop(struct store *s, const char *key, const char *account)
@@ -181,8 +162,7 @@ store_update(struct store *s, const char *key, const char *account,
 		return r;
 	if ((r = store_load_locked(s)) == 0) {
 		if (tok != NULL) {
-			memset(&copy, 0, sizeof(copy));
-			token_copy(&copy, tok);
+			oauth_token_copy(&copy, tok);
 			raw_drop(s, key, account);
 			store_put(s, key, account, provider, &copy);
 		} else
@@ -208,7 +188,7 @@ store_move_locked(struct store *s, const char *key, const char *from,
 		    "'%s'", from);
 	tok = e->tok;
 	memset(&e->tok, 0, sizeof(e->tok));
-	provider = dup_or_null(e->provider);
+	provider = xstrdup_or_null(e->provider);
 	store_remove(s, key, from);
 	raw_drop(s, key, to);
 	store_put(s, key, to, provider, &tok);

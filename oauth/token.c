@@ -62,6 +62,20 @@ oauth_token_release(struct oauth_token *t)
 	memset(t, 0, sizeof(*t));
 }
 
+void
+oauth_token_copy(struct oauth_token *dst, const struct oauth_token *src)
+{
+	memset(dst, 0, sizeof(*dst));
+	dst->access_token = xstrdup_or_null(src->access_token);
+	dst->refresh_token = xstrdup_or_null(src->refresh_token);
+	dst->token_type = xstrdup_or_null(src->token_type);
+	dst->scope = xstrdup_or_null(src->scope);
+	dst->redirect_uri = xstrdup_or_null(src->redirect_uri);
+	dst->grant = xstrdup_or_null(src->grant);
+	dst->expires_at = src->expires_at;
+	dst->lifetime = src->lifetime;
+}
+
 static json_t *
 json_parse(const char *body, size_t len)
 {

@@ -71,6 +71,12 @@ xstrndup(const char *s, size_t n)
 }
 
 char *
+xstrdup_or_null(const char *s)
+{
+	return s != NULL ? xstrdup(s) : NULL;
+}
+
+char *
 xasprintf(const char *fmt, ...)
 {
 	va_list ap;

@@ -449,27 +449,6 @@ signal_pending(void)
 
 #define SAVE_TRIES 3
 
-static char *
-dup_or_null(const char *v)
-{
-	return v != NULL ? xstrdup(v) : NULL;
-}
-
-/* The stored parts of `src` (not its ID token or account) into `dst`. */
-static void
-token_stored_copy(struct oauth_token *dst, const struct oauth_token *src)
-{
-	memset(dst, 0, sizeof(*dst));
-	dst->access_token = dup_or_null(src->access_token);
-	dst->refresh_token = dup_or_null(src->refresh_token);
-	dst->token_type = dup_or_null(src->token_type);
-	dst->scope = dup_or_null(src->scope);
-	dst->redirect_uri = dup_or_null(src->redirect_uri);
-	dst->grant = dup_or_null(src->grant);
-	dst->expires_at = src->expires_at;
-	dst->lifetime = src->lifetime;
-}
-
 static void
 session_unsaved_forget(struct session *s)
 {
@@ -499,7 +478,7 @@ session_unsaved_keep(struct session *s, const char *account,
 	    strcmp(s->unsaved_account, account) == 0 ? s->unsaved_spent :
 	    spent);
 	session_unsaved_forget(s);
-	token_stored_copy(&s->unsaved, nt);
+	oauth_token_copy(&s->unsaved, nt);
 	s->unsaved_account = xstrdup(account);
 	s->unsaved_spent = keep;
 }
@@ -527,9 +506,9 @@ session_unsaved_apply(struct session *s, struct store *st,
 	}
 	trace_printf("oauth: the store still holds a spent refresh token; "
 	    "using the grant that could not be saved");
-	token_stored_copy(&copy, &s->unsaved);
+	oauth_token_copy(&copy, &s->unsaved);
 	account = xstrdup(e->account);
-	provider = dup_or_null(e->provider);	/* store_put frees e's */
+	provider = xstrdup_or_null(e->provider);	/* store_put frees e's */
 	store_put(st, s->key, account, provider, &copy);
 	*ep = store_find(st, s->key, account, NULL);
 	free(account);
@@ -624,7 +603,7 @@ put:
 	if (nt.scope == NULL && e->tok.scope != NULL)
 		nt.scope = xstrdup(e->tok.scope);
 	account = xstrdup(e->account);
-	spent = dup_or_null(e->tok.refresh_token);
+	spent = xstrdup_or_null(e->tok.refresh_token);
 	session_save_rotated(s, st, account, &nt, spent);
 	oauth_token_release(&nt);
 	secret_free(spent);
