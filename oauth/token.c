@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -121,9 +122,10 @@ oauth_token_syntax_ok(const char *s)
 
 /*
  * A lifetime in seconds, clamped to [lo, hi]: *out is -1 when absent.  A
- * JSON integer, or (leniently: some servers quote it) a string of ASCII
- * digits; anything else, a real such as 1e400 included, is malformed.
- * Values are clamped before any arithmetic, so nothing can overflow.
+ * JSON integer, or (leniently: some servers send them) a finite real, cut
+ * to whole seconds, or a string of ASCII digits; anything else is
+ * malformed.  Values are clamped before any arithmetic or conversion, so
+ * nothing can overflow.
  */
 static int
 get_lifetime(json_t *o, const char *key, long long lo, long long hi,
@@ -138,6 +140,10 @@ get_lifetime(json_t *o, const char *key, long long lo, long long hi,
 		return 0;
 	if (json_is_integer(v)) {
 		n = json_integer_value(v);
+	} else if (json_is_real(v) && isfinite(json_real_value(v))) {
+		double d = json_real_value(v);
+
+		n = d < (double)lo ? lo : d > (double)hi ? hi : (long long)d;
 	} else if (json_is_string(v) && (s = json_string_value(v))[0] != '\0' &&
 	    strspn(s, "0123456789") == strlen(s)) {
 		for (; *s != '\0' && n <= hi; s++)
@@ -147,6 +153,16 @@ get_lifetime(json_t *o, const char *key, long long lo, long long hi,
 		    "malformed '%s'", key);
 	*out = n < lo ? lo : n > hi ? hi : n;
 	return 0;
+}
+
+/* A member that only describes the tokens was malformed: go on without. */
+static void
+descriptive(int r)
+{
+	if (r == 0)
+		return;
+	trace_printf("oauth: ignoring it: %s", err_message());
+	err_clear();
 }
 
 /* The RFC 6749 §5.2 error in `j`, as an error with a message. */
@@ -246,12 +262,17 @@ oauth_token_parse(struct oauth_token *out, long status, const char *body,
 	}
 	if ((r = get_str(j, "access_token", &out->access_token)) != 0 ||
 	    (r = get_str(j, "refresh_token", &out->refresh_token)) != 0 ||
-	    (r = get_str(j, "token_type", &out->token_type)) != 0 ||
-	    (r = get_str(j, "scope", &out->scope)) != 0 ||
-	    (r = get_str(j, "scopes", &scopes)) != 0 ||
-	    (r = get_lifetime(j, "expires_in", 1, OAUTH_EXPIRES_MAX,
-	    &expires)) != 0)
+	    (r = get_str(j, "token_type", &out->token_type)) != 0)
 		goto out;
+	/*
+	 * What only describes the tokens does not throw them away: by now a
+	 * refresh token has been rotated and a code spent.  A malformed
+	 * scope is not reported, a malformed lifetime unknown.
+	 */
+	descriptive(get_str(j, "scope", &out->scope));
+	descriptive(get_str(j, "scopes", &scopes));
+	descriptive(get_lifetime(j, "expires_in", 1, OAUTH_EXPIRES_MAX,
+	    &expires));
 	if (out->access_token == NULL || out->access_token[0] == '\0') {
 		r = err_set(BBS_E_PROTOCOL, "the authorization server sent no "
 		    "access token");

@@ -136,6 +136,8 @@
 #   id-token KIND        the id_token is forged: KIND wrong-iss, wrong-aud,
 #                        expired, malformed, or none (no id_token)
 #   token-username       a "username" member (--username) in the answer
+#   odd-fields           expires_in as a real (TTL + 0.5), the scope as a
+#                        JSON list of its words
 #
 # oauth.log: one line per request, without query string:
 #   METHOD PATH STATUS grant_type=G client=C result=R
@@ -526,6 +528,10 @@ class Server:
             self.add_id_token(body, g, now)
         if "token-username" in self.faults():
             body["username"] = self.args.username
+        if "odd-fields" in self.faults():
+            # a lifetime as a real, the scopes as a list
+            body["expires_in"] = ttl + 0.5
+            body["scopes" if "scopes" in body else "scope"] = scope.split(" ")
         return body
 
     def add_id_token(self, body, g, now):

@@ -40,7 +40,7 @@ faults: status CODE [ERROR] | slow SECONDS | truncated [close] | malformed |
         oversized | wrong-state | wrong-iss | no-iss | crlf-token |
         hostile-text | hostile-user-code | hostile-verification |
         hostile-metadata | id-token wrong-iss|wrong-aud|expired|malformed|none |
-        token-username
+        token-username | odd-fields
 EOF
 	exit 2
 }
@@ -126,7 +126,7 @@ cmd_fault() {
 		;;
 	malformed | oversized | wrong-state | wrong-iss | no-iss | crlf-token | \
 	hostile-text | hostile-user-code | hostile-verification | \
-	hostile-metadata | token-username)
+	hostile-metadata | token-username | odd-fields)
 		[ $# -eq 2 ] || usage
 		;;
 	*)

@@ -148,7 +148,8 @@ oauth_stop() {
 #   wrong-state | wrong-iss | no-iss (the
 #   redirect of the consent decision);
 #   id-token wrong-iss|wrong-aud|expired|malformed|none | token-username
-#   (what a token answer says of its account).
+#   (what a token answer says of its account); odd-fields (a real
+#   expires_in, a list for the scope).
 oauth_fault() {
 	case $BBS_TEST_AS:$1 in
 	oidc:slow | oidc:clear) ;;

@@ -129,6 +129,23 @@ test_expect_success 'a token the forge refuses before expiry: one refresh, one r
 	test "$(stored access_token)" != "$at"
 '
 
+test_expect_success PYSERVER 'a lifetime as a real and the scope as a list: the rotated grant is kept' '
+	expire &&
+	rt=$(stored refresh_token) &&
+	scope=$(stored scope) &&
+	oauth_fault odd-fields &&
+	test_when_finished "oauth_fault clear" &&
+	git -C work fetch -q origin &&
+	test "$(stored refresh_token)" != "$rt" &&
+	test "$(stored scope)" = "$scope" &&
+	now=$(date +%s) &&
+	test "$(stored expires_at)" -gt $((now + 60)) &&
+	oauth_fault clear &&
+	expire &&
+	git -C work fetch -q origin &&
+	! grep "grant_type=refresh_token .*result=invalid_grant" "$(oauth_log)"
+'
+
 test_expect_success 'a second refusal names the command that signs in again' '
 	forge_fault status 401 &&
 	test_when_finished "forge_fault clear" &&

@@ -456,13 +456,40 @@ test_token_lifetimes(void **state)
 	assert_int_equal(parse_with(&t, ",\"expires_in\":1e400", now),
 	    BBS_E_PROTOCOL);
 	one_line_error();
-	assert_int_equal(parse_with(&t, ",\"expires_in\":3600.0", now),
+	/* a real is cut to whole seconds, and clamped first */
+	assert_int_equal(parse_with(&t, ",\"expires_in\":3600.9", now), 0);
+	assert_int_equal(t.expires_at, now + 3600);
+	oauth_token_release(&t);
+	assert_int_equal(parse_with(&t, ",\"expires_in\":1e300", now), 0);
+	assert_int_equal(t.expires_at, now + OAUTH_EXPIRES_MAX);
+	oauth_token_release(&t);
+	assert_int_equal(parse_with(&t, ",\"expires_in\":-1e300", now), 0);
+	assert_int_equal(t.expires_at, now + 1);
+	oauth_token_release(&t);
+	/*
+	 * A malformed lifetime or scope does not throw the tokens away (a
+	 * refresh token was rotated for them): unknown, not reported.
+	 */
+	assert_int_equal(parse_with(&t, ",\"refresh_token\":\"RT\","
+	    "\"expires_in\":\"-5\",\"scope\":[\"a\"]", now), 0);
+	assert_int_equal(t.expires_at, 0);
+	assert_null(t.scope);
+	assert_string_equal(t.refresh_token, "RT");
+	assert_null(err_message());
+	oauth_token_release(&t);
+	assert_int_equal(parse_with(&t, ",\"expires_in\":\" 36\","
+	    "\"scopes\":7,\"scope\":\"s\"", now), 0);
+	assert_int_equal(t.expires_at, 0);
+	assert_string_equal(t.scope, "s");
+	oauth_token_release(&t);
+	assert_int_equal(parse_with(&t, ",\"expires_in\":true", now), 0);
+	assert_int_equal(t.expires_at, 0);
+	oauth_token_release(&t);
+	/* the tokens themselves stay checked */
+	assert_int_equal(parse_with(&t, ",\"refresh_token\":5", now),
 	    BBS_E_PROTOCOL);
 	one_line_error();
-	assert_int_equal(parse_with(&t, ",\"expires_in\":\"-5\"", now),
-	    BBS_E_PROTOCOL);
-	one_line_error();
-	assert_int_equal(parse_with(&t, ",\"expires_in\":\" 36\"", now),
+	assert_int_equal(parse_with(&t, ",\"token_type\":[]", now),
 	    BBS_E_PROTOCOL);
 	one_line_error();
 	/* a clock at the end of time does not overflow either */
