@@ -74,6 +74,16 @@ int cred_write(FILE *out, const char *const *kv);
 
 enum pkt_type { PKT_DATA, PKT_FLUSH, PKT_DELIM, PKT_END };
 
+/* The length a pkt-line header `hdr` says (4 hex digits), or -1. */
+long pkt_length(const char hdr[4]);
+/*
+ * The server's error text (an ERR packet, side-band 3) as the error:
+ * BBS_E_PROTOCOL, "remote error: <text>", at most PKT_ERROR_TEXT bytes
+ * of it, control bytes masked.
+ */
+#define PKT_ERROR_TEXT 1000
+int pkt_remote_error(const char *text, size_t len);
+
 /*
  * Parse one pkt-line from `data`/`len`.  Returns the bytes consumed (>0),
  * 0 when more input is needed, or a negative error for a malformed line.
@@ -458,9 +468,6 @@ void sideband_write(struct sideband *sb, const char *data, size_t len);
 /* Print what is left of an unfinished line and free the buffer. */
 void sideband_release(struct sideband *sb);
 
-/* The longest error text of the server kept (as for an ERR advertisement). */
-#define ERRWATCH_TEXT 1000
-
 /*
  * Watches the pkt-lines of an upload-pack response for the server's error:
  * an ERR packet, or a packet on side-band 3.  libgit2 1.5 ignores both and
@@ -470,7 +477,7 @@ struct errwatch {
 	char hdr[4];		/* the length of the next packet, as read */
 	size_t hlen;
 	size_t left;		/* bytes of the current packet still to come */
-	char text[ERRWATCH_TEXT];	/* its first bytes, while it may be one */
+	char text[PKT_ERROR_TEXT];	/* its first bytes, while it may be one */
 	size_t tlen;
 	int maybe;		/* the current packet may be an error */
 	int raw;		/* not pkt-lines (a pack without side-band) */
@@ -480,7 +487,7 @@ void errwatch_init(struct errwatch *w);
 /*
  * Take `len` more bytes of the response: BBS_E_PROTOCOL, "remote error:
  * <text>" with control bytes masked, once an error packet is complete (or
- * its first ERRWATCH_TEXT bytes are); else 0.
+ * its first PKT_ERROR_TEXT bytes are); else 0.
  */
 int errwatch_feed(struct errwatch *w, const char *data, size_t len);
 

@@ -10,20 +10,14 @@
 
 #include "helper.h"
 
-ssize_t
-pkt_parse(const char *data, size_t len, enum pkt_type *type,
-    const char **payload, size_t *plen)
+long
+pkt_length(const char hdr[4])
 {
-	unsigned int n = 0;
-	size_t i;
-	int v;
+	long n = 0;
+	int i, v;
 
-	*payload = NULL;
-	*plen = 0;
-	if (len < 4)
-		return 0;
 	for (i = 0; i < 4; i++) {
-		char c = data[i];
+		char c = hdr[i];
 
 		if (c >= '0' && c <= '9')
 			v = c - '0';
@@ -32,10 +26,40 @@ pkt_parse(const char *data, size_t len, enum pkt_type *type,
 		else if (c >= 'A' && c <= 'F')
 			v = c - 'A' + 10;
 		else
-			return err_set(BBS_E_PROTOCOL,
-			    "malformed pkt-line length from the server");
-		n = n * 16 + (unsigned int)v;
+			return -1;
+		n = n * 16 + v;
 	}
+	return n;
+}
+
+int
+pkt_remote_error(const char *text, size_t len)
+{
+	char *msg;
+	int r;
+
+	if (len > 0 && text[len - 1] == '\n')
+		len--;
+	msg = text_sanitized(text, len > PKT_ERROR_TEXT ? PKT_ERROR_TEXT :
+	    len);
+	r = err_set(BBS_E_PROTOCOL, "remote error: %s", msg);
+	free(msg);
+	return r;
+}
+
+ssize_t
+pkt_parse(const char *data, size_t len, enum pkt_type *type,
+    const char **payload, size_t *plen)
+{
+	long n;
+
+	*payload = NULL;
+	*plen = 0;
+	if (len < 4)
+		return 0;
+	if ((n = pkt_length(data)) < 0)
+		return err_set(BBS_E_PROTOCOL,
+		    "malformed pkt-line length from the server");
 	switch (n) {
 	case 0:
 		*type = PKT_FLUSH;
@@ -55,11 +79,11 @@ pkt_parse(const char *data, size_t len, enum pkt_type *type,
 	if (n > PKT_MAX + 4)
 		return err_set(BBS_E_PROTOCOL,
 		    "oversized pkt-line from the server");
-	if (len < n)
+	if (len < (size_t)n)
 		return 0;
 	*type = PKT_DATA;
 	*payload = data + 4;
-	*plen = n - 4;
+	*plen = (size_t)n - 4;
 	return (ssize_t)n;
 }
 

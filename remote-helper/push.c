@@ -69,21 +69,6 @@ push_adv_release(struct push_adv *a)
 	a->caps = NULL;
 }
 
-/* The server's ERR packet, as an error with its text masked. */
-static int
-remote_error(const char *text, size_t len)
-{
-	char *msg;
-	int r;
-
-	if (len > 0 && text[len - 1] == '\n')
-		len--;
-	msg = text_sanitized(text, len > 1000 ? 1000 : len);
-	r = err_set(BBS_E_PROTOCOL, "remote error: %s", msg);
-	free(msg);
-	return r;
-}
-
 /* Parse one advertised "<oid> <name>[\0caps]" line. */
 static int
 push_adv_line(struct push_adv *a, const char *line, size_t len)
@@ -137,7 +122,7 @@ push_adv_parse(struct push_adv *a, const char *body, size_t len)
 			return err_set(BBS_E_PROTOCOL, "unexpected packet in "
 			    "the ref advertisement");
 		if (plen >= 4 && memcmp(payload, "ERR ", 4) == 0)
-			return remote_error(payload + 4, plen - 4);
+			return pkt_remote_error(payload + 4, plen - 4);
 		if (first) {
 			first = 0;
 			if (plen >= 10 && memcmp(payload, "# service=", 10) == 0)
@@ -473,7 +458,7 @@ report_packet(struct push_report *rp, enum pkt_type type, const char *pl,
 		sideband_write(&rp->progress, pl + 1, plen - 1);
 		return 0;
 	case 3:
-		return remote_error(pl + 1, plen - 1);
+		return pkt_remote_error(pl + 1, plen - 1);
 	default:
 		return err_set(BBS_E_PROTOCOL, "bad side-band packet from "
 		    "the server");

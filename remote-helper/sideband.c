@@ -14,7 +14,6 @@
 #include "config.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "helper.h"
@@ -99,42 +98,6 @@ errwatch_init(struct errwatch *w)
 	memset(w, 0, sizeof(*w));
 }
 
-/* The server's error text, masked, as the error. */
-static int
-errwatch_error(const char *text, size_t len)
-{
-	char *msg;
-	int r;
-
-	if (len > 0 && text[len - 1] == '\n')
-		len--;
-	msg = text_sanitized(text, len);
-	r = err_set(BBS_E_PROTOCOL, "remote error: %s", msg);
-	free(msg);
-	return r;
-}
-
-/* The length in a pkt-line header, or -1 when it is not one. */
-static long
-errwatch_length(const char hdr[4])
-{
-	long n = 0;
-	int i, v;
-
-	for (i = 0; i < 4; i++) {
-		if (hdr[i] >= '0' && hdr[i] <= '9')
-			v = hdr[i] - '0';
-		else if (hdr[i] >= 'a' && hdr[i] <= 'f')
-			v = hdr[i] - 'a' + 10;
-		else if (hdr[i] >= 'A' && hdr[i] <= 'F')
-			v = hdr[i] - 'A' + 10;
-		else
-			return -1;
-		n = n * 16 + v;
-	}
-	return n == 3 ? -1 : n;
-}
-
 /* Take the bytes of a packet's header: how many were used. */
 static size_t
 errwatch_header(struct errwatch *w, const char *data, size_t len)
@@ -149,7 +112,7 @@ errwatch_header(struct errwatch *w, const char *data, size_t len)
 	if (w->hlen < 4)
 		return take;
 	w->hlen = 0;
-	if ((n = errwatch_length(w->hdr)) < 0) {
+	if ((n = pkt_length(w->hdr)) < 0 || n == 3) {
 		w->raw = 1;	/* a pack after NAK, or garbage: libgit2's */
 	} else if (n > 4) {
 		w->left = (size_t)n - 4;	/* 0 to 2: flush, delim, end */
@@ -200,9 +163,9 @@ errwatch_feed(struct errwatch *w, const char *data, size_t len)
 			continue;
 		w->maybe = 0;
 		if (w->text[0] == 3)
-			return errwatch_error(w->text + 1, w->tlen - 1);
+			return pkt_remote_error(w->text + 1, w->tlen - 1);
 		if (w->tlen >= 4)
-			return errwatch_error(w->text + 4, w->tlen - 4);
+			return pkt_remote_error(w->text + 4, w->tlen - 4);
 	}
 	return 0;
 }
