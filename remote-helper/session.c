@@ -350,13 +350,14 @@ session_refresh_refused(struct session *s)
 }
 
 /*
- * SIGINT, SIGTERM, SIGHUP and SIGQUIT during a refresh.  The server may rotate the refresh
- * token the moment it gets the request, so a token answer that arrives is
- * saved before the process goes: a signal is recorded, the request gets
- * REFRESH_GRACE more seconds to answer (a second signal ends it at once),
- * and once the grant is saved (or the request ended) the signal is raised
- * again with the disposition it had, so the exit status is the signal's.
- * A signal ignored when the refresh starts stays ignored.
+ * SIGINT, SIGTERM, SIGHUP and SIGQUIT during a refresh.  The server may
+ * rotate the refresh token the moment it gets the request, so a token
+ * answer that arrives is saved before the process goes: a signal is
+ * recorded, the request gets REFRESH_GRACE more seconds to answer (a
+ * second signal ends it at once), and once the grant is saved (or the
+ * request ended) the signal is raised again with the disposition it had,
+ * so the exit status is the signal's.  A signal ignored when the refresh
+ * starts stays ignored.
  */
 #define REFRESH_GRACE 1
 
@@ -851,7 +852,6 @@ note_unnamed(struct session *s, struct store *st, const char *account)
 		    s->url->url + strlen(s->url->scheme) + 3);
 }
 
-/* Store a new grant, naming the account after the server's answer. */
 /* Who the server says `tok` signs in (its text), or NULL. */
 static char *
 session_identify(struct session *s, const struct oauth_token *tok)
@@ -917,8 +917,8 @@ identity_copy(struct oauth_token *dst, const struct oauth_token *src)
 {
 	memset(dst, 0, sizeof(*dst));
 	dst->access_token = xstrdup(src->access_token);
-	dst->id_token = src->id_token ? xstrdup(src->id_token) : NULL;
-	dst->account = src->account ? xstrdup(src->account) : NULL;
+	dst->id_token = xstrdup_or_null(src->id_token);
+	dst->account = xstrdup_or_null(src->account);
 }
 
 /*
