@@ -30,6 +30,14 @@ start_hostile() {
 	return 1
 }
 
+# push_upstream FILE MESSAGE: commit FILE, written in upstream, and push
+# main to the server.
+push_upstream() {
+	git -C upstream add "$1" &&
+	git -C upstream commit -q -m "$2" &&
+	git -C upstream push -q "$HOSTILE/repo.git" main
+}
+
 # no_esc FILE: FILE holds no ESC or BEL byte, and no byte of a C1 CSI
 # or OSC (0x9b, 0x9d: raw, or in UTF-8 after 0xc2).
 no_esc() {
@@ -58,9 +66,7 @@ INJECT='refs/heads/main\n\nok\nlock '$VICTIM
 
 test_expect_success 'fetch: a ref name with newlines injects nothing' '
 	printf "two\n" >upstream/b.txt &&
-	git -C upstream add b.txt &&
-	git -C upstream commit -q -m two &&
-	git -C upstream push -q "$HOSTILE/repo.git" main &&
+	push_upstream b.txt two &&
 	git -C clone rev-parse origin/main >before &&
 	tamper "{\"rename\": {\"refs/heads/main\": \"$INJECT\"}}" &&
 	test_when_finished "rm -f \"$HOSTILE/tamper.json\"" &&
@@ -249,9 +255,7 @@ test_expect_success 'a want the server refuses: its ERR is the one line shown' '
 
 test_expect_success 'an error on side-band 3 during a fetch is shown, masked' '
 	printf "2a\n" >upstream/e.txt &&
-	git -C upstream add e.txt &&
-	git -C upstream commit -q -m 2a &&
-	git -C upstream push -q "$HOSTILE/repo.git" main &&
+	push_upstream e.txt 2a &&
 	git -C clone for-each-ref >refs.before &&
 	ls clone/.git/objects/pack >packs.before &&
 	tamper "{\"band3\": \"repository disabled \u001b[2J by the admin\n\"}" &&
@@ -268,9 +272,7 @@ test_expect_success 'an error on side-band 3 during a fetch is shown, masked' '
 
 test_expect_success 'fetch progress has its escape sequences masked' '
 	printf "three\n" >upstream/c.txt &&
-	git -C upstream add c.txt &&
-	git -C upstream commit -q -m three &&
-	git -C upstream push -q "$HOSTILE/repo.git" main &&
+	push_upstream c.txt three &&
 	tamper "{\"progress\": \"counting \u001b[31mred\u001b[0m \u009b1m\u00c2\u009b2m\n\"}" &&
 	test_when_finished "rm -f \"$HOSTILE/tamper.json\"" &&
 	git -C clone fetch --progress origin 2>err &&
@@ -293,9 +295,7 @@ fetch_fails_packs_unchanged() {
 
 test_expect_success 'a fetch answered with a pack of other objects fails and leaves no pack behind' '
 	head -c 300000 /dev/urandom >upstream/d.bin &&
-	git -C upstream add d.bin &&
-	git -C upstream commit -q -m four &&
-	git -C upstream push -q "$HOSTILE/repo.git" main &&
+	push_upstream d.bin four &&
 	git init -q other &&
 	head -c 300000 /dev/urandom >other/x.bin &&
 	git -C other add x.bin &&
@@ -314,9 +314,7 @@ test_expect_success LIBGIT2_1_9 'a deepening fetch that fails leaves .git/shallo
 	git clone -q --depth 1 "$URL" shallow1 &&
 	cp shallow1/.git/shallow shallow.before &&
 	printf "five\n" >upstream/f.txt &&
-	git -C upstream add f.txt &&
-	git -C upstream commit -q -m five &&
-	git -C upstream push -q "$HOSTILE/repo.git" main &&
+	push_upstream f.txt five &&
 	tamper "{\"pack\": \"$TRASH_DIRECTORY/other.pack\"}" &&
 	test_when_finished "rm -f \"$HOSTILE/tamper.json\"" &&
 	test_must_fail git -C shallow1 fetch --depth 3 origin 2>err &&
@@ -373,9 +371,7 @@ test_expect_success LIBGIT2_1_9 'a shallow fetch that cannot write .git/shallow 
 	rm -f "$HOSTILE/tamper.json" &&
 	git clone -q --depth 1 "$URL" shallow5 &&
 	printf "six\n" >upstream/g.txt &&
-	git -C upstream add g.txt &&
-	git -C upstream commit -q -m six &&
-	git -C upstream push -q "$HOSTILE/repo.git" main &&
+	push_upstream g.txt six &&
 	cp shallow5/.git/shallow shallow.before &&
 	ls shallow5/.git/objects/pack >packs.before &&
 	: >shallow5/.git/shallow.lock &&
