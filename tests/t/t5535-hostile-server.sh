@@ -329,33 +329,32 @@ test_expect_success LIBGIT2_1_9 'a deepening fetch that fails leaves .git/shallo
 	! grep "shallow\.bbs" gitdirs
 '
 
-test_expect_success LIBGIT2_1_9 'a deepening fetch without the history it unshallows fails and changes nothing (libgit2 1.9+)' '
+# deepening_fails CLONE PACK: a --depth 1 clone CLONE, whose fetch --depth
+# 3 is answered with PACK, fails in one line saying the history is
+# missing, and CLONE is as it was.
+deepening_fails() {
 	rm -f "$HOSTILE/tamper.json" &&
-	git clone -q --depth 1 "$URL" shallow2 &&
-	cp shallow2/.git/shallow shallow.before &&
-	tamper "{\"pack\": \"$TRASH_DIRECTORY/other.pack\"}" &&
-	test_when_finished "rm -f \"$HOSTILE/tamper.json\"" &&
-	test_must_fail git -C shallow2 fetch --depth 3 origin 2>err &&
+	git clone -q --depth 1 "$URL" "$1" &&
+	cp "$1/.git/shallow" shallow.before &&
+	tamper "{\"pack\": \"$2\"}" &&
+	test_must_fail git -C "$1" fetch --depth 3 origin 2>err &&
 	test_grep "did not send the history of the shallow fetch" err &&
 	test_line_count = 1 err &&
-	test_cmp shallow.before shallow2/.git/shallow &&
-	git -C shallow2 log --oneline >/dev/null &&
-	git -C shallow2 fsck --no-progress
+	test_cmp shallow.before "$1/.git/shallow" &&
+	git -C "$1" log --oneline >/dev/null &&
+	git -C "$1" fsck --no-progress
+}
+
+test_expect_success LIBGIT2_1_9 'a deepening fetch without the history it unshallows fails and changes nothing (libgit2 1.9+)' '
+	test_when_finished "rm -f \"$HOSTILE/tamper.json\"" &&
+	deepening_fails shallow2 "$TRASH_DIRECTORY/other.pack"
 '
 
 test_expect_success LIBGIT2_1_9 'a deepening fetch of commits without their trees fails and changes nothing (libgit2 1.9+)' '
-	rm -f "$HOSTILE/tamper.json" &&
-	git clone -q --depth 1 "$URL" shallow3 &&
-	cp shallow3/.git/shallow shallow.before &&
 	git -C upstream rev-parse main~1 main~2 |
 		git -C upstream pack-objects -q --stdout >commits.pack &&
-	tamper "{\"pack\": \"$TRASH_DIRECTORY/commits.pack\"}" &&
 	test_when_finished "rm -f \"$HOSTILE/tamper.json\"" &&
-	test_must_fail git -C shallow3 fetch --depth 3 origin 2>err &&
-	test_grep "did not send the history of the shallow fetch" err &&
-	test_line_count = 1 err &&
-	test_cmp shallow.before shallow3/.git/shallow &&
-	git -C shallow3 fsck --no-progress
+	deepening_fails shallow3 "$TRASH_DIRECTORY/commits.pack"
 '
 
 test_expect_success LIBGIT2_1_9 'a shallow clone of commits without their trees fails (libgit2 1.9+)' '
