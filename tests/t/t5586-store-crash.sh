@@ -208,7 +208,8 @@ test_expect_success 'SIGKILL while git bbs import asks who signed in: the rotate
 	git config --global bbs.http://127.0.0.1:9.userinfoUrl "http://127.0.0.1:$port/user" &&
 	rt=$(stored refresh_token) &&
 	was_refused=$(refused) &&
-	{ printf "%s\n" "$rt" | git bbs import "$URL" >/dev/null 2>&1 3>&- 4>&- 7>&- 8>&- &
+	# the program itself, not git: SIGKILL of git would leave it running
+	{ printf "%s\n" "$rt" | "$HOOKED" import "$URL" >/dev/null 2>&1 3>&- 4>&- 7>&- 8>&- &
 	  pid=$!; } &&
 	wait_for_text hang.log accepted 100 &&
 	kill -9 $pid &&
