@@ -120,4 +120,17 @@ test_expect_success 'the fetch sent the local tips as haves: only the new commit
 	test $((new - old)) = 3
 '
 
+# The helper empties libgit2's CA store through a directory it makes in
+# TMPDIR and removes at once; without one the fetch goes on as before.
+test_expect_success 'the empty CA directory is removed, and not needed' '
+	mkdir tmpd &&
+	one_more team/small.git 4 &&
+	TMPDIR=$TRASH_DIRECTORY/tmpd git -C small fetch -q origin &&
+	test -z "$(ls -A tmpd)" &&
+	one_more team/small.git 5 &&
+	TMPDIR=$TRASH_DIRECTORY/missing git -C small fetch -q origin &&
+	test "$(git -C small rev-parse origin/main)" = \
+		"$(server_git team/small.git rev-parse main)"
+'
+
 test_done
