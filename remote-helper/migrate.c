@@ -14,6 +14,7 @@
 
 #include <ctype.h>
 #include <fcntl.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,14 +108,6 @@ url_password_span(const char *v, const char **colon, const char **at)
 	if (*at != NULL)
 		*colon = memchr(auth, ':', (size_t)(*at - auth));
 	return *colon != NULL;
-}
-
-static int
-url_has_password(const char *v)
-{
-	const char *colon, *at;
-
-	return url_password_span(v, &colon, &at);
 }
 
 void
@@ -431,24 +424,90 @@ migrate_value(struct migrate *m, const struct remote_key *k, const char *v)
 	return nv;
 }
 
-/* Write a key's values back: all of them, in order, with the new ones. */
+/*
+ * A POSIX extended regular expression, as git config reads a value
+ * pattern, that matches `v` whole.  The pattern goes through git's argv,
+ * so a password in `v` becomes ".*", and so does any byte outside
+ * printable ASCII (git may read the pattern in a UTF-8 locale).
+ */
+static char *
+value_pattern(const char *v)
+{
+	const char *colon, *at, *p;
+	struct buf b;
+
+	if (!url_password_span(v, &colon, &at))
+		colon = at = NULL;
+	buf_init(&b, 0);
+	buf_addstr(&b, "^");
+	for (p = v; *p != '\0'; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (colon != NULL && p > colon && p < at) {
+			p = at - 1;
+			buf_addstr(&b, ".*");
+		} else if (c < 0x20 || c >= 0x7f) {
+			while (p[1] != '\0' && ((unsigned char)p[1] < 0x20 ||
+			    (unsigned char)p[1] >= 0x7f))
+				p++;
+			buf_addstr(&b, ".*");
+		} else {
+			if (strchr("^.[$()|*+?{\\", c) != NULL)
+				buf_addstr(&b, "\\");
+			buf_add(&b, p, 1);
+		}
+	}
+	buf_addstr(&b, "$");
+	return buf_detach(&b);
+}
+
+/*
+ * Whether `pattern` matches value i of `k` and no other: git config
+ * replaces every value a pattern matches.
+ */
+static int
+pattern_is_unique(const char *pattern, const struct remote_key *k, size_t i)
+{
+	regex_t re;
+	size_t j;
+	int ok = 1;
+
+	if (regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB) != 0)
+		return 0;
+	for (j = 0; j < k->nr && ok; j++)
+		if ((regexec(&re, k->values[j], 0, NULL, 0) == 0) != (j == i))
+			ok = 0;
+	regfree(&re);
+	return ok;
+}
+
+/*
+ * Write a key's new values, each in place, with one `git config` each:
+ * whenever that stops, the remote keeps every URL, old or new.  A key of
+ * one value is set whole (git refuses if another value appeared since);
+ * in a key of several, each value that moves is found by a pattern.
+ */
 static int
 write_key(const struct remote_key *k, char *const nv[])
 {
-	const char *unset[] = { "git", "config", "--unset-all", k->key, NULL };
+	const char *set[] = { "git", "config", "--local", k->key, NULL,
+	    NULL, NULL };
+	char *pattern = NULL;
 	size_t i;
 	int r;
 
-	if ((r = run_quiet(unset, NULL, NULL)) != 0)
-		return r < 0 ? r : err_set(BBS_E_ERROR, "git config "
-		    "--unset-all %s failed", k->key);
 	for (i = 0; i < k->nr; i++) {
-		const char *add[] = { "git", "config", "--add", k->key,
-		    nv[i] != NULL ? nv[i] : k->values[i], NULL };
-
-		if ((r = run_quiet(add, NULL, NULL)) != 0)
-			return r < 0 ? r : err_set(BBS_E_ERROR, "git config "
-			    "--add %s failed", k->key);
+		if (nv[i] == NULL)
+			continue;
+		set[4] = nv[i];
+		if (k->nr > 1)	/* key_check: it matches value i alone */
+			set[5] = pattern = value_pattern(k->values[i]);
+		r = run_quiet(set, NULL, NULL);
+		free(pattern);
+		pattern = NULL;
+		if (r != 0)
+			return r < 0 ? r : err_set(BBS_E_ERROR,
+			    "git config %s failed", k->key);
 	}
 	return 0;
 }
@@ -468,24 +527,28 @@ value_moves(const struct migrate *m, const char *v)
 }
 
 /*
- * A key is rewritten whole (write_key), so a value that stays goes
- * through git's argv: refuse one with a password in it, before any key
- * is changed.
+ * Before any key is changed: each value that moves out of a key of
+ * several must be one that write_key can name alone.
  */
 static int
 key_check(const struct migrate *m, const struct remote_key *k)
 {
-	size_t i, moves = 0, pw = 0;
+	size_t i;
+	int unique;
 
-	for (i = 0; i < k->nr; i++) {
-		if (value_moves(m, k->values[i]))
-			moves++;
-		else if (url_has_password(k->values[i]))
-			pw++;
+	for (i = 0; k->nr > 1 && i < k->nr; i++) {
+		char *pattern;
+
+		if (!value_moves(m, k->values[i]))
+			continue;
+		pattern = value_pattern(k->values[i]);
+		unique = pattern_is_unique(pattern, k, i);
+		free(pattern);
+		if (!unique)
+			return err_set(BBS_E_INVALID, "%s: two URLs of %s "
+			    "differ only in a password; remove one first",
+			    k->name, k->key);
 	}
-	if (moves > 0 && pw > 0)
-		return err_set(BBS_E_INVALID, "%s: another URL of %s has a "
-		    "password in it; remove it first", k->name, k->key);
 	return 0;
 }
 

@@ -82,17 +82,72 @@ test_expect_success 'a second run has nothing to do' '
 	test_cmp config.before repo/.git/config
 '
 
-test_expect_success 'a URL that stays with a password in it, of any scheme, stops its key; the password never reaches argv' '
+test_expect_success 'a URL that stays keeps its password and its place; no password reaches argv' '
 	git init -q repo2 &&
 	git -C repo2 remote add bb "https://bitbucket.org/team/r.git" &&
 	git -C repo2 config --add remote.bb.pushurl "https://bitbucket.org/team/r.git" &&
 	git -C repo2 config --add remote.bb.pushurl "http://bob:$URL_PASSWORD@example.com/x" &&
-	cp repo2/.git/config config.before &&
-	(cd repo2 && GIT_TRACE=$TRASH_DIRECTORY/trace test_must_fail git bbs migrate) >out 2>err &&
-	grep "bb: another URL of remote.bb.pushurl has a password in it; remove it first" err &&
-	test_cmp config.before repo2/.git/config &&
+	git -C repo2 config --add remote.bb.pushurl "https://carol:$URL_PASSWORD@bitbucket.org/team/(r).git" &&
+	(cd repo2 && GIT_TRACE=$TRASH_DIRECTORY/trace git bbs migrate) >out 2>err &&
+	git -C repo2 config --get-all remote.bb.pushurl >actual &&
+	cat >expect <<-EOF &&
+	bbs::https://bitbucket.org/team/r.git
+	http://bob:$URL_PASSWORD@example.com/x
+	bbs::https://carol@bitbucket.org/team/(r).git
+	EOF
+	test_cmp expect actual &&
+	test "$(git -C repo2 config remote.bb.url)" = "bbs::https://bitbucket.org/team/r.git" &&
 	test -s trace &&
 	! grep -F -e "$URL_PASSWORD" trace out err
+'
+
+test_expect_success 'two URLs of a key that differ only in a password: refused, nothing changed' '
+	git init -q repo4 &&
+	git -C repo4 remote add bb "https://bob:one@bitbucket.org/team/r.git" &&
+	git -C repo4 config --add remote.bb.url "https://bob:two@bitbucket.org/team/r.git" &&
+	git -C repo4 remote add other "https://bitbucket.org/team/o.git" &&
+	cp repo4/.git/config config.before &&
+	(cd repo4 && test_must_fail git bbs migrate) >out 2>err &&
+	grep "bb: two URLs of remote.bb.url differ only in a password; remove one first" err &&
+	test_cmp config.before repo4/.git/config
+'
+
+# A wrapper git whose config writes fail after the first, as when
+# migrate is killed or the disk fills between two of them.  git puts its
+# exec path first in the PATH of the commands it runs: the wrapper is
+# there.
+test_expect_success 'a migration stopped after one write leaves every remote with its URLs' '
+	real_git=$(command -v git) &&
+	mkdir failing &&
+	cat >failing/git <<-EOF &&
+	#!/bin/sh
+	if test "\$1" = config
+	then
+		case " \$* " in
+		*" -z "*|*" --get"*|*" --list "*) ;;
+		*)	n=\$(cat "$TRASH_DIRECTORY/writes" 2>/dev/null || echo 0)
+			echo \$((n + 1)) >"$TRASH_DIRECTORY/writes"
+			test "\$n" -eq 0 || exit 1 ;;
+		esac
+	fi
+	exec "$real_git" "\$@"
+	EOF
+	chmod +x failing/git &&
+	git init -q repo5 &&
+	git -C repo5 remote add one "https://bitbucket.org/team/one.git" &&
+	git -C repo5 remote add two "https://bitbucket.org/team/two.git" &&
+	git -C repo5 config --add remote.two.url "https://bitbucket.org/team/two-b.git" &&
+	(cd repo5 && GIT_EXEC_PATH=$TRASH_DIRECTORY/failing test_must_fail git bbs migrate) >out 2>err &&
+	grep "git config remote.two.url failed" err &&
+	test "$(git -C repo5 config remote.one.url)" = "bbs::https://bitbucket.org/team/one.git" &&
+	git -C repo5 config --get-all remote.two.url >actual &&
+	printf "%s\n" https://bitbucket.org/team/two.git https://bitbucket.org/team/two-b.git >expect &&
+	test_cmp expect actual &&
+	rm -f writes &&
+	(cd repo5 && git bbs migrate) >out &&
+	git -C repo5 config --get-all remote.two.url >actual &&
+	printf "%s\n" bbs::https://bitbucket.org/team/two.git bbs::https://bitbucket.org/team/two-b.git >expect &&
+	test_cmp expect actual
 '
 
 test_expect_success 'a remote name with escape sequences is shown masked' '
