@@ -298,9 +298,14 @@ conn_redirect(struct conn *c, const struct conn_req *q,
 		    "unexpected redirect (HTTP %ld)", resp->status);
 	if (!conn_same_origin(c, resp->location, &newbase, q->suffix)) {
 		if (url_parse_pattern(&t, resp->location) == 0) {
-			err_set(BBS_E_REDIRECT, "the server redirected to "
-			    "another host '%s'; the access token is not sent "
-			    "there", t.host);
+			if (strcmp(t.host, c->url->host) != 0)
+				err_set(BBS_E_REDIRECT, "the server redirected "
+				    "to another host '%s'; the access token is "
+				    "not sent there", t.host);
+			else	/* another scheme or port */
+				err_set(BBS_E_REDIRECT, "the server redirected "
+				    "to another origin '%s'; the access token "
+				    "is not sent there", t.origin);
 			url_release(&t);
 		} else
 			err_set(BBS_E_REDIRECT, "the server sent a malformed "

@@ -62,15 +62,27 @@ test_expect_success 'a redirect to the same origin is followed' '
 	test "$(git -C c3 rev-parse HEAD)" = "$(server_git team/repo.git rev-parse main)"
 '
 
-test_expect_success 'a redirect to another host never receives the token' '
+test_expect_success 'a redirect to another port or host never receives the token' '
 	forge_start_extra other --tls &&
 	forge_redirect /team/moved.git "$FORGE_EXTRA_URL/team/repo.git" &&
 	test_when_finished "forge_redirect clear" &&
 	test_must_fail git -c http.sslCAInfo="$CA" clone "bbs::$FORGE_URL/team/moved.git" c4 2>err &&
-	grep "redirected to another host" err &&
+	grep "redirected to another origin .$FORGE_EXTRA_URL.;" err &&
+	test_path_is_missing c4 &&
+	forge_redirect /team/moved.git "${FORGE_EXTRA_URL/127.0.0.1/localhost}/team/repo.git" &&
+	test_must_fail git -c http.sslCAInfo="$CA" clone "bbs::$FORGE_URL/team/moved.git" c4 2>err &&
+	grep "redirected to another host .localhost.;" err &&
 	test_path_is_missing c4 &&
 	test_grep ! -r -F -e "$TOKEN" "$FORGE_EXTRA_DIR/logs" &&
 	test_grep ! "token=" "$FORGE_EXTRA_DIR/logs/gate.log"
+'
+
+test_expect_success 'a redirect to plain http on the same host names the origin' '
+	forge_redirect /team/plain.git "http://$HOSTPORT/team/repo.git" &&
+	test_when_finished "forge_redirect clear" &&
+	test_must_fail git -c http.sslCAInfo="$CA" clone "bbs::$FORGE_URL/team/plain.git" c5 2>err &&
+	grep "redirected to another origin .http://$HOSTPORT.; the access token is not sent there" err &&
+	test_path_is_missing c5
 '
 
 test_expect_success 'an explicit bbs.<url>.gitAuth=basic sends Basic x-token-auth' '
