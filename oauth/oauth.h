@@ -637,7 +637,10 @@ struct store_entry *store_find(struct store *s, const char *key,
 /* In memory only: add or replace; takes ownership of *tok's contents. */
 void store_put(struct store *s, const char *key, const char *account,
     const char *provider, struct oauth_token *tok);
-/* In memory only: remove the first matching entry; 1 if one was removed. */
+/*
+ * In memory only: remove every entry of (key, account), of every account
+ * of key when account is NULL; 1 if one was removed.
+ */
 int store_remove(struct store *s, const char *key, const char *account);
 /* Create `dir` (and parents) 0700 if missing; refuse one owned by others. */
 int store_mkdir(const char *dir);

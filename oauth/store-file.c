@@ -293,22 +293,26 @@ store_put(struct store *s, const char *key, const char *account,
 	memset(tok, 0, sizeof(*tok));
 }
 
+/* Every grant of (key, account): a hand-edited store may repeat one. */
 int
 store_remove(struct store *s, const char *key, const char *account)
 {
-	size_t i;
+	size_t i = 0;
+	int removed = 0;
 
-	for (i = 0; i < s->nr; i++) {
+	while (i < s->nr) {
 		if (strcmp(s->e[i].key, key) != 0 ||
-		    (account != NULL && strcmp(s->e[i].account, account) != 0))
+		    (account != NULL && strcmp(s->e[i].account, account) != 0)) {
+			i++;
 			continue;
+		}
 		entry_clear(&s->e[i]);
 		memmove(&s->e[i], &s->e[i + 1],
 		    (s->nr - i - 1) * sizeof(*s->e));
 		s->nr--;
-		return 1;
+		removed = 1;
 	}
-	return 0;
+	return removed;
 }
 
 /* ---- the file backend ------------------------------------------------- */

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Unit tests for the token store: the codec (damaged grants kept as read,
- * tokens outside b64token refused), read-modify-write of one entry, the
- * move of a grant to another account, and the adoption of temporary files
- * left by a writer that died.
+ * tokens outside b64token refused, a repeated grant removed whole),
+ * read-modify-write of one entry, the move of a grant to another account,
+ * and the adoption of temporary files left by a writer that died.
  */
 #include "config.h"
 
@@ -29,6 +29,12 @@ static const char damaged[] =
     "{\"key\":\"k2 c\",\"account\":\"b\",\"access_token\":\"bad\\r\\nX: 1\"},"
     "{\"key\":\"k3 c\",\"access_token\":\"ok\",\"expires_at\":\"soon\"},"
     "[1,2]]}";
+
+static const char repeated[] =
+    "{\"version\":1,\"grants\":["
+    "{\"key\":\"k1 c\",\"account\":\"a\",\"access_token\":\"one\"},"
+    "{\"key\":\"k1 c\",\"account\":\"b\",\"access_token\":\"two\"},"
+    "{\"key\":\"k1 c\",\"account\":\"a\",\"access_token\":\"one\"}]}";
 
 static void
 test_codec(void **state)
@@ -70,6 +76,17 @@ test_codec(void **state)
 	assert_null(store_encode(&s, &len));
 	assert_int_equal(err_code(), BBS_E_INVALID);
 	err_clear();
+	store_release(&s);
+
+	/* a grant repeated by hand goes whole: nothing of it is left */
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(store_decode(&s, repeated, strlen(repeated)), 0);
+	assert_int_equal(s.nr, 3);
+	assert_int_equal(store_remove(&s, "k1 c", "a"), 1);
+	assert_int_equal(s.nr, 1);
+	assert_null(store_find(&s, "k1 c", "a", NULL));
+	assert_non_null(store_find(&s, "k1 c", "b", NULL));
+	assert_int_equal(store_remove(&s, "k1 c", "a"), 0);
 	store_release(&s);
 
 	/* not a store at all */
