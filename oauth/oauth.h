@@ -590,6 +590,7 @@ struct store {
 	size_t nr;
 	struct store_raw *raw;
 	size_t raw_nr;
+	long long generation;	/* of the file read, one more each save; 0: none */
 	const struct store_backend *be;
 	void *be_data;		/* the backend's own */
 };

@@ -20,6 +20,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,6 +93,7 @@ store_clear(struct store *s)
 	s->e = NULL;
 	s->raw = NULL;
 	s->nr = s->raw_nr = 0;
+	s->generation = 0;
 }
 
 void
@@ -394,10 +396,11 @@ read_all(int fd, const char *path, struct buf *data)
 /*
  * 1 if `fd` holds a complete store file: every byte decodes, but for NUL
  * bytes at the end (the rest of a reservation, when its writer died
- * before cutting the file to its length).  *len: the length that does.
+ * before cutting the file to its length).  *len: the length that does;
+ * *gen: the file's generation (0: none).
  */
 static int
-file_complete(int fd, const char *path, size_t *len)
+file_complete(int fd, const char *path, size_t *len, long long *gen)
 {
 	struct store scratch;
 	struct buf data;
@@ -410,6 +413,7 @@ file_complete(int fd, const char *path, size_t *len)
 	while (ok && *len > 0 && data.ptr[*len - 1] == '\0')
 		(*len)--;
 	ok = ok && *len > 0 && store_decode(&scratch, data.ptr, *len) == 0;
+	*gen = ok ? scratch.generation : 0;
 	store_clear(&scratch);
 	buf_release(&data);
 	err_clear();
@@ -443,6 +447,60 @@ ts_newer_or_same(const struct timespec *a, const struct timespec *b)
 	    (a->tv_sec == b->tv_sec && a->tv_nsec >= b->tv_nsec);
 }
 
+/* A file's place in the order of saves: its generation, then its mtime. */
+struct file_age {
+	long long gen;		/* 0: written by a version without one */
+	struct timespec mtime;
+};
+
+/*
+ * Whether `a` was written after `b`: by generation when both have one, so
+ * a clock stepped back cannot make a complete file look stale; by
+ * modification time otherwise, or between two of one generation (writers
+ * whose saves failed, each after the same store).
+ */
+static int
+age_after(const struct file_age *a, const struct file_age *b)
+{
+	if (a->gen > 0 && b->gen > 0 && a->gen != b->gen)
+		return a->gen > b->gen;
+	return ts_newer_or_same(&a->mtime, &b->mtime);
+}
+
+/*
+ * Whether temporary file `a` was written after the store `st`, which it
+ * then replaces: a generation the same as the store's is one that lost.
+ */
+static int
+after_store(const struct file_age *a, const struct file_age *st)
+{
+	if (a->gen > 0 && st->gen > 0)
+		return a->gen > st->gen;
+	return ts_newer_or_same(&a->mtime, &st->mtime);
+}
+
+/* The age of the store file; 0 if there is none. */
+static int
+store_age(const struct store *s, struct file_age *age)
+{
+	struct stat st;
+	size_t len;
+	int fd;
+
+	memset(age, 0, sizeof(*age));
+	if (lstat(s->path, &st) != 0)
+		return 0;
+	age->mtime = st.st_mtim;
+	fd = open(s->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd >= 0) {
+		if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+		    !file_complete(fd, s->path, &len, &age->gen))
+			age->gen = 0;
+		close(fd);
+	}
+	return 1;
+}
+
 static void
 fsync_dir(const char *dir)
 {
@@ -455,25 +513,28 @@ fsync_dir(const char *dir)
 }
 
 /*
- * Under the store-wide lock: adopt the newest complete temporary file not
- * older than the store (a writer died, or failed, between write and
+ * Under the store-wide lock: adopt the newest complete temporary file
+ * written after the store (a writer died, or failed, between write and
  * rename), remove the other unlocked ones.  A locked one is a live
- * writer's and left alone; so is anything not ours.
+ * writer's and left alone; so is anything not ours.  Each save numbers
+ * the file one past the store it read (its generation), which orders
+ * them whatever the clock did.
  */
 static void
 file_adopt(struct store *s)
 {
-	struct stat st, store_st;
-	struct timespec best_t = { 0, 0 };
+	struct stat st;
+	struct file_age age, best_age, store_a;
 	struct dirent *d;
 	char *p, *best = NULL;
 	size_t len, best_len = 0;
 	DIR *dir;
-	int fd, have_store;
+	int fd, complete, have_store = -1;
 
 	if ((dir = opendir(s->dir)) == NULL)
 		return;
-	have_store = lstat(s->path, &store_st) == 0;
+	memset(&best_age, 0, sizeof(best_age));
+	memset(&store_a, 0, sizeof(store_a));
 	while ((d = readdir(dir)) != NULL) {
 		if (strncmp(d->d_name, TMP_PREFIX, strlen(TMP_PREFIX)) != 0)
 			continue;
@@ -487,15 +548,18 @@ file_adopt(struct store *s)
 			free(p);
 			continue;
 		}
-		if (file_complete(fd, p, &len) && (!have_store ||
-		    ts_newer_or_same(&st.st_mtim, &store_st.st_mtim)) &&
-		    (best == NULL || ts_newer_or_same(&st.st_mtim, &best_t))) {
+		age.mtime = st.st_mtim;
+		complete = file_complete(fd, p, &len, &age.gen);
+		if (complete && have_store < 0)
+			have_store = store_age(s, &store_a);	/* read once */
+		if (complete && (!have_store || after_store(&age, &store_a)) &&
+		    (best == NULL || age_after(&age, &best_age))) {
 			if (best != NULL) {
 				unlink(best);
 				free(best);
 			}
 			best = p;
-			best_t = st.st_mtim;
+			best_age = age;
 			best_len = len;
 		} else {
 			trace_printf("store: removing the stale '%s'", p);
@@ -664,6 +728,8 @@ file_save(struct store *s, const char *key, const char *account)
 	(void)key;
 	(void)account;
 	file_no_sigxfsz();
+	if (s->generation < LLONG_MAX)	/* one past the file read */
+		s->generation++;
 	if ((text = store_encode(s, &len)) == NULL)
 		return err_code();	/* store_encode() said why */
 	if (f->res_fd >= 0 && (off_t)len <= f->res_size) {

@@ -811,6 +811,9 @@ store_decode(struct store *s, const char *data, size_t len)
 		return err_set(BBS_E_IO, "the token store '%s' is damaged; "
 		    "move it away and sign in again", s->path ? s->path : "");
 	}
+	g = json_object_get(root, "generation");
+	s->generation = json_is_integer(g) && json_integer_value(g) > 0 ?
+	    (long long)json_integer_value(g) : 0;
 	json_array_foreach(grants, i, g) {
 		if (grant_from_json(g, &e, 1) == 0) {
 			s->e = xrealloc(s->e, (s->nr + 1) * sizeof(*s->e));
@@ -862,6 +865,9 @@ store_encode(const struct store *s, size_t *len_out)
 		json_array_append_new(grants, g);
 	}
 	json_object_set_new(root, "version", json_integer(1));
+	if (s->generation > 0)
+		json_object_set_new(root, "generation",
+		    json_integer((json_int_t)s->generation));
 	json_object_set_new(root, "grants", grants);
 	text = json_text(root, JSON_INDENT(1) | JSON_SORT_KEYS, len_out);
 	if (text == NULL)

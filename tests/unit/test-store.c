@@ -3,7 +3,8 @@
  * Unit tests for the token store: the codec (damaged grants kept as read,
  * tokens outside b64token refused, a repeated grant removed whole),
  * read-modify-write of one entry, the move of a grant to another account,
- * and the adoption of temporary files left by a writer that died.
+ * and the adoption of temporary files left by a writer that died, in the
+ * order of their generations.
  */
 #include "config.h"
 
@@ -187,6 +188,81 @@ test_update_and_adopt(void **state)
 }
 
 /* store_move: a grant changes account in one save; the old one gives way */
+/* A store file of generation `gen` holding one grant of `account`. */
+static char *
+store_text(long long gen, const char *account)
+{
+	return xasprintf("{\"version\":1,\"generation\":%lld,\"grants\":["
+	    "{\"key\":\"k1 c\",\"account\":\"%s\","
+	    "\"access_token\":\"at\"}]}", gen, account);
+}
+
+/* Set the modification time of `path` `delta` seconds from now. */
+static void
+touch_by(const char *path, long delta)
+{
+	struct timespec ts[2];
+
+	clock_gettime(CLOCK_REALTIME, &ts[0]);
+	ts[0].tv_sec += delta;
+	ts[1] = ts[0];
+	assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
+}
+
+/*
+ * Temporary files are ordered by generation, not by the clock: one saved
+ * after the store is adopted even with an older mtime (the clock stepped
+ * back), and one of the store's generation or before is stale even with a
+ * newer one.
+ */
+static void
+test_adopt_by_generation(void **state)
+{
+	char dir[] = "/tmp/bbs-store-XXXXXX", *sdir, *text, *p, *q, *cmd;
+	struct oauth_token t;
+	struct store s;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	sdir = xasprintf("%s/git-remote-bbs", dir);
+	assert_int_equal(store_open(&s, sdir), 0);
+	memset(&t, 0, sizeof(t));
+	t.access_token = xstrdup("at");
+	assert_int_equal(store_update(&s, "k1 c", "old", "generic", &t), 0);
+	assert_int_equal(s.generation, 1);
+	assert_int_equal(store_update(&s, "k1 c", "old", "generic", &t), 0);
+	assert_int_equal(s.generation, 2);
+	store_release(&s);
+
+	text = store_text(3, "rotated");
+	p = write_file(sdir, ".tokens.json.AAAAAA", text);
+	free(text);
+	touch_by(p, -3600);
+	text = store_text(2, "lost");
+	q = write_file(sdir, ".tokens.json.BBBBBB", text);
+	free(text);
+	touch_by(q, 3600);
+	assert_int_equal(store_open(&s, sdir), 0);
+	assert_int_equal(s.nr, 1);
+	assert_string_equal(s.e[0].account, "rotated");
+	assert_int_equal(s.generation, 3);
+	assert_int_not_equal(access(p, F_OK), 0);
+	assert_int_not_equal(access(q, F_OK), 0);
+	free(p);
+	free(q);
+
+	/* the next save goes on from the adopted file */
+	assert_int_equal(store_update(&s, "k1 c", "rotated", "generic", &t), 0);
+	assert_int_equal(s.generation, 4);
+	store_release(&s);
+
+	oauth_token_release(&t);
+	free(sdir);
+	cmd = xasprintf("rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+}
+
 static void
 test_move(void **state)
 {
@@ -234,6 +310,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_codec),
 		cmocka_unit_test(test_update_and_adopt),
+		cmocka_unit_test(test_adopt_by_generation),
 		cmocka_unit_test(test_move),
 	};
 
