@@ -418,7 +418,9 @@ remote_ls_refs(struct transport *t, struct ref_list *out)
 /*
  * Point the refs named by each "symref=NAME:TARGET" capability at TARGET;
  * as in libgit2, the last capability for a name wins.  TARGET is checked
- * where the list answer is written (proto_list_answer).
+ * where the list answer is written (proto_list_answer).  A ref that is
+ * its own target ("symref=HEAD:HEAD") names no branch, and git would
+ * chase it: it is listed as the plain ref the server gave.
  */
 static void
 advert_symrefs(struct ref_list *refs, const char *caps)
@@ -432,7 +434,14 @@ advert_symrefs(struct ref_list *refs, const char *caps)
 		if (len > 7 && memcmp(p, "symref=", 7) == 0 &&
 		    (colon = memchr(p + 7, ':', len - 7)) != NULL) {
 			nlen = (size_t)(colon - (p + 7));
-			for (i = 0; i < refs->nr; i++) {
+			if (len - (size_t)(colon + 1 - p) == nlen &&
+			    memcmp(colon + 1, p + 7, nlen) == 0) {
+				trace_printf("list: the server's symref %.*s "
+				    "points to itself; listed as a plain ref",
+				    (int)nlen, p + 7);
+				nlen = (size_t)-1;	/* matches no ref */
+			}
+			for (i = 0; i < refs->nr && nlen != (size_t)-1; i++) {
 				if (strlen(refs->v[i].name) != nlen ||
 				    memcmp(refs->v[i].name, p + 7, nlen) != 0)
 					continue;

@@ -95,6 +95,16 @@ test_expect_success 'a symref target with newlines injects nothing' '
 	test_line_count = 1 err
 '
 
+test_expect_success 'a HEAD that is its own symref target is listed as a plain ref' '
+	tamper "{\"caps\": [\"symref=HEAD:refs/heads/main\", \"symref=HEAD:HEAD\"]}" &&
+	test_when_finished "rm -f \"$HOSTILE/tamper.json\"" &&
+	git ls-remote --symref "$URL" >refs &&
+	! grep "^ref:" refs &&
+	grep "	HEAD$" refs &&
+	git clone -q "$URL" c3 &&
+	test "$(git -C c3 rev-parse HEAD)" = "$(git -C "$HOSTILE/repo.git" rev-parse main)"
+'
+
 test_expect_success 'push: a ref name with newlines injects nothing' '
 	git -C clone commit -q --allow-empty -m local &&
 	tamper "{\"rename\": {\"refs/heads/main\": \"$INJECT\"}}" &&
