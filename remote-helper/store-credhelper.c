@@ -9,8 +9,16 @@
  * enumerate, so two index credentials list what is stored: path "index"
  * of each host lists its accounts, host "git-remote-bbs" path "keys"
  * lists the keys.  Names in an index are percent-encoded (an account may
- * hold a space).  A grant written is read back: a helper that drops it
- * is an error, not a silent sign-in.  Secrets reach `git credential` on
+ * hold a space), after a mark that says the index is ours.  A grant
+ * written is read back: a helper that drops it is an error, not a silent
+ * sign-in.
+ *
+ * What a helper answers is not trusted to be ours: a helper that answers
+ * every request (a CI secret for any host) must not become an account
+ * name, or a grant.  An answer counts only for the user and host asked
+ * for; an index without the mark (as older versions wrote it) is read
+ * only when its words are valid names, and a grant only when it is a JSON
+ * object.  Secrets reach `git credential` on
  * its stdin only; its stderr goes to the trace.  Locking is the store's
  * (store-file.c, lock.c): this backend only loads and saves.
  */
@@ -31,6 +39,8 @@
 #define INDEX_MAX ((size_t)64 * 1024)
 #define INDEX_USER "git-remote-bbs"
 #define KEYS_HOST "git-remote-bbs"
+#define INDEX_MARK "bbs-index-1"
+#define INDEX_WORDS_MAX 1024
 
 extern char **environ;
 
@@ -204,20 +214,43 @@ credential_run(const char *action, struct buf *in, struct buf *out,
 	return 0;
 }
 
-/* The password line of a fill answer (caller frees), or NULL. */
+/* The value of `key` in a fill answer (caller frees), or NULL. */
 static char *
-answer_password(struct buf *out)
+answer_field(const struct buf *out, const char *key)
 {
-	char *p = out->ptr, *end;
+	const char *p = out->ptr, *end;
+	size_t n = strlen(key);
 
 	while (p != NULL && *p != '\0') {
 		end = strchr(p, '\n');
-		if (strncmp(p, "password=", 9) == 0)
-			return xstrndup(p + 9, end ? (size_t)(end - p - 9) :
-			    strlen(p + 9));
+		if (strncmp(p, key, n) == 0 && p[n] == '=')
+			return xstrndup(p + n + 1, end ?
+			    (size_t)(end - p - n - 1) : strlen(p + n + 1));
 		p = end ? end + 1 : NULL;
 	}
 	return NULL;
+}
+
+/*
+ * The password of a fill answer (caller frees), or NULL: only when the
+ * answer is for the host and user asked for.  A helper that answers
+ * anything with its own user name gave someone else's password.
+ */
+static char *
+answer_password(const struct buf *out, const char *host, const char *user)
+{
+	char *h = answer_field(out, "host"), *u = answer_field(out, "username");
+	int ours = h != NULL && u != NULL && strcmp(h, host) == 0 &&
+	    strcmp(u, user) == 0;
+
+	free(h);
+	free(u);
+	if (!ours) {
+		trace_printf("store: the credential helper answered for "
+		    "another user or host; taken as nothing stored");
+		return NULL;
+	}
+	return answer_field(out, "password");
 }
 
 static int
@@ -246,7 +279,7 @@ cred_get(const char *host, const char *path, const char *user, char **out)
 	buf_init_secret(&ans, CRED_OUT_MAX);
 	if ((r = request(&in, host, path, user, NULL)) == 0 &&
 	    (r = credential_run("fill", &in, &ans, &found)) == 0 && found)
-		*out = answer_password(&ans);
+		*out = answer_password(&ans, host, user);
 	buf_release(&in);
 	buf_release(&ans);
 	return r;
@@ -290,6 +323,36 @@ cred_put_checked(const char *host, const char *path, const char *user,
 }
 
 /*
+ * The words of index value `v` (in place), or NULL when it is no index:
+ * the words after the mark, or all of an unmarked value, as older
+ * versions wrote it.  Not more than INDEX_WORDS_MAX words, no controls.
+ */
+static char *
+index_words(char *v)
+{
+	size_t n = strlen(INDEX_MARK), words = 0;
+	const char *p;
+
+	if (oauth_text_has_control(v))
+		return NULL;
+	if (strncmp(v, INDEX_MARK, n) == 0 && (v[n] == ' ' || v[n] == '\0'))
+		v += n;
+	for (p = v; *p != '\0'; p++)
+		if (*p != ' ' && (p == v || p[-1] == ' ') &&
+		    ++words > INDEX_WORDS_MAX)
+			return NULL;
+	return v;
+}
+
+/* Whether `key` can be a grant's key: "<token endpoint URL> <client>". */
+static int
+key_plausible(const char *key)
+{
+	return (strncmp(key, "https://", 8) == 0 ||
+	    strncmp(key, "http://", 7) == 0) && strchr(key, ' ') != NULL;
+}
+
+/*
  * Load the grants of one key into s.  A grant is filed under the name as
  * its index word spells it; a word that is not a valid encoding is an
  * older version's plain name, taken as it is.
@@ -297,7 +360,7 @@ cred_put_checked(const char *host, const char *path, const char *user,
 static int
 cred_load_key(struct store *s, const char *key)
 {
-	char host[33], *index = NULL, *blob = NULL, *word, *acct;
+	char host[33], *index = NULL, *blob = NULL, *words, *word, *acct;
 	char *save = NULL;
 	struct store_entry e;
 	int r;
@@ -306,16 +369,25 @@ cred_load_key(struct store *s, const char *key)
 	if ((r = cred_get(host, "index", INDEX_USER, &index)) != 0 ||
 	    index == NULL)
 		return r;
-	if (oauth_text_has_control(index)) {
+	if ((words = index_words(index)) == NULL) {
+		trace_printf("store: the credential helper's account list "
+		    "is not one; taken as nothing stored");
 		free(index);
-		return err_set(BBS_E_PROTOCOL, "the credential helper returned "
-		    "a malformed account list");
+		return 0;
 	}
-	for (word = strtok_r(index, " ", &save); word != NULL && r == 0;
+	for (word = strtok_r(words, " ", &save); word != NULL && r == 0;
 	    word = strtok_r(NULL, " ", &save)) {
 		if ((r = cred_get(host, "grant", word, &blob)) != 0 ||
 		    blob == NULL)
 			continue;	/* the helper no longer has it */
+		if (blob[0] != '{') {
+			/* not a grant: whatever the helper gives anyone */
+			trace_printf("store: the credential helper's answer "
+			    "for a grant is no grant; ignored");
+			secret_free(blob);
+			blob = NULL;
+			continue;
+		}
 		if ((acct = name_decode(word)) == NULL)
 			acct = xstrdup(word);
 		memset(&e, 0, sizeof(e));
@@ -339,27 +411,55 @@ cred_load_key(struct store *s, const char *key)
 	return r;
 }
 
-/* The keys listed in the helper (caller frees), or NULL. */
+/*
+ * The keys listed in the helper (caller frees *out; *words points into
+ * it), or NULL when there is no list.
+ */
 static int
-cred_keys(char **out)
+cred_keys(char **out, char **words)
 {
-	return cred_get(KEYS_HOST, "keys", INDEX_USER, out);
+	int r;
+
+	*words = NULL;
+	if ((r = cred_get(KEYS_HOST, "keys", INDEX_USER, out)) != 0 ||
+	    *out == NULL)
+		return r;
+	if ((*words = index_words(*out)) == NULL) {
+		trace_printf("store: the credential helper's list of keys is "
+		    "not one; taken as nothing stored");
+		free(*out);
+		*out = NULL;
+	}
+	return 0;
+}
+
+/* Index word `word` decoded as a key, or NULL when it cannot be one. */
+static char *
+key_decode(const char *word)
+{
+	char *key = name_decode(word);
+
+	if (key != NULL && !key_plausible(key)) {
+		free(key);
+		key = NULL;
+	}
+	return key;
 }
 
 static int
 cred_load(struct store *s)
 {
 	struct cred_store *c = s->be_data;
-	char *keys = NULL, *word, *key, *save = NULL;
+	char *keys = NULL, *words, *word, *key, *save = NULL;
 	int r;
 
 	if (c->key != NULL)
 		return cred_load_key(s, c->key);
-	if ((r = cred_keys(&keys)) != 0 || keys == NULL)
+	if ((r = cred_keys(&keys, &words)) != 0 || keys == NULL)
 		return r;
-	for (word = strtok_r(keys, " ", &save); word != NULL && r == 0;
+	for (word = strtok_r(words, " ", &save); word != NULL && r == 0;
 	    word = strtok_r(NULL, " ", &save)) {
-		if ((key = name_decode(word)) == NULL)
+		if ((key = key_decode(word)) == NULL)
 			continue;
 		r = cred_load_key(s, key);
 		free(key);
@@ -390,30 +490,36 @@ index_add(struct buf *b, const char *name)
 	return r;
 }
 
-/* Write index `b` at host/path, or forget it when empty. */
+/* Write index `b` at host/path, after the mark, or forget it when empty. */
 static int
 index_put(const char *host, const char *path, struct buf *b)
 {
+	char *v;
+	int r;
+
 	if (b->len == 0)
 		return cred_put("reject", host, path, INDEX_USER, NULL);
-	return cred_put_checked(host, path, INDEX_USER, b->ptr,
+	v = xasprintf("%s %s", INDEX_MARK, b->ptr);
+	r = cred_put_checked(host, path, INDEX_USER, v,
 	    "the list of stored grants");
+	free(v);
+	return r;
 }
 
 /* The key list, with `key` added (present) or removed. */
 static int
 cred_save_keys(const char *key, int present)
 {
-	char *keys = NULL, *word, *k, *save = NULL;
+	char *keys = NULL, *words = NULL, *word, *k, *save = NULL;
 	struct buf b;
 	int r;
 
-	if ((r = cred_keys(&keys)) != 0)
+	if ((r = cred_keys(&keys, &words)) != 0)
 		return r;
 	buf_init(&b, INDEX_MAX);
-	for (word = keys ? strtok_r(keys, " ", &save) : NULL;
+	for (word = words ? strtok_r(words, " ", &save) : NULL;
 	    word != NULL && r == 0; word = strtok_r(NULL, " ", &save)) {
-		if ((k = name_decode(word)) == NULL)
+		if ((k = key_decode(word)) == NULL)
 			continue;
 		if (strcmp(k, key) != 0)
 			r = index_add(&b, k);

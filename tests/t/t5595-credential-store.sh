@@ -26,7 +26,7 @@ test_expect_success 'git credential-store keeps the grant; the file store stays 
 	git bbs login "$REPO" 2>err &&
 	grep "Signed in to 127.0.0.1 as alice" err &&
 	grep "^bbs://alice:" creds &&
-	grep "^bbs://git-remote-bbs:alice@" creds &&
+	grep "^bbs://git-remote-bbs:bbs-index-1%20alice@" creds &&
 	test_path_is_missing "$XDG_STATE_HOME/git-remote-bbs/tokens.json" &&
 	git clone -q "$REPO" work &&
 	commit_file work a.txt one &&
@@ -78,6 +78,45 @@ test_expect_success 'what git credential says goes to the trace, not to the user
 	test_grep ! "could not read" err &&
 	test_grep ! "terminal prompts disabled" err &&
 	test_grep "git credential fill: .*terminal prompts disabled" trace.cred
+'
+
+# A helper that answers every lookup (a CI secret for any host) is no
+# store: its answer is for another user, or is no grant, and never
+# becomes an account name that git bbs status would show.
+CATCHALL_SECRET=glpat-catchall-$$-2b7d
+test_expect_success 'a helper that answers everything is taken as storing nothing' '
+	git config --global credential.helper "store --file=$PWD/creds2" &&
+	git bbs status >before &&
+	grep "account: alice" before &&
+	git config --global --add credential.helper "" &&
+	git config --global --add credential.helper \
+		"!f() { test \"\$1\" = get && echo username=ci-bot && echo password=$CATCHALL_SECRET; }; f" &&
+	git bbs status >status 2>err &&
+	! grep -F -e "$CATCHALL_SECRET" status err &&
+	test_grep ! "account:" status &&
+	git config --global --replace-all credential.helper \
+		"!f() { test \"\$1\" = get && echo password=$CATCHALL_SECRET; }; f" &&
+	git bbs status >status 2>err &&
+	! grep -F -e "$CATCHALL_SECRET" status err &&
+	test_grep ! "account:" status &&
+	test_must_fail git bbs token "$REPO" >out 2>err &&
+	! grep -F -e "$CATCHALL_SECRET" out err
+'
+
+# Older versions wrote the lists without their mark: still read, and
+# marked at the next save.
+test_expect_success 'lists written without the mark are read, then marked' '
+	git config --global --replace-all credential.helper "store --file=$PWD/creds2" &&
+	sed -i "s/^\(bbs:\/\/git-remote-bbs:\)bbs-index-1%20/\1/" creds2 &&
+	test_grep ! "bbs-index-1" creds2 &&
+	git bbs status "$REPO" >status &&
+	grep "account: alice" status &&
+	git bbs token "$REPO" >tok &&
+	test -s tok &&
+	git bbs logout "$REPO" 2>err &&
+	test_grep "Signed out" err &&
+	git bbs login "$REPO" 2>err &&
+	grep "^bbs://git-remote-bbs:bbs-index-1%20alice@" creds2
 '
 
 test_expect_success 'git credential-cache keeps the grant too' '
