@@ -701,6 +701,7 @@ struct remote_ctx {
 	struct conn conn;
 	struct session s;
 	struct git_config *gitcfg;
+	char *static_token;	/* secret: BBS_ACCESS_TOKEN, kept out of cfg */
 };
 
 int remote_ctx_config(struct remote_ctx *c, const char *url);

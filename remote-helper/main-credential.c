@@ -7,8 +7,10 @@
  *	git config --global credential.https://bitbucket.org.helper bbs
  *
  * get:   username (bbs.<url>.gitUsername, default x-token-auth) and a fresh
- *        access token as the password; nothing when not signed in, so git
- *        goes on to its other helpers.
+ *        access token as the password (to git 2.46+, a credential marked
+ *        ephemeral); nothing when not signed in, so git goes on to its
+ *        other helpers.  With BBS_ACCESS_TOKEN set, that token, as
+ *        git-remote-bbs uses it (git-lfs in CI).
  * store: nothing to do: the tokens are already ours.
  * erase: git says the token was refused; the stored one is marked expired
  *        so the next get refreshes it.  A refused fresh token is not
@@ -21,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "helper.h"
 
 static const char usage_text[] =
@@ -29,23 +33,73 @@ static const char usage_text[] =
     "  git config --global credential.https://bitbucket.org.helper bbs\n"
     "It answers with an OAuth access token of git-remote-bbs's sign-in.\n";
 
+/* "user:token" in base64 (caller wipes and frees), for a Basic credential. */
+static char *
+basic_credential(const char *user, const char *tok)
+{
+	char *pair = xasprintf("%s:%s", user, tok), *out;
+	size_t len = strlen(pair);
+
+	out = xmalloc(4 * ((len + 2) / 3) + 1);
+	EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)pair,
+	    (int)len);
+	secret_free(pair);
+	return out;
+}
+
 /*
- * Answer `get` with `tok`, in the protocol of the git that asked: a Bearer
- * credential marked ephemeral when git announced capability[]=authtype
- * (2.46+) and the remote takes Bearer, else username and password.  Both
- * carry password_expiry_utc (2.40+; older gits ignore unknown keys), the
- * time after which we would not hand the token out ourselves, so a caching
- * helper later in the chain drops it then.  Requests of git-lfs always
- * get username and password.  cred_write refuses a value
- * with a line break: it would inject protocol lines.
+ * The token in what git sends back to erase: a password, a Bearer
+ * credential as it is, or a Basic one decoded (caller frees), or NULL.
+ */
+static char *
+refused_token(const struct cred *c, const char *user)
+{
+	const char *v = c->credential;
+	size_t len = v != NULL ? strlen(v) : 0, cap = len / 4 * 3 + 1;
+	size_t n = strlen(user), pad = 0;
+	unsigned char *raw;
+	char *tok = NULL;
+	int got;
+
+	if (c->password != NULL)
+		return xstrdup(c->password);
+	if (v == NULL)
+		return NULL;
+	raw = xmalloc(cap);
+	got = len > 0 && len % 4 == 0 ? EVP_DecodeBlock(raw,
+	    (const unsigned char *)v, (int)len) : -1;
+	/* EVP_DecodeBlock counts the padding as zero bytes */
+	while (got > 0 && pad < 2 && v[len - 1 - pad] == '=')
+		pad++;
+	if (got > 0 && (size_t)got - pad > n + 1 &&
+	    memcmp(raw, user, n) == 0 && raw[n] == ':' &&
+	    memchr(raw, '\0', (size_t)got - pad) == NULL)
+		tok = xstrndup((char *)raw + n + 1, (size_t)got - pad - n - 1);
+	secret_wipe(raw, cap);
+	free(raw);
+	return tok != NULL ? tok : xstrdup(v);
+}
+
+/*
+ * Answer `get` with `tok`, in the protocol of the git that asked.  When
+ * git announced capability[]=authtype (2.46+), a pre-encoded credential
+ * (Bearer, or Basic with the git user name) marked ephemeral: git's store
+ * and cache helpers keep only user names and passwords, so none keeps the
+ * token.  Else username and password.  Both carry password_expiry_utc
+ * (2.40+; older gits ignore unknown keys), the time after which we would
+ * not hand the token out ourselves, so a caching helper later in the
+ * chain drops it then.  Requests of git-lfs always get username and
+ * password.  cred_write refuses a value with a line break: it would
+ * inject protocol lines.
  */
 static int
 cred_answer(const struct cred *c, const struct remote_ctx *rc,
     const char *tok, FILE *out)
 {
-	char expiry[32];
+	char expiry[32], *basic = NULL;
 	const char *kv[13];
 	size_t n = 0;
+	int r;
 
 	/*
 	 * git-lfs prints Bearer headers in its GIT_CURL_VERBOSE trace (it
@@ -54,13 +108,20 @@ cred_answer(const struct cred *c, const struct remote_ctx *rc,
 	 */
 	int lfs = c->path != NULL && strstr(c->path, "info/lfs") != NULL;
 
-	if (c->cap_authtype && rc->cfg.git_auth == GIT_AUTH_BEARER && !lfs) {
+	if (c->cap_authtype && !lfs) {
 		kv[n++] = "capability[]";
 		kv[n++] = "authtype";
 		kv[n++] = "authtype";
-		kv[n++] = "Bearer";
-		kv[n++] = "credential";
-		kv[n++] = tok;
+		if (rc->cfg.git_auth == GIT_AUTH_BEARER) {
+			kv[n++] = "Bearer";
+			kv[n++] = "credential";
+			kv[n++] = tok;
+		} else {
+			basic = basic_credential(rc->cfg.git_username, tok);
+			kv[n++] = "Basic";
+			kv[n++] = "credential";
+			kv[n++] = basic;
+		}
 		kv[n++] = "ephemeral";
 		kv[n++] = "1";
 	} else {
@@ -76,7 +137,9 @@ cred_answer(const struct cred *c, const struct remote_ctx *rc,
 		kv[n++] = expiry;
 	}
 	kv[n] = NULL;
-	return cred_write(out, kv);
+	r = cred_write(out, kv);
+	secret_free(basic);
+	return r;
 }
 int
 main(int argc, char **argv)
@@ -116,7 +179,15 @@ main(int argc, char **argv)
 		r = 0;
 		goto out;
 	}
-	if (r != 0 || rc.cfg.oauth.provider == NULL)
+	if (r != 0)
+		goto out;
+	if (rc.static_token != NULL) {
+		/* BBS_ACCESS_TOKEN, as git-remote-bbs uses it: nothing to erase */
+		if (strcmp(argv[1], "get") == 0)
+			r = cred_answer(&c, &rc, rc.static_token, stdout);
+		goto out;
+	}
+	if (rc.cfg.oauth.provider == NULL)
 		goto out;
 	/*
 	 * A user name other than the one we answer with (x-token-auth by
@@ -128,10 +199,9 @@ main(int argc, char **argv)
 	if ((r = remote_ctx_session(&rc)) != 0)
 		goto out;
 	if (strcmp(argv[1], "erase") == 0) {
-		/* a Bearer answer comes back as credential=, not password= */
-		if (c.password != NULL || c.credential != NULL)
-			r = session_expire(&rc.s, c.password != NULL ?
-			    c.password : c.credential);
+		/* a credential= answer comes back as credential=, encoded */
+		if ((tok = refused_token(&c, rc.cfg.git_username)) != NULL)
+			r = session_expire(&rc.s, tok);
 		goto out;
 	}
 	if ((r = session_token(&rc.s, &tok)) == 0)

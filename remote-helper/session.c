@@ -1017,8 +1017,11 @@ remote_ctx_config(struct remote_ctx *c, const char *url)
 	    (r = config_load(&c->cfg, c->gitcfg, &c->url)) != 0 ||
 	    (r = config_env_scrub()) != 0)
 		return r;
-	/* a static BBS_ACCESS_TOKEN plays no part in OAuth commands */
-	secret_free(c->cfg.token);
+	/*
+	 * A static BBS_ACCESS_TOKEN plays no part in OAuth commands; only
+	 * git-credential-bbs answers with it (git-lfs in CI).
+	 */
+	c->static_token = c->cfg.token;
 	c->cfg.token = NULL;
 	return conn_init(&c->conn, &c->url, &c->cfg);
 }
@@ -1037,4 +1040,6 @@ remote_ctx_release(struct remote_ctx *c)
 	config_release(&c->cfg);
 	url_release(&c->url);
 	transport_config_free(c->gitcfg);
+	secret_free(c->static_token);
+	c->static_token = NULL;
 }

@@ -139,13 +139,20 @@ test_expect_success 'WSL: the browser is opened with wslview, only under WSL' '
 '
 
 # Guide "IDEs": a plain https:// remote with git-credential-bbs.
+# A store helper configured before: the empty value keeps the token out
+# of it.
 test_expect_success 'IDEs: a plain remote with git-credential-bbs as credential helper' '
-	guide git config --global "credential.$FORGE_URL.helper" bbs &&
+	git config --global credential.helper "store --file=$PWD/ide-creds" &&
+	guide git config --global "credential.$FORGE_URL.helper" "" &&
+	guide git config --global --add "credential.$FORGE_URL.helper" bbs &&
 	mkdir ide &&
 	(cd ide && guide git clone "$URL") &&
 	test "$(git -C ide/repo config remote.origin.url)" = "$URL" &&
+	git -C ide/repo fetch -q origin &&
+	test_path_is_missing ide-creds &&
 	! grep -F -e "$(stored access_token)" ide/repo/.git/config "$HOME/.gitconfig" &&
-	git config --global --remove-section "credential.$FORGE_URL"
+	git config --global --remove-section "credential.$FORGE_URL" &&
+	git config --global --unset credential.helper
 '
 
 # Guide "CI": the client-credentials grant.

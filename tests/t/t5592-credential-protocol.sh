@@ -83,6 +83,8 @@ test_expect_success 'fetches with git cache and store after bbs in the chain' '
 	fi
 '
 
+# git 2.40 to 2.45 cache the Basic answer until its expiry; 2.46+ get an
+# ephemeral credential, which the cache does not keep at all.
 test_expect_success GIT_2_40 'a caching helper first in the chain drops the token when the helper would (git 2.40+)' '
 	git config --global "bbs.$FORGE_URL.gitAuth" basic &&
 	test_when_finished "git config --global --unset bbs.$FORGE_URL.gitAuth" &&
@@ -93,8 +95,13 @@ test_expect_success GIT_2_40 'a caching helper first in the chain drops the toke
 	git -C work fetch -q origin &&
 	printf "protocol=http\nhost=%s\n\n" "$HOST" |
 		git credential-cache --socket="$SOCK" get >cached &&
-	grep "^password=$at$" cached &&
-	grep "^password_expiry_utc=$(use_until)$" cached &&
+	if test_have_prereq GIT_2_46
+	then
+		! grep "^password=" cached
+	else
+		grep "^password=$at$" cached &&
+		grep "^password_expiry_utc=$(use_until)$" cached
+	fi &&
 	sleep 4 &&
 	before=$(oauth_count refresh_token) &&
 	git -C work fetch -q origin &&
@@ -141,13 +148,74 @@ test_expect_success GIT_2_46 'a refused Bearer credential is erased and refreshe
 	test "$(stored access_token)" != "$at"
 '
 
-test_expect_success GIT_2_46 'a remote that takes Basic gets username and password even from git 2.46+' '
+# base64 of x-token-auth:<the stored access token>
+basic_of_stored() {
+	printf "x-token-auth:%s" "$(stored access_token)" | base64 -w 0
+}
+
+test_expect_success 'a remote that takes Basic gets an ephemeral Basic credential when git announces authtype' '
 	git config --global "bbs.$FORGE_URL.gitAuth" basic &&
 	test_when_finished "git config --global --unset bbs.$FORGE_URL.gitAuth" &&
-	git-credential-bbs get <req2 >out &&
+	printf "capability[]=authtype\nprotocol=http\nhost=%s\n\n" "$HOST" >req3 &&
+	git-credential-bbs get <req3 >out &&
+	grep "^capability\[\]=authtype$" out &&
+	grep "^authtype=Basic$" out &&
+	grep "^credential=$(basic_of_stored)$" out &&
+	grep "^ephemeral=1$" out &&
+	! grep -e "^username=" -e "^password=" out
+'
+
+test_expect_success 'git-lfs gets username and password, authtype or not' '
+	printf "capability[]=authtype\nprotocol=http\nhost=%s\npath=team/repo.git/info/lfs\n\n" "$HOST" >req4 &&
+	git-credential-bbs get <req4 >out &&
 	grep "^username=x-token-auth$" out &&
 	grep "^password=$(stored access_token)$" out &&
-	! grep -e "^authtype=" -e "^credential=" -e "^ephemeral=" out
+	! grep -e "^authtype=" -e "^credential=" out
+'
+
+test_expect_success GIT_2_46 'no helper in the chain keeps the Basic credential (git 2.46+)' '
+	git config --global "bbs.$FORGE_URL.gitAuth" basic &&
+	test_when_finished "git config --global --unset bbs.$FORGE_URL.gitAuth" &&
+	{ git credential-cache --socket="$SOCK" exit 2>/dev/null || :; } &&
+	rm -f stored &&
+	chain bbs "cache --socket=$SOCK --timeout=600" \
+		"store --file=$TRASH_DIRECTORY/stored" &&
+	: >"$(forge_gate_log)" &&
+	git -C work fetch -q origin &&
+	grep "scheme=basic user=x-token-auth token=ok" "$(forge_gate_log)" &&
+	test_path_is_missing stored &&
+	printf "capability[]=authtype\nprotocol=http\nhost=%s\n\n" "$HOST" |
+		git credential-cache --socket="$SOCK" get >cached &&
+	! grep -e "^credential=" -e "^password=" cached
+'
+
+test_expect_success GIT_2_46 'a refused Basic credential is erased and refreshed once (git 2.46+)' '
+	git config --global "bbs.$FORGE_URL.gitAuth" basic &&
+	test_when_finished "git config --global --unset bbs.$FORGE_URL.gitAuth" &&
+	chain bbs &&
+	at=$(stored access_token) &&
+	printf "token=%s&token_type_hint=access_token&client_id=bbs-test-client" "$at" >revoke.body &&
+	curl -sf --data-binary @revoke.body "$(oauth_endpoint revocation_endpoint)" &&
+	before=$(oauth_count refresh_token) &&
+	test_must_fail git -C work fetch origin 2>err &&
+	test "$(stored expires_at)" = 1 &&
+	git -C work fetch -q origin &&
+	test $(($(oauth_count refresh_token) - before)) = 1 &&
+	test "$(stored access_token)" != "$at"
+'
+
+# CI: BBS_ACCESS_TOKEN is what git-remote-bbs sends; git-lfs, which asks
+# this helper, gets the same.  It is never stored, so nothing is erased.
+test_expect_success 'with BBS_ACCESS_TOKEN set, that token is the answer' '
+	STATIC=static-token-$$ &&
+	cp "$STORE" store.before &&
+	BBS_ACCESS_TOKEN=$STATIC git-credential-bbs get <req >out &&
+	grep "^username=x-token-auth$" out &&
+	grep "^password=$STATIC$" out &&
+	! grep "^password_expiry_utc=" out &&
+	printf "protocol=http\nhost=%s\nusername=x-token-auth\npassword=%s\n\n" "$HOST" "$STATIC" |
+		BBS_ACCESS_TOKEN=$STATIC git-credential-bbs erase &&
+	test_cmp store.before "$STORE"
 '
 
 test_done
