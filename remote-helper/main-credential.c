@@ -141,6 +141,30 @@ cred_answer(const struct cred *c, const struct remote_ctx *rc,
 	secret_free(basic);
 	return r;
 }
+/*
+ * A Data Center under a path (https://host/bitbucket/scm/...) is known by
+ * the path before /scm/, which git sends only with useHttpPath: without
+ * one, "not signed in" says what to set rather than to sign in again.
+ */
+static void
+hint_http_path(const struct cred *c, const struct remote_ctx *rc, int r)
+{
+	const struct provider *p = provider_by_name(rc->cfg.oauth.provider);
+	char *msg;
+
+	if (r != BBS_E_AUTH_REQUIRED || c->path != NULL || p == NULL ||
+	    p->base_marker == NULL || rc->cfg.oauth.ep.issuer != NULL ||
+	    err_message() == NULL)
+		return;
+	msg = xstrdup(err_message());
+	err_clear();
+	err_set(r, "%s", msg);
+	err_hint("git sent no path; for a server under a path (before "
+	    "/scm/), run: git config --global credential.%s://%s.useHttpPath "
+	    "true", c->protocol, c->host);
+	free(msg);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -206,6 +230,7 @@ main(int argc, char **argv)
 	}
 	if ((r = session_token(&rc.s, &tok)) == 0)
 		r = cred_answer(&c, &rc, tok, stdout);
+	hint_http_path(&c, &rc, r);
 out:
 	/* the request and the answer went through stdio: wipe its buffers */
 	if ((w = secret_stdio_wipe()) != 0 && r == 0)

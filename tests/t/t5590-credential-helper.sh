@@ -107,4 +107,20 @@ test_expect_success PYSERVER 'two accounts: the refused token of the one the URL
 	test "$(grant bob access_token)" != spoiled
 '
 
+# Data Center under a path is known by the path before /scm/: git sends
+# it only with useHttpPath, and without it the hint says so.
+test_expect_success 'Data Center without a path from git: the hint names useHttpPath' '
+	git config --global "bbs.http://localhost:1.provider" bitbucket-datacenter &&
+	git config --global "bbs.http://localhost:1.clientId" dc-client &&
+	test_when_finished "git config --global --remove-section bbs.http://localhost:1" &&
+	printf "protocol=http\nhost=localhost:1\n\n" >dcreq &&
+	test_expect_code 1 git-credential-bbs get <dcreq >out 2>err &&
+	test_must_be_empty out &&
+	grep "not signed in to .localhost." err &&
+	grep "hint: git sent no path; .*git config --global credential.http://localhost:1.useHttpPath true" err &&
+	printf "protocol=http\nhost=localhost:1\npath=bitbucket/scm/team/r.git\n\n" >dcreq &&
+	test_expect_code 1 git-credential-bbs get <dcreq >out 2>err &&
+	grep "hint: sign in with: git bbs login http://localhost:1/bitbucket/scm/team/r.git" err
+'
+
 test_done
