@@ -64,6 +64,7 @@ struct cfg_collect {
 	const struct remote_url *url;
 	char *value[K_NR];
 	int score[K_NR];
+	struct fsck_types fsck;	/* fetch.fsck.*, in the order read */
 };
 
 /* Take value `k` (moving it out of the collector). */
@@ -272,6 +273,12 @@ cfg_collect_cb(const git_config_entry *e, void *payload)
 	if ((dot1 = strchr(name, '.')) == NULL ||
 	    (dot2 = strrchr(name, '.')) == NULL || e->value == NULL)
 		return 0;
+	/* fetch.fsck.<msg-id>: the subsection is "fsck", as git spells it */
+	if (strncasecmp(name, "fetch.", 6) == 0 &&
+	    strncmp(name + 6, "fsck.", 5) == 0 && dot2 == name + 10) {
+		fsck_types_set(&cc->fsck, dot2 + 1, e->value);
+		return 0;
+	}
 	slen = (size_t)(dot1 - name);
 	for (i = 0; i < K_NR; i++) {
 		if (strlen(cfg_keys[i].section) != slen ||
@@ -524,6 +531,8 @@ config_load(struct helper_config *out, struct git_config *cfg,
 	memset(&hs, 0, sizeof(hs));
 	if ((r = cfg_collect_all(&cc, cfg, u)) != 0)
 		goto out;
+	out->fsck = cc.fsck;
+	memset(&cc.fsck, 0, sizeof(cc.fsck));
 
 	if ((prov = provider_by_host(u->host)) == NULL)
 		prov = provider_generic();
@@ -575,6 +584,7 @@ out:
 	http_url_settings_release(&hs);
 	for (i = 0; i < K_NR; i++)
 		secret_free(cc.value[i]);	/* clientSecret among them */
+	fsck_types_release(&cc.fsck);
 	return r;
 }
 
@@ -616,6 +626,7 @@ config_release(struct helper_config *c)
 	free(c->ca_file);
 	free(c->ca_path);
 	free(c->proxy);
+	fsck_types_release(&c->fsck);
 	oauth_settings_release(&c->oauth);
 	memset(c, 0, sizeof(*c));
 }

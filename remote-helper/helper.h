@@ -296,6 +296,24 @@ char *provider_base(const struct provider *p, const struct remote_url *u);
 /* Endpoint `tmpl` resolved against `base`; NULL for a NULL template. */
 char *provider_endpoint(const char *tmpl, const char *base);
 
+/* fsck.c: fetch.fsck.* for git index-pack --strict */
+struct fsck_types {
+	char *id[64];		/* lowercase message ids, and "skiplist" */
+	char *value[64];
+	size_t nr;
+};
+
+/* Take fetch.fsck.<id> = value; a later setting of an id replaces it. */
+void fsck_types_set(struct fsck_types *f, const char *id, const char *value);
+/*
+ * *out: "--strict" with the settings, as index-pack takes them (caller
+ * frees).  An id git 2.39 does not know is skipped with git's warning; a
+ * bad severity, or a skip list path index-pack cannot take, is
+ * BBS_E_INVALID.
+ */
+int fsck_types_option(const struct fsck_types *f, char **out);
+void fsck_types_release(struct fsck_types *f);
+
 struct helper_config {
 	enum git_auth git_auth;
 	char *git_username;	/* Basic user name */
@@ -306,6 +324,7 @@ struct helper_config {
 	char *proxy;
 	long low_speed_time;
 	int fsck_objects;
+	struct fsck_types fsck;	/* fetch.fsck.* */
 	struct oauth_settings oauth;
 	struct git_config *gitcfg;	/* borrowed: what config_load read */
 	const struct remote_url *url;	/* borrowed: the remote it read for */
@@ -388,6 +407,7 @@ struct helper_options {
 	int dry_run;
 	int atomic;
 	int fsck_objects;
+	const struct fsck_types *fsck;	/* borrowed: fetch.fsck.* */
 	int unsupported_shallow;	/* a depth/filter option was given */
 	int depth;		/* option depth: 0 full history, INT_MAX unshallow */
 	int deepen_relative;	/* option deepen-relative true (--deepen) */

@@ -169,6 +169,7 @@ main(int argc, char **argv)
 	    (r = config_env_scrub()) != 0)
 		goto out;
 	opts.fsck_objects = cfg.fsck_objects;
+	opts.fsck = &cfg.fsck;
 	if ((r = conn_init(&conn, &url, &cfg)) != 0)
 		goto out;
 	/* git-lfs finds the server through what this writes; never fatal */

@@ -175,7 +175,7 @@ packsink_start(struct packsink *s)
 {
 	const struct helper_options *o = s->t->opts;
 	const char *argv[12];
-	char keep[64];
+	char keep[64], *strict = NULL;
 	size_t n = 0;
 	int r;
 
@@ -189,11 +189,20 @@ packsink_start(struct packsink *s)
 		argv[n++] = "-v";
 	if (o->check_connectivity)
 		argv[n++] = "--check-self-contained-and-connected";
-	if (o->fsck_objects)
-		argv[n++] = "--strict";
+	if (o->fsck_objects) {
+		/* fetch.fsck.*, as git's fetch-pack passes them */
+		if (o->fsck == NULL)
+			argv[n++] = "--strict";
+		else if ((r = fsck_types_option(o->fsck, &strict)) != 0)
+			return r;
+		else
+			argv[n++] = strict;
+	}
 	argv[n] = NULL;
 	packsink_list_packs(s);
-	if ((r = child_start(&s->child, argv, 1, 1, -1, -1)) != 0)
+	r = child_start(&s->child, argv, 1, 1, -1, -1);
+	free(strict);
+	if (r != 0)
 		return r;
 	s->started = 1;
 	packsink_wait_tmpfile(s);

@@ -161,6 +161,48 @@ test_expect_success 'fetch into a repository configured for a bbs:// remote by h
 	test "$(git -C byhand rev-parse origin/main)" = "$(git -C upstream rev-parse main)"
 '
 
+# A tree entry whose mode has a leading zero: git fsck warns about it
+# (zeroPaddedFilemode), and --strict makes that an error.
+test_expect_success 'set up a repository with a zero-padded file mode' '
+	forge_create_repo team/fsck.git --empty &&
+	git init -q fsckup &&
+	commit_file fsckup a.txt one &&
+	sub=$(git -C fsckup rev-parse "HEAD^{tree}") &&
+	python3 -c "import sys; sys.stdout.buffer.write(b\"040000 sub\\0\" + bytes.fromhex(sys.argv[1]))" "$sub" |
+		git -C fsckup hash-object -t tree -w --literally --stdin >badtree &&
+	commit=$(git -C fsckup commit-tree "$(cat badtree)" -p HEAD -m padded) &&
+	git -C fsckup update-ref refs/heads/main "$commit" &&
+	git -C fsckup push -q "$(forge_repo_dir team/fsck.git)" main &&
+	forge_fix_perms
+'
+
+test_expect_success 'fetch.fsckObjects: the fetch fails on the object, as in git' '
+	test_must_fail git -c transfer.fsckObjects=true clone -q \
+		"bbs::$FORGE_URL/team/fsck.git" f1 2>err &&
+	test_grep -i "zeroPaddedFilemode" err &&
+	test_path_is_missing f1
+'
+
+test_expect_success 'fetch.fsck.<msg-id> and fetch.fsck.skipList reach git index-pack' '
+	git -c fetch.fsckObjects=true -c fetch.fsck.zeroPaddedFilemode=ignore \
+		clone -q "bbs::$FORGE_URL/team/fsck.git" f2 &&
+	git -C f2 cat-file -e "$(cat badtree)" &&
+	git -c transfer.fsckObjects=true -c fetch.fsck.skipList="$PWD/badtree" \
+		clone -q "bbs::$FORGE_URL/team/fsck.git" f3 &&
+	git -C f3 cat-file -e "$(cat badtree)"
+'
+
+test_expect_success 'fetch.fsck.*: an unknown id is skipped with a warning, a bad severity fails' '
+	git -c fetch.fsckObjects=true -c fetch.fsck.noSuchId=ignore \
+		-c fetch.fsck.zeroPaddedFilemode=warn -c fetch.fsck.zeroPaddedFilemode=ignore \
+		clone -q "bbs::$FORGE_URL/team/fsck.git" f4 2>err &&
+	test_grep "warning: Skipping unknown msg id .nosuchid." err &&
+	test_must_fail git -c fetch.fsckObjects=true -c fetch.fsck.zeroPaddedFilemode=bogus \
+		clone -q "bbs::$FORGE_URL/team/fsck.git" f5 2>err &&
+	test_grep "bad value for fetch.fsck.zeropaddedfilemode (error, warn or ignore)" err &&
+	test_path_is_missing f5
+'
+
 test_expect_success 'a SHA-256 remote is refused clearly' '
 	git init -q --bare --object-format=sha256 "$(forge_repo_dir team/sha256.git)" &&
 	git -C "$(forge_repo_dir team/sha256.git)" config http.receivepack true &&
