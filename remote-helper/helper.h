@@ -23,6 +23,12 @@ struct remote_url {
 	char *path;		/* begins with '/', may be just "/" */
 	char *url;		/* scheme://host[:port]/path, no user part */
 	char *origin;		/* scheme://host:port */
+	/*
+	 * scheme://host[:port], the port only when it is not the scheme's
+	 * default: how people, git's documentation and git-lfs (which looks
+	 * keys up by their spelling) write the URL of credential.<url>.*
+	 */
+	char *site;
 };
 
 /*

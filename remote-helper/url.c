@@ -23,6 +23,7 @@ url_release(struct remote_url *u)
 	free(u->path);
 	free(u->url);
 	free(u->origin);
+	free(u->site);
 	memset(u, 0, sizeof(*u));
 }
 
@@ -99,6 +100,8 @@ url_finish(struct remote_url *u)
 	    u->host, v6 ? "]" : "", portbuf, u->path);
 	u->origin = xasprintf("%s://%s%s%s:%d", u->scheme, v6 ? "[" : "",
 	    u->host, v6 ? "]" : "", u->port);
+	u->site = xasprintf("%s://%s%s%s%s", u->scheme, v6 ? "[" : "",
+	    u->host, v6 ? "]" : "", portbuf);
 }
 
 int

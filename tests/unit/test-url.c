@@ -84,6 +84,32 @@ test_loopback_http(void **state)
 }
 
 static void
+site_is(const char *in, const char *site)
+{
+	struct remote_url u;
+
+	err_clear();
+	assert_int_equal(url_parse(&u, in), 0);
+	assert_string_equal(u.site, site);
+	url_release(&u);
+}
+
+/* the spelling of credential.<url>.* keys: no default port, as git-lfs */
+static void
+test_site(void **state)
+{
+	site_is("bbs::https://bitbucket.org/team/repo.git",
+	    "https://bitbucket.org");
+	site_is("https://Alice@Bitbucket.ORG:443/x", "https://bitbucket.org");
+	site_is("https://example.com:8443/x", "https://example.com:8443");
+	site_is("http://127.0.0.1:80/r", "http://127.0.0.1");
+	site_is("http://127.0.0.1:8080/r", "http://127.0.0.1:8080");
+	site_is("http://127.0.0.1:443/r", "http://127.0.0.1:443");
+	site_is("https://[::1]/r", "https://[::1]");
+	site_is("https://[::1]:9/r", "https://[::1]:9");
+}
+
+static void
 test_malformed(void **state)
 {
 	parse_fails("https://user:secret@example.com/r", BBS_E_INVALID);
@@ -135,6 +161,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_forms),
 		cmocka_unit_test(test_loopback_http),
+		cmocka_unit_test(test_site),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_urlmatch),
 	};
