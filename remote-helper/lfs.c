@@ -18,7 +18,9 @@
  *	                                        request without credentials)
  *
  * so git-lfs asks git-credential-bbs, which hands it the same tokens.
- * Every value goes through "git config", never a secret.
+ * "https://host" carries a port only when it is not the scheme's default,
+ * as people write it.  Every value goes through "git config", never a
+ * secret.
  */
 #include "config.h"
 
@@ -65,6 +67,58 @@ config_write(const char *name, const char *value, int add)
 	return 0;
 }
 
+/* What a "git config --get-urlmatch" prints, at most. */
+#define URLMATCH_OUTPUT_MAX ((size_t)1024 * 1024)
+/* A value no one sets: see credential_set_for. */
+#define PLAIN_STANDIN "bbs: no credential.<url> key matched"
+
+/*
+ * Whether credential.<url>.<var> is set (any value, even empty) for a
+ * <url> that matches `url` the way git's credential code matches it: a
+ * default port is the same as none, a path matches its prefixes, a user
+ * part must be the URL's.  "git config --get-urlmatch" knows these rules,
+ * but it also counts a plain credential.<var>, e.g. a global
+ * credential.helper, as the least specific match, and that one must not
+ * count: setting it aside for the host is what the empty helper entry is
+ * for.  So a plain one is given on the command line too, with a value of
+ * our own: git reads it last, so it wins over every plain entry of the
+ * files and loses to every key whose URL matches.
+ */
+static int
+credential_set_for(const char *var, const char *url, int *set)
+{
+	const char *argv[8];
+	char *standin, *name;
+	struct buf out;
+	int i = 0, r;
+
+	*set = 0;
+	standin = xasprintf("credential.%s=%s", var, PLAIN_STANDIN);
+	name = xasprintf("credential.%s", var);
+	argv[i++] = "git";
+	argv[i++] = "-c";
+	argv[i++] = standin;
+	argv[i++] = "config";
+	argv[i++] = "--get-urlmatch";
+	argv[i++] = name;
+	argv[i++] = url;
+	argv[i] = NULL;
+	buf_init(&out, URLMATCH_OUTPUT_MAX);
+	r = run_quiet(argv, NULL, &out);
+	if (r == 0)
+		*set = out.ptr == NULL ||
+		    strcmp(out.ptr, PLAIN_STANDIN "\n") != 0;
+	else if (r == 1)
+		r = 0;		/* nothing at all, not even the stand-in */
+	else if (r > 0)
+		r = err_set(BBS_E_ERROR, "git config --get-urlmatch %s failed "
+		    "(exit code %d)", name, r);
+	buf_release(&out);
+	free(standin);
+	free(name);
+	return r;
+}
+
 /* The LFS endpoint git-lfs would derive from the plain URL of `u`. */
 static char *
 lfs_endpoint(const struct remote_url *u)
@@ -82,12 +136,40 @@ lfs_endpoint(const struct remote_url *u)
 	return s;
 }
 
+/*
+ * credential.<site>.helper = "" and = bbs, and .useHttpPath = true,
+ * each unless git would find one for the LFS endpoint already.
+ */
+static int
+lfs_credential(const struct remote_url *u, const char *endpoint)
+{
+	char *name;
+	int set, r;
+
+	if ((r = credential_set_for("helper", endpoint, &set)) != 0)
+		return r;
+	name = xasprintf("credential.%s.helper", u->site);
+	if (!set && ((r = config_write(name, "", 1)) != 0 ||
+	    (r = config_write(name, "bbs", 1)) != 0)) {
+		free(name);
+		return r;
+	}
+	free(name);
+	/* git-lfs then names the LFS API in the path it asks about */
+	if ((r = credential_set_for("useHttpPath", endpoint, &set)) != 0)
+		return r;
+	name = xasprintf("credential.%s.useHttpPath", u->site);
+	if (!set)
+		r = config_write(name, "true", 0);
+	free(name);
+	return r;
+}
+
 int
 lfs_configure(const char *remote, const struct remote_url *u,
     struct git_config *cfg, int basic_upfront)
 {
 	char *name = NULL, *endpoint = NULL;
-	size_t len;
 	int r = 0;
 
 	if (cfg == NULL || remote == NULL || getenv("GIT_DIR") == NULL)
@@ -98,28 +180,17 @@ lfs_configure(const char *remote, const struct remote_url *u,
 	if (!config_has(cfg, "filter.lfs.process") &&
 	    !config_has(cfg, "filter.lfs.smudge"))
 		return 0;
-	len = strlen(remote) + strlen(u->origin) + 64;
-	name = xmalloc(len);
-	snprintf(name, len, "remote.%s.lfsurl", remote);
+	name = xasprintf("remote.%s.lfsurl", remote);
 	if (config_has(cfg, name))
 		goto out;	/* the user's choice stands */
 	endpoint = lfs_endpoint(u);
 	if ((r = config_write(name, endpoint, 0)) != 0)
 		goto out;
-	snprintf(name, len, "credential.%s.helper", u->origin);
-	if (!config_has(cfg, name) &&
-	    ((r = config_write(name, "", 1)) != 0 ||
-	    (r = config_write(name, "bbs", 1)) != 0))
-		goto out;
-	/* git-lfs then names the LFS API in the path it asks about */
-	snprintf(name, len, "credential.%s.useHttpPath", u->origin);
-	if (!config_has(cfg, name) && (r = config_write(name, "true", 0)) != 0)
+	if ((r = lfs_credential(u, endpoint)) != 0)
 		goto out;
 	if (basic_upfront) {
 		free(name);
-		len = strlen(endpoint) + 16;
-		name = xmalloc(len);
-		snprintf(name, len, "lfs.%s.access", endpoint);
+		name = xasprintf("lfs.%s.access", endpoint);
 		if (!config_has(cfg, name))
 			r = config_write(name, "basic", 0);
 	}

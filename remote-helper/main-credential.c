@@ -104,7 +104,7 @@ cred_answer(const struct cred *c, const struct remote_ctx *rc,
 	/*
 	 * git-lfs prints Bearer headers in its GIT_CURL_VERBOSE trace (it
 	 * masks Basic ones): its requests, which name the LFS API in the
-	 * path (lfs.c sets credential.<origin>.useHttpPath), get Basic.
+	 * path (lfs.c sets credential.<site>.useHttpPath), get Basic.
 	 */
 	int lfs = c->path != NULL && strstr(c->path, "info/lfs") != NULL;
 

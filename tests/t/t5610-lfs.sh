@@ -19,6 +19,53 @@ REPO=bbs::$FORGE_URL/team/lfs.git
 LFSURL=$FORGE_URL/team/lfs.git/info/lfs
 export BROWSER=$BROWSER_STANDIN
 
+# The forge on the scheme's default port too: a forwarder from port 80 of
+# a loopback address of its own (tests running beside this one pick
+# others) to the forge.  Listening there needs root's rights (or
+# CAP_NET_BIND_SERVICE): without them the tests of DEFAULT_PORT are skipped.
+DP=127.$((RANDOM % 200 + 20)).$((RANDOM % 250 + 1)).$((RANDOM % 250 + 1))
+python3 -c '
+import os, socket, sys, threading
+
+def pipe(a, b):
+    try:
+        while True:
+            data = a.recv(65536)
+            if not data:
+                break
+            b.sendall(data)
+    except OSError:
+        pass
+    for s, how in ((b, socket.SHUT_WR), (a, socket.SHUT_RD)):
+        try:
+            s.shutdown(how)
+        except OSError:
+            pass
+
+listener = socket.socket()
+listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+try:
+    listener.bind((sys.argv[1], 80))
+except OSError:
+    sys.exit(0)
+listener.listen(32)
+with open(sys.argv[3], "w") as f:
+    f.write("ready\n")
+while True:
+    client = listener.accept()[0]
+    forge = socket.create_connection(("127.0.0.1", int(sys.argv[2])))
+    for a, b in ((client, forge), (forge, client)):
+        threading.Thread(target=pipe, args=(a, b), daemon=True).start()
+' "$DP" "$FORGE_PORT" "$TRASH_DIRECTORY/forward.ready" &
+forward_pid=$!
+test_atexit "kill $forward_pid 2>/dev/null"
+for _ in $(seq 100); do
+	[ -f "$TRASH_DIRECTORY/forward.ready" ] && break
+	kill -0 "$forward_pid" 2>/dev/null || break
+	sleep 0.1
+done
+[ -f "$TRASH_DIRECTORY/forward.ready" ] && test_set_prereq DEFAULT_PORT
+
 # lfs_objects: how many LFS objects the server keeps for team/lfs.git
 lfs_objects() {
 	find "$FORGE_DIR/lfs/team/lfs.git" -type f -name '[0-9a-f]*' 2>/dev/null |
@@ -60,6 +107,56 @@ test_expect_success 'a clone through bbs:: smudges the LFS objects' '
 	git clone -q "$REPO" clone2 &&
 	test_cmp work/big.bin clone2/big.bin &&
 	grep "GET /team/lfs.git/info/lfs/objects/[0-9a-f]* 200 download" "$FORGE_DIR/logs/lfs.log"
+'
+
+# user_helper NAME: a credential helper of the user that notes each call in
+# NAME.log and asks git-credential-bbs
+user_helper() {
+	printf '!f() { echo "$1" >>"%s/%s.log"; git credential-bbs "$@"; }; f' \
+		"$TRASH_DIRECTORY" "$1"
+}
+
+test_expect_success 'the user'"'"'s helper for a URL that git matches to the LFS API is kept' '
+	git config --global "credential.$FORGE_URL/team.helper" "$(user_helper mine)" &&
+	test_when_finished "git config --global --unset credential.$FORGE_URL/team.helper" &&
+	git clone -q "$REPO" mine &&
+	test_cmp work/big.bin mine/big.bin &&
+	grep "^get$" mine.log &&
+	test_must_fail git -C mine config --local --get-all "credential.$FORGE_URL.helper" &&
+	test "$(git -C mine config --local "credential.$FORGE_URL.useHttpPath")" = true
+'
+
+test_expect_success DEFAULT_PORT 'set up: a sign-in for the forge on port 80' '
+	git config --global "bbs.http://$DP.issuer" "$OAUTH_URL" &&
+	git config --global "bbs.http://$DP.clientId" bbs-test-client &&
+	git config --global "bbs.http://$DP.scopes" "$OAUTH_SCOPES" &&
+	git bbs login "bbs::http://$DP/team/lfs.git" 2>/dev/null
+'
+
+test_expect_success DEFAULT_PORT 'on the default port the keys have no port, and the user'"'"'s own helper is kept' '
+	git config --global "credential.http://$DP.helper" "$(user_helper dp)" &&
+	test_when_finished "git config --global --unset credential.http://$DP.helper" &&
+	git clone -q "bbs::http://$DP/team/lfs.git" dp1 &&
+	test_cmp work/big.bin dp1/big.bin &&
+	grep "^get$" dp.log &&
+	test "$(git -C dp1 config remote.origin.lfsurl)" = "http://$DP/team/lfs.git/info/lfs" &&
+	test_must_fail git -C dp1 config --local --get-all "credential.http://$DP.helper" &&
+	test_must_fail git -C dp1 config --local --get-all "credential.http://$DP:80.helper" &&
+	git -C dp1 config --local --get-regexp "^credential\." >actual &&
+	echo "credential.http://$DP.usehttppath true" >expect &&
+	test_cmp expect actual
+'
+
+test_expect_success DEFAULT_PORT 'on the default port the README'"'"'s commands undo the settings' '
+	git clone -q "bbs::http://$DP/team/lfs.git" dp2 &&
+	test_cmp work/big.bin dp2/big.bin &&
+	git -C dp2 config --get-all "credential.http://$DP.helper" >helpers &&
+	printf "\nbbs\n" >expect &&
+	test_cmp expect helpers &&
+	git -C dp2 config --unset remote.origin.lfsurl &&
+	git -C dp2 config --unset-all "credential.http://$DP.helper" &&
+	git -C dp2 config --unset "credential.http://$DP.useHttpPath" &&
+	test_must_fail git -C dp2 config --local --get-regexp "^credential\."
 '
 
 test_expect_success 'a token that expires between the git fetch and the LFS download is refreshed once' '
