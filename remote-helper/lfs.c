@@ -119,6 +119,57 @@ credential_set_for(const char *var, const char *url, int *set)
 	return r;
 }
 
+/*
+ * Earlier versions spelled the keys with the port even when it is the
+ * scheme's default, "credential.https://host:443.helper".  git reads that
+ * as https://host, but git-lfs looks keys up by their spelling and never
+ * saw the useHttpPath there, and the README's "git config --unset-all
+ * credential.https://host.helper" does not find them.  Such a section of
+ * the repository's own config is renamed to u->site's spelling, once: to
+ * git it means the same, so this is safe whoever wrote what is in it.
+ */
+static int
+respell_default_port(git_config *cfg, const struct remote_url *u)
+{
+	static const char *const vars[] = { "helper", "useHttpPath" };
+	const char *argv[7];
+	git_config_entry *e;
+	char *name, *from, *to;
+	size_t i;
+	int local = 0, r;
+
+	if (strcmp(u->origin, u->site) == 0)
+		return 0;	/* a port of its own: spelled the same */
+	for (i = 0; i < sizeof(vars) / sizeof(vars[0]) && !local; i++) {
+		e = NULL;
+		name = xasprintf("credential.%s.%s", u->origin, vars[i]);
+		if (git_config_get_entry(&e, cfg, name) == 0)
+			local = e->level == GIT_CONFIG_LEVEL_LOCAL;
+		git_config_entry_free(e);
+		git_error_clear();
+		free(name);
+	}
+	if (!local)
+		return 0;
+	from = xasprintf("credential.%s", u->origin);
+	to = xasprintf("credential.%s", u->site);
+	argv[0] = "git";
+	argv[1] = "config";
+	argv[2] = "--local";
+	argv[3] = "--rename-section";
+	argv[4] = from;
+	argv[5] = to;
+	argv[6] = NULL;
+	if ((r = run_quiet(argv, NULL, NULL)) > 0)
+		r = err_set(BBS_E_ERROR, "git config --rename-section %s failed "
+		    "(exit code %d)", from, r);
+	else if (r == 0)
+		trace_printf("lfs: renamed %s to %s", from, to);
+	free(from);
+	free(to);
+	return r;
+}
+
 /* The LFS endpoint git-lfs would derive from the plain URL of `u`. */
 static char *
 lfs_endpoint(const struct remote_url *u)
@@ -180,6 +231,8 @@ lfs_configure(const char *remote, const struct remote_url *u,
 	if (!config_has(cfg, "filter.lfs.process") &&
 	    !config_has(cfg, "filter.lfs.smudge"))
 		return 0;
+	if ((r = respell_default_port(cfg, u)) != 0)
+		return r;
 	name = xasprintf("remote.%s.lfsurl", remote);
 	if (config_has(cfg, name))
 		goto out;	/* the user's choice stands */

@@ -159,6 +159,23 @@ test_expect_success DEFAULT_PORT 'on the default port the README'"'"'s commands 
 	test_must_fail git -C dp2 config --local --get-regexp "^credential\."
 '
 
+test_expect_success DEFAULT_PORT 'keys an earlier version spelled with the default port are respelled, once' '
+	git -C dp2 config remote.origin.lfsurl "http://$DP/team/lfs.git/info/lfs" &&
+	git -C dp2 config --add "credential.http://$DP:80.helper" "" &&
+	git -C dp2 config --add "credential.http://$DP:80.helper" bbs &&
+	git -C dp2 config "credential.http://$DP:80.useHttpPath" true &&
+	git -C dp2 fetch -q &&
+	git -C dp2 fetch -q &&
+	test_must_fail git -C dp2 config --local --get-all "credential.http://$DP:80.helper" &&
+	git -C dp2 config --local --get-all "credential.http://$DP.helper" >helpers &&
+	printf "\nbbs\n" >expect &&
+	test_cmp expect helpers &&
+	test "$(git -C dp2 config --local --get-all "credential.http://$DP.useHttpPath")" = true &&
+	rm dp2/big.bin &&
+	git -C dp2 checkout -q -- big.bin &&
+	test_cmp work/big.bin dp2/big.bin
+'
+
 test_expect_success 'a token that expires between the git fetch and the LFS download is refreshed once' '
 	GIT_LFS_SKIP_SMUDGE=1 git clone -q "$REPO" clone3 &&
 	! test_cmp work/big.bin clone3/big.bin &&
