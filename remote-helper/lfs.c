@@ -13,6 +13,8 @@
  *	credential.https://host.helper = bbs    asked for this host here)
  *	credential.https://host.useHttpPath = true  (git-credential-bbs then
  *	                                        tells git-lfs's requests apart)
+ *	credential.<lfsurl>.username = bob     (the account the remote URL
+ *	                                        names: bbs::https://bob@host/...)
  *	lfs.<lfsurl>.access = basic            (Bitbucket Cloud, which
  *	                                        answers 403, not 401, to a
  *	                                        request without credentials)
@@ -239,6 +241,20 @@ lfs_configure(const char *remote, const struct remote_url *u,
 	endpoint = lfs_endpoint(u);
 	if ((r = config_write(name, endpoint, 0)) != 0)
 		goto out;
+	/*
+	 * The account the remote URL names (bbs::https://bob@host/...).  The
+	 * lfsurl has no user part: git-lfs would put it, with no password,
+	 * in a Basic header of its first request.  git fills this user name
+	 * in for git-lfs's requests, and git-credential-bbs answers for that
+	 * account.
+	 */
+	if (u->user != NULL) {
+		free(name);
+		name = xasprintf("credential.%s.username", endpoint);
+		if (!config_has(cfg, name) &&
+		    (r = config_write(name, u->user, 0)) != 0)
+			goto out;
+	}
 	if ((r = lfs_credential(u, endpoint)) != 0)
 		goto out;
 	if (basic_upfront) {

@@ -235,4 +235,29 @@ test_expect_success 'a read-only grant pushing LFS objects is refused with a cle
 	test "$(lfs_objects)" = "$before"
 '
 
+# Two accounts from here on: alice (read-only since the test above) and
+# bob, who may write.  The account the URL names is git-lfs's too: the
+# upload works with bob's token only, which goes with the user name
+# x-token-auth; bob never appears as a Basic user name, not even with an
+# empty password.
+test_expect_success 'the account the URL names is the one git-lfs uses' '
+	BOBREPO="bbs::http://bob@${FORGE_URL#http://}/team/lfs.git" &&
+	git bbs login "$BOBREPO" 2>/dev/null &&
+	: >"$FORGE_DIR/logs/gate.log" &&
+	git clone -q "$BOBREPO" bobwork &&
+	test_cmp work/big.bin bobwork/big.bin &&
+	test "$(git -C bobwork config remote.origin.lfsurl)" = "$LFSURL" &&
+	test "$(git -C bobwork config "credential.$LFSURL.username")" = bob &&
+	head -c 4000 /dev/urandom >bobwork/bob.bin &&
+	git -C bobwork add bob.bin &&
+	git -C bobwork commit -q -m "an LFS object of bob" &&
+	before=$(lfs_objects) &&
+	git -C bobwork push -q origin HEAD:main &&
+	test "$(lfs_objects)" = $((before + 1)) &&
+	grep " /team/lfs.git/info/lfs/" "$FORGE_DIR/logs/gate.log" >lfsreqs &&
+	grep "^PUT .* scheme=basic user=x-token-auth " lfsreqs &&
+	! grep "user=bob" "$FORGE_DIR/logs/gate.log" &&
+	! grep -F -e "$(stored access_token)" bobwork/.git/config
+'
+
 test_done
