@@ -109,6 +109,19 @@ test_expect_success 'a clone through bbs:: smudges the LFS objects' '
 	grep "GET /team/lfs.git/info/lfs/objects/[0-9a-f]* 200 download" "$FORGE_DIR/logs/lfs.log"
 '
 
+# CI: a static token and nobody signed in; git-lfs asks git-credential-bbs,
+# which answers with the same token.
+test_expect_success 'with BBS_ACCESS_TOKEN and no sign-in, git-lfs gets the same token' '
+	mv "$STORE" store.bak &&
+	test_when_finished "mv store.bak \"$STORE\"" &&
+	TOKEN=$(new_token) &&
+	forge_grant "$TOKEN" write &&
+	BBS_ACCESS_TOKEN=$TOKEN git clone -q "$REPO" ci 2>err &&
+	test_cmp work/big.bin ci/big.bin &&
+	test_path_is_missing "$STORE" &&
+	! grep -F -e "$TOKEN" ci/.git/config err
+'
+
 # user_helper NAME: a credential helper of the user that notes each call in
 # NAME.log and asks git-credential-bbs
 user_helper() {
