@@ -186,6 +186,22 @@ oauth_endpoint() {
 	sed -n "s/^$1 //p" "$OAUTH_DIR/endpoints"
 }
 
+# refused_then_refreshed_once REPO: the server revokes the stored access
+# token; a fetch in REPO fails and the erase marks the token expired, and
+# the next fetch refreshes it exactly once.
+refused_then_refreshed_once() {
+	local at before
+	at=$(stored access_token) &&
+	printf "token=%s&token_type_hint=access_token&client_id=bbs-test-client" "$at" >revoke.body &&
+	curl -sf --data-binary @revoke.body "$(oauth_endpoint revocation_endpoint)" &&
+	before=$(oauth_count refresh_token) &&
+	test_must_fail git -C "$1" fetch origin 2>err &&
+	test "$(stored expires_at)" = 1 &&
+	git -C "$1" fetch -q origin &&
+	test $(($(oauth_count refresh_token) - before)) = 1 &&
+	test "$(stored access_token)" != "$at"
+}
+
 # oauth_paste_login URL: `git bbs login --flow paste URL` on a terminal
 # (script(1)) with no browser: take the authorization address it prints,
 # approve it as the browser stand-in does, paste back the address the

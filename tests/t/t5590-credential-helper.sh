@@ -48,15 +48,7 @@ test_expect_success 'an expired token is refreshed by get' '
 # oidc-provider revokes the whole grant with an access token: the test
 # below spoils the stored copy instead, for both servers.
 test_expect_success PYSERVER 'a refused token: erase, then the next get refreshes, no loop' '
-	at=$(stored access_token) &&
-	printf "token=%s&token_type_hint=access_token&client_id=bbs-test-client" "$at" >revoke.body &&
-	curl -sf --data-binary @revoke.body "$(oauth_endpoint revocation_endpoint)" &&
-	before=$(oauth_count refresh_token) &&
-	test_must_fail git -C work fetch origin 2>err &&
-	test "$(stored expires_at)" = 1 &&
-	git -C work fetch -q origin &&
-	test $(($(oauth_count refresh_token) - before)) = 1 &&
-	test "$(stored access_token)" != "$at"
+	refused_then_refreshed_once work
 '
 
 test_expect_success 'a spoiled stored token: erase, then the next get refreshes, no loop' '

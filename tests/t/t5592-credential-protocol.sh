@@ -120,32 +120,31 @@ test_expect_success GIT_2_46 'git 2.46+ announcing authtype gets an ephemeral Be
 	! grep -e "^username=" -e "^password=" out
 '
 
-test_expect_success GIT_2_46 'no helper in the chain keeps the Bearer credential (git 2.46+)' '
+# fetch_keeps_nothing SCHEME-LINE: a fetch through bbs, then cache and
+# store, authenticates as the gate log line says, and neither helper
+# keeps the credential.
+fetch_keeps_nothing() {
 	{ git credential-cache --socket="$SOCK" exit 2>/dev/null || :; } &&
 	rm -f stored &&
 	chain bbs "cache --socket=$SOCK --timeout=600" \
 		"store --file=$TRASH_DIRECTORY/stored" &&
 	: >"$(forge_gate_log)" &&
 	git -C work fetch -q origin &&
-	grep "scheme=bearer user=- token=ok" "$(forge_gate_log)" &&
-	! grep "scheme=basic" "$(forge_gate_log)" &&
+	grep "$1" "$(forge_gate_log)" &&
 	test_path_is_missing stored &&
 	printf "capability[]=authtype\nprotocol=http\nhost=%s\n\n" "$HOST" |
 		git credential-cache --socket="$SOCK" get >cached &&
 	! grep -e "^credential=" -e "^password=" cached
+}
+
+test_expect_success GIT_2_46 'no helper in the chain keeps the Bearer credential (git 2.46+)' '
+	fetch_keeps_nothing "scheme=bearer user=- token=ok" &&
+	! grep "scheme=basic" "$(forge_gate_log)"
 '
 
 test_expect_success GIT_2_46 'a refused Bearer credential is erased and refreshed once (git 2.46+)' '
 	chain bbs &&
-	at=$(stored access_token) &&
-	printf "token=%s&token_type_hint=access_token&client_id=bbs-test-client" "$at" >revoke.body &&
-	curl -sf --data-binary @revoke.body "$(oauth_endpoint revocation_endpoint)" &&
-	before=$(oauth_count refresh_token) &&
-	test_must_fail git -C work fetch origin 2>err &&
-	test "$(stored expires_at)" = 1 &&
-	git -C work fetch -q origin &&
-	test $(($(oauth_count refresh_token) - before)) = 1 &&
-	test "$(stored access_token)" != "$at"
+	refused_then_refreshed_once work
 '
 
 # base64 of x-token-auth:<the stored access token>
@@ -176,32 +175,14 @@ test_expect_success 'git-lfs gets username and password, authtype or not' '
 test_expect_success GIT_2_46 'no helper in the chain keeps the Basic credential (git 2.46+)' '
 	git config --global "bbs.$FORGE_URL.gitAuth" basic &&
 	test_when_finished "git config --global --unset bbs.$FORGE_URL.gitAuth" &&
-	{ git credential-cache --socket="$SOCK" exit 2>/dev/null || :; } &&
-	rm -f stored &&
-	chain bbs "cache --socket=$SOCK --timeout=600" \
-		"store --file=$TRASH_DIRECTORY/stored" &&
-	: >"$(forge_gate_log)" &&
-	git -C work fetch -q origin &&
-	grep "scheme=basic user=x-token-auth token=ok" "$(forge_gate_log)" &&
-	test_path_is_missing stored &&
-	printf "capability[]=authtype\nprotocol=http\nhost=%s\n\n" "$HOST" |
-		git credential-cache --socket="$SOCK" get >cached &&
-	! grep -e "^credential=" -e "^password=" cached
+	fetch_keeps_nothing "scheme=basic user=x-token-auth token=ok"
 '
 
 test_expect_success GIT_2_46 'a refused Basic credential is erased and refreshed once (git 2.46+)' '
 	git config --global "bbs.$FORGE_URL.gitAuth" basic &&
 	test_when_finished "git config --global --unset bbs.$FORGE_URL.gitAuth" &&
 	chain bbs &&
-	at=$(stored access_token) &&
-	printf "token=%s&token_type_hint=access_token&client_id=bbs-test-client" "$at" >revoke.body &&
-	curl -sf --data-binary @revoke.body "$(oauth_endpoint revocation_endpoint)" &&
-	before=$(oauth_count refresh_token) &&
-	test_must_fail git -C work fetch origin 2>err &&
-	test "$(stored expires_at)" = 1 &&
-	git -C work fetch -q origin &&
-	test $(($(oauth_count refresh_token) - before)) = 1 &&
-	test "$(stored access_token)" != "$at"
+	refused_then_refreshed_once work
 '
 
 # CI: BBS_ACCESS_TOKEN is what git-remote-bbs sends; git-lfs, which asks

@@ -121,18 +121,36 @@ write_file(const char *dir, const char *name, const char *text)
 	return path;
 }
 
+/* A new temporary directory in `dir` (a mkdtemp template): its store. */
+static char *
+store_dir_new(char *dir)
+{
+	assert_non_null(mkdtemp(dir));
+	return xasprintf("%s/git-remote-bbs", dir);
+}
+
+/* Remove `dir` and all in it; free `sdir`. */
+static void
+store_dir_remove(char *dir, char *sdir)
+{
+	char *cmd = xasprintf("rm -rf '%s'", dir);
+
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	free(sdir);
+}
+
 static void
 test_update_and_adopt(void **state)
 {
-	char dir[] = "/tmp/bbs-store-XXXXXX", *sdir, *p, *cmd;
+	char dir[] = "/tmp/bbs-store-XXXXXX", *sdir, *p;
 	struct oauth_token t;
 	struct store s, s2;
 	struct timespec later[2];
 	int fd;
 
 	(void)state;
-	assert_non_null(mkdtemp(dir));
-	sdir = xasprintf("%s/git-remote-bbs", dir);
+	sdir = store_dir_new(dir);
 	assert_int_equal(store_open(&s, sdir), 0);
 	assert_int_equal(store_open(&s2, sdir), 0);
 	memset(&t, 0, sizeof(t));
@@ -181,10 +199,7 @@ test_update_and_adopt(void **state)
 	close(fd);
 
 	oauth_token_release(&t);
-	free(sdir);
-	cmd = xasprintf("rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
+	store_dir_remove(dir, sdir);
 }
 
 /* store_move: a grant changes account in one save; the old one gives way */
@@ -218,13 +233,12 @@ touch_by(const char *path, long delta)
 static void
 test_adopt_by_generation(void **state)
 {
-	char dir[] = "/tmp/bbs-store-XXXXXX", *sdir, *text, *p, *q, *cmd;
+	char dir[] = "/tmp/bbs-store-XXXXXX", *sdir, *text, *p, *q;
 	struct oauth_token t;
 	struct store s;
 
 	(void)state;
-	assert_non_null(mkdtemp(dir));
-	sdir = xasprintf("%s/git-remote-bbs", dir);
+	sdir = store_dir_new(dir);
 	assert_int_equal(store_open(&s, sdir), 0);
 	memset(&t, 0, sizeof(t));
 	t.access_token = xstrdup("at");
@@ -257,22 +271,18 @@ test_adopt_by_generation(void **state)
 	store_release(&s);
 
 	oauth_token_release(&t);
-	free(sdir);
-	cmd = xasprintf("rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
+	store_dir_remove(dir, sdir);
 }
 
 static void
 test_move(void **state)
 {
-	char dir[] = "/tmp/bbs-store-XXXXXX", *sdir, *cmd;
+	char dir[] = "/tmp/bbs-store-XXXXXX", *sdir;
 	struct oauth_token t;
 	struct store s, s2;
 
 	(void)state;
-	assert_non_null(mkdtemp(dir));
-	sdir = xasprintf("%s/git-remote-bbs", dir);
+	sdir = store_dir_new(dir);
 	assert_int_equal(store_open(&s, sdir), 0);
 	memset(&t, 0, sizeof(t));
 	t.access_token = xstrdup("old");
@@ -298,10 +308,7 @@ test_move(void **state)
 	store_release(&s);
 
 	oauth_token_release(&t);
-	free(sdir);
-	cmd = xasprintf("rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
+	store_dir_remove(dir, sdir);
 }
 
 int
