@@ -179,6 +179,7 @@ test_expect_success 'SIGKILL after the response: the old grant, intact, and a cl
 
 # hang_listener PORT: a server on 127.0.0.1:PORT that takes every
 # connection, says so in hang.log, and never answers; its pid in hang.pid.
+# Returns once it listens.
 hang_listener() {
 	python3 -c '
 import socket, sys, time
@@ -186,6 +187,8 @@ s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", int(sys.argv[1])))
 s.listen(8)
+with open("hang.log", "a") as f:
+    f.write("listening\n")
 held = []
 while True:
     c, _ = s.accept()
@@ -193,7 +196,8 @@ while True:
     with open("hang.log", "a") as f:
         f.write("accepted\n")
 ' "$1" &
-	echo $! >hang.pid
+	echo $! >hang.pid &&
+	wait_for_text hang.log listening 100
 }
 
 # git bbs import asks the server who signed in with the new access token;
