@@ -38,6 +38,11 @@ struct remote_url {
  * a password in it is refused with BBS_E_INVALID.
  */
 int url_parse(struct remote_url *out, const char *arg);
+/*
+ * Whether `s` is a bare host[:port] (git's credential "host"): no user
+ * part, path, query, escape, space or control character.
+ */
+int url_hostport_ok(const char *s);
 /* Parse a config-key URL pattern (no bbs:: forms, no http refusal). */
 int url_parse_pattern(struct remote_url *out, const char *pattern);
 void url_release(struct remote_url *u);

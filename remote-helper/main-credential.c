@@ -195,6 +195,14 @@ main(int argc, char **argv)
 	    (strcmp(c.protocol, "https") != 0 &&
 	    strcmp(c.protocol, "http") != 0))
 		goto out;	/* not ours: stay silent */
+	/*
+	 * The host goes into a URL that is parsed again: a '@' in it would
+	 * make what precedes it a user part that picks an account, a '/' or
+	 * '?' would end the authority early.  A value that is not a plain
+	 * host[:port] names no host we can answer for.
+	 */
+	if (!url_hostport_ok(c.host))
+		goto out;
 	/* url_parse() refuses plain http to anything but loopback */
 	u = xasprintf("%s://%s/%s", c.protocol, c.host, c.path ? c.path : "");
 	if ((r = remote_ctx_config(&rc, u)) == BBS_E_INSECURE_URL) {
@@ -218,8 +226,10 @@ main(int argc, char **argv)
 	 * default) came from the remote URL: it picks the account.
 	 */
 	if (c.username != NULL &&
-	    strcmp(c.username, rc.cfg.git_username) != 0)
+	    strcmp(c.username, rc.cfg.git_username) != 0) {
+		free(rc.url.user);
 		rc.url.user = xstrdup(c.username);
+	}
 	if ((r = remote_ctx_session(&rc)) != 0)
 		goto out;
 	if (strcmp(argv[1], "erase") == 0) {

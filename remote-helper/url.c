@@ -87,6 +87,33 @@ out:
 	return r;
 }
 
+/*
+ * Whether `s` is host[:port] and nothing more: a registered name or IPv4
+ * address, or an IPv6 address in brackets, and a port of digits.  The
+ * parser would read '@' as the end of a user part and '/', '?' or '#' as
+ * the end of the authority, so those are refused first; it refuses '%',
+ * spaces and control characters in a host itself.
+ */
+int
+url_hostport_ok(const char *s)
+{
+	struct oauth_url ou;
+	char *u;
+	int r;
+
+	if (strpbrk(s, "@/?#") != NULL)
+		return 0;
+	u = xasprintf("https://%s", s);
+	r = oauth_url_parse(&ou, u, 0);
+	free(u);
+	if (r != 0) {
+		err_clear();
+		return 0;
+	}
+	oauth_url_release(&ou);
+	return 1;
+}
+
 static void
 url_finish(struct remote_url *u)
 {

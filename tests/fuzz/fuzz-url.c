@@ -7,7 +7,8 @@
  * port in 1-65535; the offset of the path, after a given port, agrees
  * with the input; the loopback verdict agrees with the host as parsed
  * and with the endpoint rule (plain http passes only for loopback, never
- * with a user part); url_parse() accepts plain http only for loopback.
+ * with a user part); url_parse() accepts plain http only for loopback;
+ * a host[:port] that url_hostport_ok() passes is the whole authority.
  */
 #include "config.h"
 
@@ -89,6 +90,28 @@ check_remote(const char *s)
 	err_clear();
 }
 
+/*
+ * A credential "host" that url_hostport_ok() accepts makes a URL whose
+ * authority is all of it: no user part, a path that is just "/".
+ */
+static void
+check_hostport(const char *s)
+{
+	struct remote_url u;
+	char *url;
+
+	if (!url_hostport_ok(s))
+		return;
+	if (!clean(s) || strpbrk(s, "@/?#%") != NULL)
+		abort();
+	url = xasprintf("https://%s/", s);
+	if (url_parse(&u, url) != 0 || u.user != NULL ||
+	    strcmp(u.path, "/") != 0)
+		abort();
+	url_release(&u);
+	free(url);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -99,6 +122,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s = xstrndup((const char *)data, size);
 	check_endpoint(s);
 	check_remote(s);
+	check_hostport(s);
 	free(s);
 	return 0;
 }

@@ -72,6 +72,32 @@ test_expect_success 'the credential protocol by hand: get answers, store is a no
 	test_must_be_empty out3
 '
 
+# git names the host as it took it from the URL; a value that is not
+# host[:port] is nobody's host: no answer, and nothing said.
+test_expect_success 'a host that is not host[:port] gets no answer, silently' '
+	hp=${FORGE_URL#http://} &&
+	for h in "alice@$hp" "x@alice@$hp" "$hp/team" "$hp?x" "$hp#x" \
+		"%31$hp" "127.0.0.1:" "127.0.0.1:0x50" "127.0.0.1:65536" \
+		"127.0.0.1:0" "[::1" "[::1]x" "[fe80::1%25lo]" ":80" "a b" \
+		"$(printf "127.0.0.1\tx")"
+	do
+		printf "protocol=http\nhost=%s\n\n" "$h" >req-host &&
+		git-credential-bbs get <req-host >out 2>err &&
+		test_must_be_empty out &&
+		test_must_be_empty err || return 1
+	done
+'
+
+# git passes a user part it found in the host (a URL like
+# http://x@alice%40host:port/) on as it is, next to the username.
+test_expect_success 'a user part in the host next to a username: no answer, nothing kept' '
+	hp=${FORGE_URL#http://} &&
+	printf "protocol=http\nhost=alice@%s\nusername=x\n\n" "$hp" >req-at &&
+	git-credential-bbs get <req-at >out-at 2>err-at &&
+	test_must_be_empty out-at &&
+	test_must_be_empty err-at
+'
+
 # grant ACCOUNT FIELD: a field of the stored grant of ACCOUNT.
 grant() {
 	python3 -c '

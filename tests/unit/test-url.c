@@ -129,6 +129,35 @@ test_malformed(void **state)
 	parse_fails("https://example.com?x", BBS_E_INVALID);
 }
 
+/* git's credential "host": host[:port] and nothing a URL parser reads more in */
+static void
+test_hostport(void **state)
+{
+	static const char *const ok[] = {
+		"bitbucket.org", "Bitbucket.ORG", "git.example:8443",
+		"127.0.0.1:1", "[::1]", "[::1]:65535", "a_b-c.example",
+	};
+	static const char *const bad[] = {
+		"", ":443", "alice@bitbucket.org", "a@b@bitbucket.org",
+		"bitbucket.org/team", "bitbucket.org?x", "bitbucket.org#x",
+		"%62itbucket.org", "bitbucket.org:", "bitbucket.org:0",
+		"bitbucket.org:65536", "bitbucket.org:0x50", "bitbucket.org:1:2",
+		"[::1", "[::1]x", "[]", "[fe80::1%25lo]", "bit bucket.org",
+		"bitbucket.org\t", "bitbucket.org\r", "bit\x7f.org",
+		"bitbucket.org\xc2\x85", "b\xc3\xa4r.example", "*.example",
+	};
+	size_t i;
+
+	for (i = 0; i < BBS_ARRAY_SIZE(ok); i++)
+		assert_true(url_hostport_ok(ok[i]));
+	for (i = 0; i < BBS_ARRAY_SIZE(bad); i++) {
+		err_clear();
+		assert_false(url_hostport_ok(bad[i]));
+		/* a refusal is silent: no error left behind */
+		assert_null(err_message());
+	}
+}
+
 static void
 test_urlmatch(void **state)
 {
@@ -163,6 +192,7 @@ main(void)
 		cmocka_unit_test(test_loopback_http),
 		cmocka_unit_test(test_site),
 		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_hostport),
 		cmocka_unit_test(test_urlmatch),
 	};
 
