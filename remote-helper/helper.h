@@ -39,6 +39,12 @@ struct remote_url {
  */
 int url_parse(struct remote_url *out, const char *arg);
 /*
+ * The rules for a user name that picks an account, decoded, wherever it
+ * comes from: not empty, no control character, UTF-8 (the store is JSON).
+ * 0, or BBS_E_INVALID with the message a URL with that user part gets.
+ */
+int url_user_check(const char *user);
+/*
  * Whether `s` is a bare host[:port] (git's credential "host"): no user
  * part, path, query, escape, space or control character.
  */

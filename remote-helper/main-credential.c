@@ -223,10 +223,15 @@ main(int argc, char **argv)
 		goto out;
 	/*
 	 * A user name other than the one we answer with (x-token-auth by
-	 * default) came from the remote URL: it picks the account.
+	 * default) came from the remote URL: it picks the account, under
+	 * the rules of a user part in a bbs:: URL.  Checked before the
+	 * session exists: a grant for a name the store cannot keep would
+	 * be lost after its refresh token, a seed among them, was spent.
 	 */
 	if (c.username != NULL &&
 	    strcmp(c.username, rc.cfg.git_username) != 0) {
+		if ((r = url_user_check(c.username)) != 0)
+			goto out;
 		free(rc.url.user);
 		rc.url.user = xstrdup(c.username);
 	}

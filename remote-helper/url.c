@@ -27,6 +27,21 @@ url_release(struct remote_url *u)
 	memset(u, 0, sizeof(*u));
 }
 
+int
+url_user_check(const char *user)
+{
+	if (user[0] == '\0')
+		return err_set(BBS_E_INVALID, "malformed user name in URL");
+	if (oauth_text_has_control(user))
+		return err_set(BBS_E_INVALID, "a control character in the "
+		    "user name of the URL");
+	/* the account a grant is kept for: JSON holds UTF-8 only */
+	if (!oauth_text_is_utf8(user))
+		return err_set(BBS_E_INVALID, "the user name of the URL is not "
+		    "UTF-8 text");
+	return 0;
+}
+
 /*
  * Split scheme://[user@]host[:port][/path] into `u` with the one URL parser
  * (oauth_url_parse); a password in the user part is refused, and patterns
@@ -57,23 +72,13 @@ url_split(struct remote_url *u, const char *s, int wildcard)
 			    "password or token; remove it from the URL");
 			goto out;
 		}
-		if (ou.userinfo[0] == '\0' || (u->user =
-		    percent_decode(ou.userinfo, strlen(ou.userinfo), 0)) ==
-		    NULL) {
+		u->user = percent_decode(ou.userinfo, strlen(ou.userinfo), 0);
+		if (u->user == NULL) {
 			r = err_set(BBS_E_INVALID, "malformed user name in URL");
 			goto out;
 		}
-		if (oauth_text_has_control(u->user)) {
-			r = err_set(BBS_E_INVALID, "a control character in the "
-			    "user name of the URL");
+		if ((r = url_user_check(u->user)) != 0)
 			goto out;
-		}
-		/* the account a grant is kept for: JSON holds UTF-8 only */
-		if (!oauth_text_is_utf8(u->user)) {
-			r = err_set(BBS_E_INVALID, "the user name of the URL is "
-			    "not UTF-8 text");
-			goto out;
-		}
 	}
 	u->scheme = ou.scheme;
 	u->host = ou.host;

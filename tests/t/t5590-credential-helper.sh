@@ -98,6 +98,31 @@ test_expect_success 'a user part in the host next to a username: no answer, noth
 	test_must_be_empty err-at
 '
 
+# A seed refresh token redeemed for an account the store cannot name
+# would be spent, its successor lost: the name is checked first.
+test_expect_success 'a username no URL may carry is refused before the server is asked' '
+	hp=${FORGE_URL#http://} &&
+	rt=$(stored refresh_token) &&
+	before=$(oauth_count refresh_token) &&
+	printf "protocol=http\nhost=%s\nusername=\377\n\n" "$hp" >req-utf8 &&
+	test_must_fail env BBS_REFRESH_TOKEN="$rt" \
+		git-credential-bbs get <req-utf8 >out-user 2>err-user &&
+	test_must_be_empty out-user &&
+	grep "^error: git-credential-bbs: the user name of the URL is not UTF-8 text$" err-user &&
+	printf "protocol=http\nhost=%s\nusername=a\001b\n\n" "$hp" >req-ctl &&
+	test_must_fail env BBS_REFRESH_TOKEN="$rt" \
+		git-credential-bbs get <req-ctl >out-user 2>err-user &&
+	test_must_be_empty out-user &&
+	grep "^error: git-credential-bbs: a control character in the user name of the URL$" err-user &&
+	printf "protocol=http\nhost=%s\nusername=\n\n" "$hp" >req-empty &&
+	test_must_fail git-credential-bbs get <req-empty >out-user 2>err-user &&
+	grep "^error: git-credential-bbs: malformed user name in URL$" err-user &&
+	test "$(oauth_count refresh_token)" = "$before" &&
+	test "$(stored refresh_token)" = "$rt" &&
+	test_must_fail git ls-remote "bbs::http://$(printf "\377")@$hp/team/repo.git" 2>err-url &&
+	grep "^fatal: bbs: the user name of the URL is not UTF-8 text$" err-url
+'
+
 # grant ACCOUNT FIELD: a field of the stored grant of ACCOUNT.
 grant() {
 	python3 -c '

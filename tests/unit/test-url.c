@@ -129,6 +129,33 @@ test_malformed(void **state)
 	parse_fails("https://example.com?x", BBS_E_INVALID);
 }
 
+/* the user name rules, for a user part and for git's credential username */
+static void
+test_user_check(void **state)
+{
+	err_clear();
+	assert_int_equal(url_user_check("alice"), 0);
+	assert_int_equal(url_user_check("j\xc3\xa4ne@example.com"), 0);
+	assert_int_equal(url_user_check("a:b"), 0);
+	assert_null(err_message());
+	assert_int_equal(url_user_check(""), BBS_E_INVALID);
+	assert_string_equal(err_message(), "malformed user name in URL");
+	err_clear();
+	assert_int_equal(url_user_check("a\tb"), BBS_E_INVALID);
+	assert_string_equal(err_message(),
+	    "a control character in the user name of the URL");
+	err_clear();
+	assert_int_equal(url_user_check("a\xc2\x85"), BBS_E_INVALID);
+	err_clear();
+	assert_int_equal(url_user_check("\xff"), BBS_E_INVALID);
+	assert_string_equal(err_message(),
+	    "the user name of the URL is not UTF-8 text");
+	err_clear();
+	/* a URL's user part, decoded, meets the same rules */
+	parse_fails("https://%ff@example.com/r", BBS_E_INVALID);
+	parse_fails("https://@example.com/r", BBS_E_INVALID);
+}
+
 /* git's credential "host": host[:port] and nothing a URL parser reads more in */
 static void
 test_hostport(void **state)
@@ -192,6 +219,7 @@ main(void)
 		cmocka_unit_test(test_loopback_http),
 		cmocka_unit_test(test_site),
 		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_user_check),
 		cmocka_unit_test(test_hostport),
 		cmocka_unit_test(test_urlmatch),
 	};
