@@ -142,10 +142,11 @@ read_secret_file(const char *path, char **out)
 }
 
 /*
- * The provider: as configured, else the one chosen by the host, else
- * generic when an issuer or a token endpoint is set.  With no client
- * configured at all (neither an id nor a secret), the provider's built-in
- * client and its redirect are the defaults.
+ * The provider: as configured, else the one chosen by the URL (its host
+ * over https on port 443), else generic when an issuer or a token
+ * endpoint is set.  With no client configured at all (neither an id nor
+ * a secret), the provider's built-in client and its redirect are the
+ * defaults.
  */
 static int
 config_provider(struct oauth_settings *o, const struct remote_url *u)
@@ -155,7 +156,7 @@ config_provider(struct oauth_settings *o, const struct remote_url *u)
 	int r;
 
 	if (o->provider == NULL) {
-		if ((p = provider_by_host(u->host)) != NULL)
+		if ((p = provider_by_url(u)) != NULL)
 			o->provider = xstrdup(p->name);
 		else if (o->ep.issuer != NULL || o->ep.token_url != NULL)
 			o->provider = xstrdup(provider_generic()->name);
@@ -534,7 +535,7 @@ config_load(struct helper_config *out, struct git_config *cfg,
 	out->fsck = cc.fsck;
 	memset(&cc.fsck, 0, sizeof(cc.fsck));
 
-	if ((prov = provider_by_host(u->host)) == NULL)
+	if ((prov = provider_by_url(u)) == NULL)
 		prov = provider_generic();
 	out->git_auth = prov->git_auth;
 	if (cc.value[K_GITAUTH] != NULL) {

@@ -298,8 +298,14 @@ struct provider {
 	const struct provider_client *client;	/* built in, or NULL */
 };
 
-/* Lookup: NULL when no provider has that name (or is chosen by host). */
+/* Lookup: NULL when no provider has that name. */
 const struct provider *provider_by_name(const char *name);
+/*
+ * The provider chosen by itself for `u`: the one whose host it is, over
+ * https on port 443 only; NULL for any other URL.
+ */
+const struct provider *provider_by_url(const struct remote_url *u);
+/* The provider whose host `host` is, on any port: only to say why not. */
 const struct provider *provider_by_host(const char *host);
 /* The provider of servers nothing else is known about; never NULL. */
 const struct provider *provider_generic(void);

@@ -209,10 +209,10 @@ user_is_email(const char *user)
 }
 
 /*
- * Whether the URL belongs on bbs::: a host that chooses a provider by
- * itself (Bitbucket Cloud), or a host with a bbs.<url>.* setting whose
- * <url> git would match to it.  Settings without a <url> (bbs.tokenStore)
- * say nothing about a host.
+ * Whether the URL belongs on bbs::: one that chooses a provider by itself
+ * (Bitbucket Cloud, on its own port), or a host with a bbs.<url>.*
+ * setting whose <url> git would match to it.  Settings without a <url>
+ * (bbs.tokenStore) say nothing about a host.
  */
 static int
 url_is_ours(const struct buf *bbs_names, const struct https_url *u)
@@ -222,8 +222,6 @@ url_is_ours(const struct buf *bbs_names, const struct https_url *u)
 	size_t off;
 	int r, ours = 0;
 
-	if (provider_by_host(u->host) != NULL)
-		return 1;
 	plain = xasprintf("https://%s%s", u->hostport, u->rest);
 	r = url_parse(&target, plain);
 	free(plain);
@@ -231,6 +229,7 @@ url_is_ours(const struct buf *bbs_names, const struct https_url *u)
 		err_clear();
 		return 0;
 	}
+	ours = provider_by_url(&target) != NULL;
 	for (off = 0; off < bbs_names->len && !ours;) {
 		const char *name = bbs_names->ptr + off;
 		const char *dot1 = strchr(name, '.');

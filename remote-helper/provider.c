@@ -119,6 +119,21 @@ provider_by_host(const char *host)
 	return NULL;
 }
 
+/*
+ * The host alone does not name the service: another port of the same
+ * host is another server (a proxy, a test instance) that must not get
+ * the built-in endpoints, client or grants.  Only https on its default
+ * port is the provider's own origin.
+ */
+const struct provider *
+provider_by_url(const struct remote_url *u)
+{
+	if (u == NULL || u->scheme == NULL || strcmp(u->scheme, "https") != 0 ||
+	    u->port != 443)
+		return NULL;
+	return provider_by_host(u->host);
+}
+
 const struct provider *
 provider_generic(void)
 {

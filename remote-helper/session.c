@@ -63,18 +63,62 @@ config_url(const struct remote_url *u)
 	return xstrndup(u->url, strlen(u->url) - strlen(u->path));
 }
 
-/* A missing setting: the error, and a hint naming the key to set. */
+/*
+ * The host an error names: with its port when that is not the scheme's
+ * default, since settings and built-in providers go by the port too.
+ */
+static char *
+config_where(const struct remote_url *u)
+{
+	char *cu;
+
+	if (u->port == (strcmp(u->scheme, "https") == 0 ? 443 : 80))
+		return xstrdup(u->host);
+	cu = config_url(u);
+	memmove(cu, cu + strlen(u->scheme) + 3,	/* past "://" */
+	    strlen(cu + strlen(u->scheme) + 3) + 1);
+	return cu;
+}
+
+/*
+ * A missing setting: the error, with `why` after it when not NULL, and a
+ * hint naming the key to set.
+ */
 static int
 not_configured(const struct remote_url *u, const char *what,
-    const char *key, const char *values)
+    const char *key, const char *values, const char *why)
 {
-	char *cu = config_url(u);
+	char *cu = config_url(u), *where = config_where(u);
 	int r;
 
 	r = err_set(BBS_E_NOT_CONFIGURED, "no OAuth %s is configured for "
-	    "'%s'", what, u->host);
+	    "'%s'%s%s", what, where, why ? ": " : "", why ? why : "");
 	err_hint("set bbs.%s.%s %s", cu, key, values);
+	free(where);
 	free(cu);
+	return r;
+}
+
+/*
+ * No provider.  The host of a built-in one, on another port or over
+ * plain http, is not that provider's service: the message says so, or
+ * bitbucket.org:8443 not being Bitbucket Cloud would be a puzzle.
+ */
+static int
+no_provider(const struct remote_url *u)
+{
+	const struct provider *p = provider_by_host(u->host);
+	char *names = provider_names(), *values, *why = NULL;
+	int r;
+
+	values = xasprintf("(%s)", names);
+	if (p != NULL)
+		why = xasprintf("%s is chosen by itself only for https://%s "
+		    "on port 443", p->name, p->host);
+	r = not_configured(u, "provider", "provider", values, why);
+	free(why);
+	free(values);
+	free(names);
 	return r;
 }
 
@@ -98,15 +142,8 @@ session_init(struct session *s, const struct helper_config *cfg,
 	s->url = u;
 	s->settings = o;
 	c->http = http;
-	if (o->provider == NULL) {
-		char *names = provider_names(), *values;
-
-		values = xasprintf("(%s)", names);
-		r = not_configured(u, "provider", "provider", values);
-		free(values);
-		free(names);
-		return r;
-	}
+	if (o->provider == NULL)
+		return no_provider(u);
 	if ((p = provider_by_name(o->provider)) == NULL)
 		return err_set(BBS_E_INVALID, "unknown provider '%s'",
 		    o->provider);
@@ -134,12 +171,12 @@ session_init(struct session *s, const struct helper_config *cfg,
 		c->client_secret = xstrdup(o->client_secret);
 	if (o->client_id == NULL)
 		return not_configured(u, "client", "clientId",
-		    "(or BBS_CLIENT_ID) to the OAuth consumer key");
+		    "(or BBS_CLIENT_ID) to the OAuth consumer key", NULL);
 	c->client_id = xstrdup(o->client_id);
 	if (p->needs_issuer_or_token_url && c->ep.issuer == NULL &&
 	    c->ep.token_url == NULL)
 		return not_configured(u, "issuer", "issuer", "(or "
-		    "bbs.<url>.tokenUrl) for the generic provider");
+		    "bbs.<url>.tokenUrl) for the generic provider", NULL);
 	/* configured endpoints: the rule discovered ones follow, no network */
 	if ((r = oauth_endpoints_check(&c->ep)) != 0)
 		return r;

@@ -80,4 +80,22 @@ test_expect_success TTY 'paste-back: the address pasted at the prompt' '
 	git -C work fetch -q origin
 '
 
+# Bitbucket Cloud is bitbucket.org over https on port 443; the same host
+# on another port is another server, unconfigured like any other.
+test_expect_success 'Bitbucket Cloud is chosen for bitbucket.org on port 443 only' '
+	printf "protocol=https\nhost=bitbucket.org:8443\n\n" >req-8443 &&
+	BBS_CLIENT_ID=cloud-client git-credential-bbs get <req-8443 >out 2>err &&
+	test_must_be_empty out &&
+	test_must_be_empty err &&
+	test_must_fail env -u BROWSER BBS_CLIENT_ID=cloud-client \
+		git bbs login https://bitbucket.org:8443/team/repo.git 2>err &&
+	grep "^fatal: no OAuth provider is configured for .bitbucket.org:8443.: bitbucket-cloud is chosen by itself only for https://bitbucket.org on port 443$" err &&
+	grep "^hint: set bbs.https://bitbucket.org:8443.provider " err &&
+	printf "protocol=https\nhost=bitbucket.org:443\n\n" >req-443 &&
+	test_must_fail env BBS_CLIENT_ID=cloud-client \
+		git-credential-bbs get <req-443 >out 2>err &&
+	test_must_be_empty out &&
+	grep "^error: git-credential-bbs: not signed in to .bitbucket.org.$" err
+'
+
 test_done

@@ -161,6 +161,16 @@ test_expect_success 'a remote name with escape sequences is shown masked' '
 	test "$(git -C repo3 config "remote.$(printf "ev\033]0;title\007il").url")" = "bbs::https://bob@bitbucket.org/team/r.git"
 '
 
+test_expect_success 'bitbucket.org on another port is not Bitbucket Cloud' '
+	git init -q repo6 &&
+	git -C repo6 remote add cloud "https://bitbucket.org:443/team/c.git" &&
+	git -C repo6 remote add other "https://bitbucket.org:8443/team/o.git" &&
+	(cd repo6 && git bbs migrate) >out &&
+	test "$(git -C repo6 config remote.cloud.url)" = "bbs::https://bitbucket.org:443/team/c.git" &&
+	test "$(git -C repo6 config remote.other.url)" = "https://bitbucket.org:8443/team/o.git" &&
+	! grep "^other:" out
+'
+
 test_expect_success 'wrong arguments: the usage, exit 129' '
 	(cd repo && test_expect_code 129 git bbs migrate --bogus) 2>err &&
 	grep "^usage: git bbs migrate " err

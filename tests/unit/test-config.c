@@ -91,6 +91,21 @@ test_load_env(void **state)
 	assert_null(c.token);
 	config_release(&c);
 
+	/* bitbucket.org on another port: no provider of its own */
+	unsetenv("BBS_CLIENT_ID");
+	url_release(&u);
+	assert_int_equal(url_parse(&u, "https://bitbucket.org:8443/t/r.git"),
+	    0);
+	setenv("GIT_CONFIG_COUNT", "1", 1);
+	assert_int_equal(config_load(&c, NULL, &u), 0);
+	assert_null(c.oauth.provider);
+	assert_null(c.oauth.client_id);
+	assert_int_equal(c.git_auth, GIT_AUTH_BEARER);
+	config_release(&c);
+	url_release(&u);
+	assert_int_equal(url_parse(&u, "https://bitbucket.org/team/r.git"), 0);
+	setenv("GIT_CONFIG_COUNT", "2", 1);
+
 	setenv("GIT_CONFIG_VALUE_0", "maybe", 1);
 	err_clear();
 	assert_int_equal(config_load(&c, NULL, &u), BBS_E_INVALID);

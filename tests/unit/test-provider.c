@@ -102,6 +102,44 @@ test_lookup(void **state)
 	assert_null(provider_by_name(NULL));
 }
 
+/* A provider is chosen by its host over https on the default port only. */
+static void
+test_by_url(void **state)
+{
+	static const struct {
+		const char *url;
+		const char *provider;	/* NULL: none */
+	} cases[] = {
+		{ "https://bitbucket.org/team/r.git", "bitbucket-cloud" },
+		{ "https://BitBucket.org:443/team/r.git", "bitbucket-cloud" },
+		{ "https://alice@bitbucket.org/team/r.git", "bitbucket-cloud" },
+		{ "https://bitbucket.org:8443/team/r.git", NULL },
+		{ "https://bitbucket.org:80/team/r.git", NULL },
+		{ "https://bitbucket.org.example/team/r.git", NULL },
+		{ "https://git.example/team/r.git", NULL },
+	};
+	struct remote_url u;
+	size_t i;
+
+	for (i = 0; i < BBS_ARRAY_SIZE(cases); i++) {
+		const struct provider *p;
+
+		assert_int_equal(url_parse(&u, cases[i].url), 0);
+		p = provider_by_url(&u);
+		if (cases[i].provider == NULL)
+			assert_null(p);
+		else
+			assert_string_equal(p->name, cases[i].provider);
+		url_release(&u);
+	}
+	/* plain http is another scheme, whatever its port */
+	assert_int_equal(url_parse_pattern(&u, "http://bitbucket.org:443/"),
+	    0);
+	assert_null(provider_by_url(&u));
+	url_release(&u);
+	assert_null(provider_by_url(NULL));
+}
+
 /* The facts of SPEC.md's provider table, entry by entry. */
 static void
 test_bitbucket(void **state)
@@ -250,6 +288,16 @@ test_builtin_client(void **state)
 	config_release(&c);
 	unsetenv("GIT_CONFIG_PARAMETERS");
 	url_release(&u);
+
+	/* another port of bitbucket.org is another server: not for it */
+	assert_int_equal(url_parse(&u, "https://bitbucket.org:8443/t/r.git"),
+	    0);
+	assert_int_equal(config_load(&c, NULL, &u), 0);
+	assert_null(c.oauth.provider);
+	assert_null(c.oauth.client_id);
+	assert_null(c.oauth.client_secret);
+	config_release(&c);
+	url_release(&u);
 }
 #endif
 
@@ -259,6 +307,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_invariants),
 		cmocka_unit_test(test_lookup),
+		cmocka_unit_test(test_by_url),
 		cmocka_unit_test(test_bitbucket),
 		cmocka_unit_test(test_config_resolution),
 #ifdef BBS_EMBEDDED_CLIENT_H
