@@ -518,11 +518,41 @@ config_http(struct cfg_collect *cc, struct http_url_settings *out)
 	return 0;
 }
 
+/*
+ * How git is authenticated: bbs.<url>.gitAuth and .gitUsername, else the
+ * defaults of the provider in use, the configured one before the one the
+ * URL chooses (config_provider), generic's when there is none.  A
+ * Bitbucket Cloud behind a proxy or a test host takes Basic as
+ * bitbucket.org does.
+ */
+static int
+config_git_auth(struct helper_config *out, const struct cfg_collect *cc)
+{
+	const struct provider *prov = provider_by_name(out->oauth.provider);
+	const char *v = cc->value[K_GITAUTH];
+
+	if (prov == NULL)
+		prov = provider_generic();
+	out->git_auth = prov->git_auth;
+	if (v != NULL && strcasecmp(v, "bearer") == 0)
+		out->git_auth = GIT_AUTH_BEARER;
+	else if (v != NULL && strcasecmp(v, "basic") == 0)
+		out->git_auth = GIT_AUTH_BASIC;
+	else if (v != NULL)
+		return err_set(BBS_E_INVALID, "bad value '%s' for "
+		    "'bbs.<url>.gitAuth' (use 'bearer' or 'basic')", v);
+	out->git_username = xstrdup(cc->value[K_GITUSERNAME] ?
+	    cc->value[K_GITUSERNAME] : prov->git_username);
+	if (strchr(out->git_username, ':') != NULL)
+		return err_set(BBS_E_INVALID, "'bbs.<url>.gitUsername' must "
+		    "not contain ':'");
+	return 0;
+}
+
 int
 config_load(struct helper_config *out, struct git_config *cfg,
     const struct remote_url *u)
 {
-	const struct provider *prov;
 	struct http_url_settings hs;
 	struct cfg_collect cc;
 	size_t i;
@@ -534,29 +564,6 @@ config_load(struct helper_config *out, struct git_config *cfg,
 		goto out;
 	out->fsck = cc.fsck;
 	memset(&cc.fsck, 0, sizeof(cc.fsck));
-
-	if ((prov = provider_by_url(u)) == NULL)
-		prov = provider_generic();
-	out->git_auth = prov->git_auth;
-	if (cc.value[K_GITAUTH] != NULL) {
-		if (strcasecmp(cc.value[K_GITAUTH], "bearer") == 0)
-			out->git_auth = GIT_AUTH_BEARER;
-		else if (strcasecmp(cc.value[K_GITAUTH], "basic") == 0)
-			out->git_auth = GIT_AUTH_BASIC;
-		else {
-			r = err_set(BBS_E_INVALID, "bad value '%s' for "
-			    "'bbs.<url>.gitAuth' (use 'bearer' or 'basic')",
-			    cc.value[K_GITAUTH]);
-			goto out;
-		}
-	}
-	out->git_username = xstrdup(cc.value[K_GITUSERNAME] ?
-	    cc.value[K_GITUSERNAME] : prov->git_username);
-	if (strchr(out->git_username, ':') != NULL) {
-		r = err_set(BBS_E_INVALID, "'bbs.<url>.gitUsername' must not "
-		    "contain ':'");
-		goto out;
-	}
 	if ((r = config_http(&cc, &hs)) != 0)
 		goto out;
 	out->ssl_verify = hs.ssl_verify;
@@ -578,7 +585,8 @@ config_load(struct helper_config *out, struct git_config *cfg,
 	if (r != 0)
 		goto out;
 
-	if ((r = config_oauth(out, &cc, u)) != 0)
+	if ((r = config_oauth(out, &cc, u)) != 0 ||
+	    (r = config_git_auth(out, &cc)) != 0)
 		goto out;
 	r = env_token("BBS_ACCESS_TOKEN", &out->token);
 out:

@@ -233,11 +233,11 @@ oauth_device_approve() {
 
 # cloud_configure: Bitbucket Cloud's settings for $FORGE_URL, with its
 # endpoints at the running server (for bitbucket.org itself they are built
-# in): provider, authorize, token and user-info URLs, Basic auth for git.
+# in): provider, authorize, token and user-info URLs.  Git's Basic
+# x-token-auth comes with the provider, as for bitbucket.org.
 cloud_configure() {
 	git config --global "bbs.$FORGE_URL.provider" bitbucket-cloud &&
 	git config --global "bbs.$FORGE_URL.authorizeUrl" "$(oauth_endpoint authorization_endpoint)" &&
 	git config --global "bbs.$FORGE_URL.tokenUrl" "$(oauth_endpoint token_endpoint)" &&
-	git config --global "bbs.$FORGE_URL.userinfoUrl" "$(oauth_endpoint userinfo_endpoint)" &&
-	git config --global "bbs.$FORGE_URL.gitAuth" basic
+	git config --global "bbs.$FORGE_URL.userinfoUrl" "$(oauth_endpoint userinfo_endpoint)"
 }

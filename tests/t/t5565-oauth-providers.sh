@@ -43,6 +43,27 @@ test_expect_success 'Bitbucket Cloud: consumer secret required, scopes field, de
 	test_grep ! -F -e "$secret" err "$(oauth_log)" "$HOME/.gitconfig"
 '
 
+# Bitbucket Cloud takes Basic x-token-auth whatever the host it is reached
+# at: the provider says so, not the host.  To git 2.46+ (authtype) that is
+# a pre-encoded Basic credential, never Bearer.
+test_expect_success 'Bitbucket Cloud on another host: git-credential-bbs answers Basic' '
+	git bbs login "$REPO" 2>/dev/null &&
+	printf "protocol=http\nhost=%s\n\n" "${FORGE_URL#http://}" >req-cloud &&
+	git-credential-bbs get <req-cloud >out &&
+	grep "^username=x-token-auth$" out &&
+	grep "^password=$(stored access_token)$" out &&
+	printf "capability[]=authtype\nprotocol=http\nhost=%s\n\n" "${FORGE_URL#http://}" >req-cloud2 &&
+	git-credential-bbs get <req-cloud2 >out &&
+	grep "^authtype=Basic$" out &&
+	grep "^credential=$(printf "x-token-auth:%s" "$(stored access_token)" | base64 -w0)$" out &&
+	# an explicit gitAuth still wins
+	git -c "bbs.$FORGE_URL.gitAuth=bearer" credential-bbs get <req-cloud2 >out &&
+	grep "^authtype=Bearer$" out &&
+	grep "^credential=$(stored access_token)$" out &&
+	git -c "bbs.$FORGE_URL.gitUsername=ci" credential-bbs get <req-cloud >out &&
+	grep "^username=ci$" out
+'
+
 test_expect_success 'Bitbucket Cloud offers no revocation: logout still forgets' '
 	git bbs login "$REPO" 2>/dev/null &&
 	git bbs logout "$REPO" 2>err &&

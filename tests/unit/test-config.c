@@ -120,6 +120,61 @@ test_load_env(void **state)
 	url_release(&u);
 }
 
+/* git's authentication follows the provider in use, not the host */
+static void
+test_git_auth_of_provider(void **state)
+{
+	struct helper_config c;
+	struct remote_url u;
+
+	unsetenv("GIT_CONFIG_COUNT");
+	unsetenv("BBS_ACCESS_TOKEN");
+	unsetenv("BBS_CLIENT_ID");
+	assert_int_equal(url_parse(&u, "https://git.example:8443/t/r.git"), 0);
+	setenv("GIT_CONFIG_PARAMETERS", "'bbs.https://git.example:8443."
+	    "provider'='bitbucket-cloud'", 1);
+	assert_int_equal(config_load(&c, NULL, &u), 0);
+	assert_int_equal(c.git_auth, GIT_AUTH_BASIC);
+	assert_string_equal(c.git_username, "x-token-auth");
+	config_release(&c);
+
+	/* explicit settings still win */
+	setenv("GIT_CONFIG_PARAMETERS", "'bbs.https://git.example:8443."
+	    "provider'='bitbucket-cloud' 'bbs.gitauth'='bearer' "
+	    "'bbs.gitusername'='ci'", 1);
+	assert_int_equal(config_load(&c, NULL, &u), 0);
+	assert_int_equal(c.git_auth, GIT_AUTH_BEARER);
+	assert_string_equal(c.git_username, "ci");
+	config_release(&c);
+
+	/* no provider at all: generic's defaults */
+	unsetenv("GIT_CONFIG_PARAMETERS");
+	assert_int_equal(config_load(&c, NULL, &u), 0);
+	assert_null(c.oauth.provider);
+	assert_int_equal(c.git_auth, GIT_AUTH_BEARER);
+	config_release(&c);
+	url_release(&u);
+
+	/* another provider configured for bitbucket.org: its defaults */
+	assert_int_equal(url_parse(&u, "https://bitbucket.org/t/r.git"), 0);
+	setenv("GIT_CONFIG_PARAMETERS", "'bbs.https://bitbucket.org.provider'="
+	    "'generic' 'bbs.https://bitbucket.org.issuer'='https://id.example'",
+	    1);
+	assert_int_equal(config_load(&c, NULL, &u), 0);
+	assert_int_equal(c.git_auth, GIT_AUTH_BEARER);
+	config_release(&c);
+
+	/* a bad gitAuth is refused whatever the provider */
+	setenv("GIT_CONFIG_PARAMETERS", "'bbs.gitauth'='token'", 1);
+	err_clear();
+	assert_int_equal(config_load(&c, NULL, &u), BBS_E_INVALID);
+	assert_non_null(strstr(err_message(), "gitAuth"));
+	err_clear();
+	config_release(&c);
+	unsetenv("GIT_CONFIG_PARAMETERS");
+	url_release(&u);
+}
+
 static void
 test_token_variables(void **state)
 {
@@ -282,6 +337,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parameters),
 		cmocka_unit_test(test_load_env),
+		cmocka_unit_test(test_git_auth_of_provider),
 		cmocka_unit_test(test_token_variables),
 		cmocka_unit_test(test_http_per_url),
 		cmocka_unit_test(test_credential_protocol),
