@@ -462,6 +462,19 @@ parse_bool(const char *key, const char *v, int *out)
 	    key);
 }
 
+/* Free what the collector holds (clientSecret may be among it). */
+static void
+cfg_collect_release(struct cfg_collect *cc)
+{
+	size_t i;
+
+	for (i = 0; i < K_NR; i++) {
+		secret_free(cc->value[i]);
+		cc->value[i] = NULL;
+	}
+	fsck_types_release(&cc->fsck);
+}
+
 /* Collect every setting that applies to `u` from `cfg` and `git -c`. */
 static int
 cfg_collect_all(struct cfg_collect *cc, struct git_config *cfg,
@@ -555,7 +568,6 @@ config_load(struct helper_config *out, struct git_config *cfg,
 {
 	struct http_url_settings hs;
 	struct cfg_collect cc;
-	size_t i;
 	int r = 0, b;
 
 	memset(out, 0, sizeof(*out));
@@ -591,9 +603,7 @@ config_load(struct helper_config *out, struct git_config *cfg,
 	r = env_token("BBS_ACCESS_TOKEN", &out->token);
 out:
 	http_url_settings_release(&hs);
-	for (i = 0; i < K_NR; i++)
-		secret_free(cc.value[i]);	/* clientSecret among them */
-	fsck_types_release(&cc.fsck);
+	cfg_collect_release(&cc);
 	return r;
 }
 
@@ -604,7 +614,6 @@ config_http_resolve(void *payload, const char *url,
 	const struct helper_config *hc = payload;
 	struct remote_url u;
 	struct cfg_collect cc;
-	size_t i;
 	int r;
 
 	memset(out, 0, sizeof(*out));
@@ -617,8 +626,7 @@ config_http_resolve(void *payload, const char *url,
 		u.user = xstrdup(hc->url->user);
 	if ((r = cfg_collect_all(&cc, hc->gitcfg, &u)) == 0)
 		r = config_http(&cc, out);
-	for (i = 0; i < K_NR; i++)
-		free(cc.value[i]);
+	cfg_collect_release(&cc);
 	url_release(&u);
 	if (r != 0)
 		http_url_settings_release(out);
