@@ -122,11 +122,12 @@ test_expect_success 'the fetch sent the local tips as haves: only the new commit
 
 # The helper empties libgit2's CA store through a directory it makes in
 # TMPDIR and removes at once; without one the fetch goes on as before.
+# (valgrind keeps files of its own in TMPDIR: only ours are looked for.)
 test_expect_success 'the empty CA directory is removed, and not needed' '
 	mkdir tmpd &&
 	one_more team/small.git 4 &&
 	TMPDIR=$TRASH_DIRECTORY/tmpd git -C small fetch -q origin &&
-	test -z "$(ls -A tmpd)" &&
+	test -z "$(ls -A tmpd | grep "^bbs-ca-")" &&
 	one_more team/small.git 5 &&
 	TMPDIR=$TRASH_DIRECTORY/missing git -C small fetch -q origin &&
 	test "$(git -C small rev-parse origin/main)" = \
