@@ -407,6 +407,8 @@ int conn_init(struct conn *c, const struct remote_url *u,
     const struct helper_config *cfg);
 void conn_release(struct conn *c);
 /* Use `token` for the git requests, as cfg->git_auth says. */
+/* base64 of "user:token" (secret: caller wipes), or NULL if too long. */
+char *basic_credential(const char *user, const char *token);
 int conn_set_token(struct conn *c, const struct helper_config *cfg,
     const char *token);
 /* GET info/refs for `svc`, check the answer; body left to read. */

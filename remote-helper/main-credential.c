@@ -33,20 +33,6 @@ static const char usage_text[] =
     "  git config --global credential.https://bitbucket.org.helper bbs\n"
     "It answers with an OAuth access token of git-remote-bbs's sign-in.\n";
 
-/* "user:token" in base64 (caller wipes and frees), for a Basic credential. */
-static char *
-basic_credential(const char *user, const char *tok)
-{
-	char *pair = xasprintf("%s:%s", user, tok), *out;
-	size_t len = strlen(pair);
-
-	out = xmalloc(4 * ((len + 2) / 3) + 1);
-	EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)pair,
-	    (int)len);
-	secret_free(pair);
-	return out;
-}
-
 /*
  * The token in what git sends back to erase: a password, a Bearer
  * credential as it is, or a Basic one decoded (caller frees), or NULL.
@@ -117,7 +103,10 @@ cred_answer(const struct cred *c, const struct remote_ctx *rc,
 			kv[n++] = "credential";
 			kv[n++] = tok;
 		} else {
-			basic = basic_credential(rc->cfg.git_username, tok);
+			if ((basic = basic_credential(rc->cfg.git_username,
+			    tok)) == NULL)
+				return err_set(BBS_E_INVALID, "access token too "
+				    "long");
 			kv[n++] = "Basic";
 			kv[n++] = "credential";
 			kv[n++] = basic;

@@ -26,24 +26,33 @@ static const char *const service_name[] = {
 	[SERVICE_RECEIVE_PACK] = "git-receive-pack",
 };
 
+char *
+basic_credential(const char *user, const char *token)
+{
+	size_t plen = strlen(user) + 1 + strlen(token);
+	char *plain, *enc;
+
+	if (plen > 64 * 1024)
+		return NULL;
+	plain = xmalloc(plen + 1);
+	snprintf(plain, plen + 1, "%s:%s", user, token);
+	enc = xmalloc(4 * ((plen + 2) / 3) + 1);
+	EVP_EncodeBlock((unsigned char *)enc, (const unsigned char *)plain,
+	    (int)plen);
+	secret_free(plain);
+	return enc;
+}
+
 /* "Authorization: Basic base64(user:token)", or NULL if too long. */
 static char *
 basic_header(const char *user, const char *token)
 {
-	static const char prefix[] = "Authorization: Basic ";
-	size_t plen = strlen(user) + 1 + strlen(token), enclen;
-	char *plain, *hdr;
+	char *enc = basic_credential(user, token), *hdr;
 
-	if (plen > 64 * 1024)
+	if (enc == NULL)
 		return NULL;
-	enclen = 4 * ((plen + 2) / 3);
-	plain = xmalloc(plen + 1);
-	snprintf(plain, plen + 1, "%s:%s", user, token);
-	hdr = xmalloc(sizeof(prefix) + enclen);
-	memcpy(hdr, prefix, sizeof(prefix) - 1);
-	EVP_EncodeBlock((unsigned char *)hdr + sizeof(prefix) - 1,
-	    (const unsigned char *)plain, (int)plen);
-	secret_free(plain);
+	hdr = xasprintf("Authorization: Basic %s", enc);
+	secret_free(enc);
 	return hdr;
 }
 
