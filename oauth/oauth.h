@@ -651,6 +651,8 @@ int store_mkdir(const char *dir);
  * A no-op otherwise.
  */
 void store_testpoint(const char *step);
+/* A fault point: in the test build, BBS_TEST_FAIL_AT=<step> makes it 1. */
+int store_testfail(const char *step);
 
 /*
  * token.c: the store's JSON.  One grant (provider and token, not key or

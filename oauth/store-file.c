@@ -501,15 +501,24 @@ store_age(const struct store *s, struct file_age *age)
 	return 1;
 }
 
-static void
+/*
+ * Make a rename in `dir` durable: 0, or the errno of the failure.  A file
+ * system that cannot sync a directory (EINVAL) has nothing more to do.
+ */
+static int
 fsync_dir(const char *dir)
 {
 	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int e = 0;
 
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
+	if (dfd < 0)
+		return errno;
+	if (store_testfail("fsync-dir"))
+		e = EIO;
+	else if (fsync(dfd) != 0 && errno != EINVAL)
+		e = errno;
+	close(dfd);
+	return e;
 }
 
 /*
@@ -529,7 +538,7 @@ file_adopt(struct store *s)
 	char *p, *best = NULL;
 	size_t len, best_len = 0;
 	DIR *dir;
-	int fd, complete, have_store = -1;
+	int fd, e, complete, have_store = -1;
 
 	if ((dir = opendir(s->dir)) == NULL)
 		return;
@@ -576,7 +585,9 @@ file_adopt(struct store *s)
 		else if (rename(best, s->path) == 0) {
 			trace_printf("store: adopted '%s', written completely "
 			    "by a process that did not rename it", best);
-			fsync_dir(s->dir);
+			if ((e = fsync_dir(s->dir)) != 0)
+				trace_printf("store: cannot make the adoption "
+				    "durable: %s", strerror(e));
 		}
 		free(best);
 	}
@@ -723,7 +734,7 @@ file_save(struct store *s, const char *key, const char *account)
 	struct file_store *f = s->be_data;
 	char *text, *tmp = NULL;
 	size_t len;
-	int fd = -1, r = 0, reserved = 0, complete = 0, written;
+	int fd = -1, e, r = 0, reserved = 0, complete = 0, written;
 
 	(void)key;
 	(void)account;
@@ -754,7 +765,9 @@ file_save(struct store *s, const char *key, const char *account)
 		goto out;
 	}
 	store_testpoint("after-rename");
-	fsync_dir(s->dir);
+	if ((e = fsync_dir(s->dir)) != 0)
+		r = err_set(BBS_E_IO, "cannot make the new token store in "
+		    "'%s' durable: %s", s->dir, strerror(e));
 out:
 	if (reserved) {
 		if (r == 0 || complete) {

@@ -5,7 +5,8 @@
  * Built into the programs as a no-op.  The test build of git-bbs
  * (tests/git-bbs-testhooks, compiled with BBS_TEST_HOOKS) stops itself
  * with SIGSTOP at the step named by BBS_TEST_STOP_AT, so that a test can
- * kill it there with SIGKILL.
+ * kill it there with SIGKILL, and makes the step named by BBS_TEST_FAIL_AT
+ * fail.
  */
 #include "config.h"
 
@@ -25,5 +26,19 @@ store_testpoint(const char *step)
 		raise(SIGSTOP);
 #else
 	(void)step;
+#endif
+}
+
+/* Is `step` to fail (the test build only, BBS_TEST_FAIL_AT)? */
+int
+store_testfail(const char *step)
+{
+#ifdef BBS_TEST_HOOKS
+	const char *at = getenv("BBS_TEST_FAIL_AT");
+
+	return at != NULL && strcmp(at, step) == 0;
+#else
+	(void)step;
+	return 0;
 #endif
 }

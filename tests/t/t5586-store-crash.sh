@@ -161,6 +161,24 @@ test_expect_success CHATTR 'a save that keeps failing after the rotation: the ne
 	test "$(refused)" = 0
 '
 
+test_expect_success 'a directory sync that fails after the rename: a warning, the new grant kept and used' '
+	expire &&
+	rt=$(stored refresh_token) &&
+	at=$(stored access_token) &&
+	BBS_TEST_FAIL_AT=fsync-dir "$HOOKED" token "$URL" >tok 2>err 3>&- 4>&- 7>&- 8>&- &&
+	grep "^warning: could not save the new tokens for .127.0.0.1.: cannot make the new token store in .* durable: Input/output error" err &&
+	test -s tok &&
+	test "$(cat tok)" != "$at" &&
+	store_ok &&
+	test "$(stored refresh_token)" != "$rt" &&
+	! ls -A "$SDIR" | grep "^\.tokens\.json\." &&
+	git bbs token "$URL" >tok2 &&
+	test_cmp tok tok2 &&
+	expire &&
+	git bbs token "$URL" >tok &&
+	test "$(refused)" = 0
+'
+
 # The one window rotation cannot close: the server has rotated, and the
 # answer never reaches the disk.  The store still holds the old grant,
 # intact; the server refuses it; the message says how to sign in again.
