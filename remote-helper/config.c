@@ -364,8 +364,9 @@ config_parse_parameters(const char *s,
 				goto out;
 			}
 			s++;
-			if (*s == '\\' && s[1] == '\'') {	/* '\'' */
-				if ((r = buf_add(&word, "'", 1)) != 0)
+			/* git writes ' as '\'' and ! as '\!' */
+			if (*s == '\\' && (s[1] == '\'' || s[1] == '!')) {
+				if ((r = buf_add(&word, s + 1, 1)) != 0)
 					goto out;
 				s += 2;
 				continue;

@@ -63,16 +63,23 @@ settings_release(struct settings *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* Append `s` single-quoted as git's sq_quote_buf does: ' is '\''. */
+/*
+ * Append `s` single-quoted as git's sq_quote_buf does: ' is '\'' and !
+ * is '\!' (for shells with history expansion).
+ */
 static void
 sq_quote(struct buf *b, const char *s)
 {
+	char esc[] = "'\\x'";
+
 	if (buf_add(b, "'", 1) != 0)
 		abort();
-	for (; *s != '\0'; s++)
-		if (buf_add(b, *s == '\'' ? "'\\''" : s, *s == '\'' ? 4 : 1)
-		    != 0)
+	for (; *s != '\0'; s++) {
+		esc[2] = *s;
+		if (*s == '\'' || *s == '!' ? buf_add(b, esc, 4) :
+		    buf_add(b, s, 1))
 			abort();
+	}
 	if (buf_add(b, "'", 1) != 0)
 		abort();
 }

@@ -42,6 +42,10 @@ test_parameters(void **state)
 	parse_ok("'http.sslverify'='false'", "[http.sslverify]=[false]");
 	parse_ok("'a.b'='x' 'c.d'='it'\\''s'", "[a.b]=[x][c.d]=[it's]");
 	parse_ok("'old.style=v=w'", "[old.style]=[v=w]");
+	/* git -c 'credential.helper=!f() { echo; }; f' */
+	parse_ok("'credential.helper'=''\\!'f() { echo; }; f'",
+	    "[credential.helper]=[!f() { echo; }; f]");
+	parse_ok("'a.b'='x'\\!''\\!''\\'''", "[a.b]=[x!!']");
 	parse_ok("'bare.bool'", "[bare.bool]=[(null)]");
 	/* what git -c name (no value) passes down: the next word is not it */
 	parse_ok("'new.bool'=", "[new.bool]=[(null)]");
