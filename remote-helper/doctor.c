@@ -37,6 +37,7 @@ struct doctor {
 	int offline;
 	int errors;
 	int warnings;
+	int credhelper;		/* the default store: the credential helper */
 };
 
 /* One check: LEVEL: TEXT, then "  fix: FIX" for a warning or an error. */
@@ -161,29 +162,28 @@ check_submodules(struct doctor *d)
 		    v, v[0] ? "'" : "");
 }
 
-/* The store file: location, owner, mode, the lock not held by the dead. */
-static void
+/* The store file: location, owner, mode (1: usable). */
+static int
 check_store_file(struct doctor *d, const char *dir)
 {
 	char path[4096], fix[4200];
 	struct stat st;
-	int fd;
 
 	snprintf(path, sizeof(path), "%s/tokens.json", dir);
 	if (lstat(path, &st) != 0) {
-		if (errno == ENOENT)
+		if (errno == ENOENT) {
 			check(d, L_OK, NULL, "token store: %s (empty: nobody "
 			    "has signed in yet)", path);
-		else
-			check(d, L_ERROR, "check the permissions of the "
-			    "directory", "token store: cannot read %s: %s",
-			    path, strerror(errno));
-		return;
+			return 1;
+		}
+		check(d, L_ERROR, "check the permissions of the directory",
+		    "token store: cannot read %s: %s", path, strerror(errno));
+		return 0;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		check(d, L_ERROR, "remove it; git bbs login writes a new one",
 		    "token store: %s is not a regular file", path);
-		return;
+		return 0;
 	}
 	if (st.st_uid != geteuid() || (st.st_mode & 077) != 0) {
 		snprintf(fix, sizeof(fix), "chmod 600 '%s' (and make sure you "
@@ -191,11 +191,78 @@ check_store_file(struct doctor *d, const char *dir)
 		check(d, L_ERROR, fix, "token store: %s is readable by others "
 		    "or not yours (mode %03o); it is refused", path,
 		    (unsigned)(st.st_mode & 0777));
-		return;
+		return 0;
 	}
 	check(d, L_OK, NULL, "token store: %s (mode 600)", path);
-	/* a lock held now is held by a live process: the kernel drops the
-	 * locks of the dead, so a leftover lock file never blocks anyone */
+	return 1;
+}
+
+/*
+ * bbs.tokenStore=credential-helper: the helpers `git credential` would
+ * ask, as git reads credential.helper (an empty value empties the list).
+ */
+static void
+check_store_credhelper(struct doctor *d)
+{
+	const char *argv[] = { "git", "config", "-z", "--get-all",
+	    "credential.helper", NULL };
+	const char *fix = "git config --global credential.helper <helper> "
+	    "(e.g. libsecret), or keep grants in the file: git config "
+	    "--global --unset bbs.tokenStore";
+	struct buf b, list;
+	size_t off;
+	int cache = 0;
+
+	buf_init(&b, (size_t)64 * 1024);
+	buf_init(&list, (size_t)64 * 1024);
+	if (run_quiet(argv, NULL, &b) < 0)
+		err_clear();
+	for (off = 0; b.ptr != NULL && off < b.len;) {
+		const char *v = b.ptr + off;
+
+		off += strlen(v) + 1;
+		if (*v == '\0') {
+			list.len = 0;
+			cache = 0;
+			continue;
+		}
+		/* only its name: a shell helper ("!...") may hold a secret */
+		if (*v == '!')
+			buf_addf(&list, "%sa shell command", list.len ? ", " :
+			    "");
+		else
+			buf_addf(&list, "%s'%.*s'", list.len ? ", " : "",
+			    (int)strcspn(v, " \t"), v);
+		cache |= strcmp(v, "cache") == 0 ||
+		    strncmp(v, "cache ", 6) == 0;
+	}
+	if (list.len == 0)
+		check(d, L_ERROR, fix, "token store: bbs.tokenStore is "
+		    "credential-helper, but no credential.helper is set: no "
+		    "sign-in can be kept");
+	else
+		check(d, L_OK, NULL, "token store: git's credential helpers "
+		    "(bbs.tokenStore=credential-helper): %s", list.ptr);
+	if (cache)
+		check(d, L_WARN, fix, "token store: the 'cache' helper keeps "
+		    "grants in memory only: once its timeout passes (or the "
+		    "machine restarts), every account must sign in again");
+	buf_release(&list);
+	buf_release(&b);
+}
+
+/*
+ * The store's lock: a lock held now is held by a live process (the
+ * kernel drops the locks of the dead, so a leftover lock file never
+ * blocks anyone).
+ */
+static void
+check_store_lock(struct doctor *d, const char *dir)
+{
+	char path[4096];
+	struct stat st;
+	int fd;
+
 	snprintf(path, sizeof(path), "%s/lock", dir);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
 	    O_NONBLOCK)) >= 0) {
@@ -471,6 +538,10 @@ doctor_url(struct doctor *d, const char *url, const char *remote)
 		return;
 	}
 	check_config(d, &c, url);
+	if (c.s.credhelper != d->credhelper)
+		check(d, L_OK, NULL, "token store: for this URL, %s "
+		    "(bbs.<url>.tokenStore)", c.s.credhelper ? "git's "
+		    "credential helpers" : "the file");
 	check_servers(d, &c);
 	check_grants(d, &c, url);
 	check_lfs(d, remote);
@@ -535,7 +606,16 @@ doctor_run(int argc, char **argv)
 	check_programs(&d);
 	check_submodules(&d);
 	if (session_store_dir(&dir) == 0) {
-		check_store_file(&d, dir);
+		if (session_default_store(&d.credhelper) != 0) {
+			check(&d, L_ERROR, "fix the configuration",
+			    "token store: %s", err_message() ? err_message() :
+			    "the configuration cannot be read");
+			err_clear();
+		} else if (d.credhelper) {
+			check_store_credhelper(&d);
+			check_store_lock(&d, dir);
+		} else if (check_store_file(&d, dir))
+			check_store_lock(&d, dir);
 		free(dir);
 	} else {
 		check(&d, L_ERROR, "set HOME", "token store: %s",

@@ -706,6 +706,11 @@ int session_store_open(struct session *s, struct store *st);
  * for `git bbs status` and `git bbs logout` without a URL.
  */
 int session_store_open_all(struct store *st);
+/*
+ * Does the configuration that applies to no URL in particular keep grants
+ * with the credential helper (`*credhelper` 1) or in the file (0)?
+ */
+int session_default_store(int *credhelper);
 
 /*
  * store-credhelper.c: grants kept by `git credential`.  Open the store of

@@ -280,29 +280,38 @@ session_store_open(struct session *s, struct store *st)
 }
 
 int
-session_store_open_all(struct store *st)
+session_default_store(int *credhelper)
 {
 	struct helper_config cfg;
 	struct git_config *gitcfg = NULL;
 	struct remote_url u;
-	char *dir;
-	int r, credhelper = 0;
+	int r;
 
-	memset(st, 0, sizeof(*st));
+	*credhelper = 0;
 	memset(&u, 0, sizeof(u));
 	memset(&cfg, 0, sizeof(cfg));
-	if ((r = session_store_dir(&dir)) != 0)
-		return r;
 	/* the settings of no URL in particular: a URL no pattern names */
 	if ((r = url_parse(&u, "https://git-remote-bbs.invalid/")) == 0 &&
 	    (r = transport_cli_config(&gitcfg)) == 0 &&
 	    (r = config_load(&cfg, gitcfg, &u)) == 0)
-		credhelper = cfg.oauth.token_store != NULL &&
+		*credhelper = cfg.oauth.token_store != NULL &&
 		    strcmp(cfg.oauth.token_store, "credential-helper") == 0;
 	config_release(&cfg);
 	transport_config_free(gitcfg);
 	url_release(&u);
-	if (r == 0)
+	return r;
+}
+
+int
+session_store_open_all(struct store *st)
+{
+	char *dir;
+	int r, credhelper;
+
+	memset(st, 0, sizeof(*st));
+	if ((r = session_store_dir(&dir)) != 0)
+		return r;
+	if ((r = session_default_store(&credhelper)) == 0)
 		r = credhelper ? credstore_open(st, dir, NULL) :
 		    store_open(st, dir);
 	free(dir);

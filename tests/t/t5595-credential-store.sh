@@ -33,6 +33,23 @@ test_expect_success 'git credential-store keeps the grant; the file store stays 
 	git -C work push -q origin main
 '
 
+test_expect_success 'git bbs doctor describes the credential helpers, not the file' '
+	git bbs doctor --offline "$REPO" >out 2>&1 &&
+	grep "^ok *token store: git.s credential helpers (bbs.tokenStore=credential-helper): .store.$" out &&
+	test_grep ! "tokens\.json" out &&
+	grep "^ok *sign-in: account .alice." out &&
+	test_expect_code 1 git -c credential.helper= bbs doctor --offline "$REPO" >out 2>&1 &&
+	grep "^error *token store: bbs.tokenStore is credential-helper, but no credential.helper is set" out &&
+	git -c credential.helper="!f() { echo password=hunter2; }; f" bbs doctor --offline "$REPO" >out 2>&1 &&
+	grep "^ok *token store: .*: .store., a shell command$" out &&
+	test_grep ! hunter2 out &&
+	git -c credential.helper=cache bbs doctor --offline "$REPO" >out 2>&1 &&
+	grep "^warning *token store: the .cache. helper keeps grants in memory only" out &&
+	# nobody has signed in to the file store: an error
+	test_expect_code 1 git -c bbs.tokenStore=file bbs doctor --offline "$REPO" >out 2>&1 &&
+	grep "^ok *token store: .*tokens\.json (empty" out
+'
+
 test_expect_success 'refreshes rotate the refresh token through the helper' '
 	before=$(oauth_count refresh_token) &&
 	sleep 3.5 &&
