@@ -138,6 +138,55 @@ logout_all(void)
 	return r;
 }
 
+/* Has an earlier grant of st than st->e[i] the token `tok`? */
+static int
+token_seen(const struct store *st, size_t i, const char *tok)
+{
+	size_t j;
+
+	for (j = 0; j < i; j++)
+		if ((st->e[j].tok.refresh_token != NULL &&
+		    secret_equal(st->e[j].tok.refresh_token, tok)) ||
+		    (st->e[j].tok.access_token != NULL &&
+		    secret_equal(st->e[j].tok.access_token, tok)))
+			return 1;
+	return 0;
+}
+
+/*
+ * Revoke at the server every token `st` holds for `account` of this
+ * session's key: each copy of a grant a hand-edited store repeats, each
+ * token once.  Stops at the first the server does not revoke.
+ */
+static int
+logout_revoke(struct remote_ctx *c, const struct store *st,
+    const char *account)
+{
+	const struct store_entry *e;
+	size_t i;
+	int r;
+
+	if ((r = session_endpoints(&c->s)) != 0)
+		return r;
+	for (i = 0; i < st->nr; i++) {
+		e = &st->e[i];
+		if (strcmp(e->key, c->s.key) != 0 ||
+		    strcmp(e->account, account) != 0)
+			continue;
+		if (e->tok.refresh_token != NULL &&
+		    !token_seen(st, i, e->tok.refresh_token) &&
+		    (r = oauth_revoke(&c->s.oc, e->tok.refresh_token,
+		    "refresh_token")) != 0)
+			return r;
+		if (e->tok.access_token != NULL &&
+		    !token_seen(st, i, e->tok.access_token) &&
+		    (r = oauth_revoke(&c->s.oc, e->tok.access_token,
+		    "access_token")) != 0)
+			return r;
+	}
+	return 0;
+}
+
 static int
 cmd_logout(int argc, char **argv)
 {
@@ -170,11 +219,7 @@ cmd_logout(int argc, char **argv)
 	}
 	account = xstrdup(e->account);
 	/* revoke at the server; an unreachable server does not stop us */
-	if (session_endpoints(&c.s) != 0 ||
-	    (e->tok.refresh_token != NULL && (r = oauth_revoke(&c.s.oc,
-	    e->tok.refresh_token, "refresh_token")) != 0) ||
-	    (r = oauth_revoke(&c.s.oc, e->tok.access_token,
-	    "access_token")) != 0) {
+	if (logout_revoke(&c, &st, account) != 0) {
 		fprintf(stderr, "warning: the server did not revoke the "
 		    "tokens: %s\n", err_message() ? err_message() : "unknown");
 		err_clear();

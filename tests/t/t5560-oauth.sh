@@ -116,6 +116,28 @@ test_expect_success 'sign in again, then log out: revoked at the server and forg
 	grep "Not signed in" out
 '
 
+test_expect_success 'logout revokes each copy of a grant a hand-edited store repeats' '
+	git bbs login "$REPO" 2>err &&
+	cp "$STORE" first.json &&
+	at1=$(stored access_token) &&
+	git bbs login "$REPO" 2>err &&
+	at2=$(stored access_token) &&
+	test "$at1" != "$at2" &&
+	python3 -c "import json,sys; d=json.load(open(sys.argv[1])); d[\"grants\"]+=json.load(open(sys.argv[2]))[\"grants\"]; json.dump(d,open(sys.argv[1],\"w\"))" "$STORE" first.json &&
+	chmod 600 "$STORE" &&
+	git -c http.extraHeader="Authorization: Bearer $at1" \
+		ls-remote "$FORGE_URL/team/repo.git" >/dev/null &&
+	git bbs logout "$REPO" 2>err &&
+	grep "Revoked the tokens at the server" err &&
+	for at in "$at1" "$at2"
+	do
+		test_must_fail git -c http.extraHeader="Authorization: Bearer $at" \
+			ls-remote "$FORGE_URL/team/repo.git" 2>/dev/null || return 1
+	done &&
+	git bbs status "$REPO" >out &&
+	grep "Not signed in" out
+'
+
 test_expect_success 'logout with the server down still forgets, and says so' '
 	git bbs login "$REPO" 2>err &&
 	oauth_stop &&
