@@ -6,7 +6,7 @@
  * "bbs::https://host/team/repo.git" that is a URL its HTTP client cannot
  * use.  When git-lfs is set up (its filter is configured) the helper
  * writes, into the repository's own config and only where the user has
- * set nothing:
+ * set nothing (an lfsurl other than this one leaves everything as it is):
  *
  *	remote.<name>.lfsurl = https://host/team/repo.git/info/lfs
  *	credential.https://host.helper = ""    (git's other helpers are not
@@ -43,6 +43,20 @@ config_has(git_config *cfg, const char *name)
 	git_config_entry_free(e);
 	git_error_clear();
 	return found;
+}
+
+/* Is `name` set in `cfg` to `value` (1), to something else (0), unset (-1)? */
+static int
+config_is(git_config *cfg, const char *name, const char *value)
+{
+	git_config_entry *e = NULL;
+	int r = -1;
+
+	if (git_config_get_entry(&e, cfg, name) == 0 && e != NULL)
+		r = e->value != NULL && strcmp(e->value, value) == 0;
+	git_config_entry_free(e);
+	git_error_clear();
+	return r;
 }
 
 /* git config [--add] NAME VALUE in the repository git runs us for. */
@@ -236,11 +250,20 @@ lfs_configure(const char *remote, const struct remote_url *u,
 	if ((r = respell_default_port(cfg, u)) != 0)
 		return r;
 	name = xasprintf("remote.%s.lfsurl", remote);
-	if (config_has(cfg, name))
-		goto out;	/* the user's choice stands */
 	endpoint = lfs_endpoint(u);
-	if ((r = config_write(name, endpoint, 0)) != 0)
+	/*
+	 * Another lfsurl is the user's choice, and stands.  The one written
+	 * here (maybe by an older version, without all of what follows) has
+	 * the rest completed, each key only where it is unset.
+	 */
+	switch (config_is(cfg, name, endpoint)) {
+	case 0:
 		goto out;
+	case -1:
+		if ((r = config_write(name, endpoint, 0)) != 0)
+			goto out;
+		break;
+	}
 	/*
 	 * The account the remote URL names (bbs::https://bob@host/...).  The
 	 * lfsurl has no user part: git-lfs would put it, with no password,

@@ -273,4 +273,19 @@ test_expect_success 'the account the URL names is the one git-lfs uses' '
 	! grep -F -e "$(stored access_token)" bobwork/.git/config
 '
 
+test_expect_success 'an lfsurl written before the account key was: the account is added, another lfsurl left alone' '
+	git -C bobwork config --unset "credential.$LFSURL.username" &&
+	git -C bobwork fetch -q origin &&
+	test "$(git -C bobwork config "credential.$LFSURL.username")" = bob &&
+	git -C bobwork config --unset "credential.$LFSURL.username" &&
+	git -C bobwork config remote.origin.lfsurl "$LFSURL/" &&
+	git -C bobwork fetch -q origin &&
+	test_must_fail git -C bobwork config "credential.$LFSURL.username" &&
+	test_must_fail git -C bobwork config "credential.$LFSURL/.username" &&
+	test "$(git -C bobwork config remote.origin.lfsurl)" = "$LFSURL/" &&
+	git -C bobwork config remote.origin.lfsurl "$LFSURL" &&
+	git -C bobwork fetch -q origin &&
+	test "$(git -C bobwork config "credential.$LFSURL.username")" = bob
+'
+
 test_done
