@@ -65,6 +65,12 @@ struct transport {
 	 */
 	char **extra_wants;
 	size_t extra_nr;
+	/*
+	 * During a download: the lock on the common git dir (shallow.c), or
+	 * -1; and whether the shallow file was kept to be put back.
+	 */
+	int shallow_fd;
+	int shallow_kept;
 };
 
 /* transport.c */

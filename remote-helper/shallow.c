@@ -12,6 +12,12 @@
  * git keeps `shallow` in the common directory; in a linked worktree the
  * helper gets GIT_DIR=.git/worktrees/<id>, where libgit2 reads and writes
  * it instead.  Around a download the file is carried there and back.
+ *
+ * A download that may change the shallow file (a depth is asked for, or
+ * the repository is shallow) keeps a copy to put back when it fails.  So
+ * that the copy never undoes another helper's update (git fetch --all
+ * --jobs runs one helper per remote), such a download holds an exclusive
+ * flock on the common git dir, and every other download a shared one.
  */
 #include "config.h"
 
@@ -20,6 +26,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "git-internal.h"
@@ -252,12 +260,75 @@ shallow_restore(struct transport *t, int fetched)
 	return r;
 }
 
+/*
+ * May this download change the shallow file?  A depth asked for, or a
+ * shallow repository (the file in the common dir).
+ */
+static int
+shallow_may_change(struct transport *t)
+{
+	const char *common = git_repository_commondir(t->repo);
+	char *path;
+	int yes;
+
+	if (t->opts->depth > 0 || t->opts->deepen_relative)
+		return 1;
+	if (common == NULL)
+		return 0;
+	path = xasprintf("%s/shallow", common);
+	yes = access(path, F_OK) == 0;
+	free(path);
+	return yes;
+}
+
+/* flock the common git dir (exclusive or shared) into t->shallow_fd. */
+static int
+shallow_lock(struct transport *t, int exclusive)
+{
+	const char *common = git_repository_commondir(t->repo);
+	int op = exclusive ? LOCK_EX : LOCK_SH, fd, r;
+
+	if (common == NULL)
+		return 0;
+	if ((fd = open(common, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return err_set(BBS_E_IO, "cannot open '%s': %s", common,
+		    strerror(errno));
+	if (flock(fd, op | LOCK_NB) != 0) {
+		if (errno == EWOULDBLOCK)
+			fprintf(stderr, "git-remote-bbs: waiting for another "
+			    "fetch into this repository to finish\n");
+		while ((r = flock(fd, op)) != 0 && errno == EINTR)
+			;
+		if (r != 0) {
+			r = err_set(BBS_E_IO, "cannot lock '%s': %s", common,
+			    strerror(errno));
+			close(fd);
+			return r;
+		}
+	}
+	t->shallow_fd = fd;
+	return 0;
+}
+
+static void
+shallow_unlock(struct transport *t)
+{
+	if (t->shallow_fd >= 0)
+		close(t->shallow_fd);	/* drops the flock */
+	t->shallow_fd = -1;
+}
+
 int
 shallow_enter(struct transport *t)
 {
 	char *common, *own;
 	int r;
 
+	t->shallow_kept = shallow_may_change(t);
+	if ((r = shallow_lock(t, t->shallow_kept)) != 0)
+		return r;
+	if (!t->shallow_kept)
+		return 0;
 	if (!shallow_linked(t, &common, &own))
 		return shallow_backup(t);
 	r = shallow_copy(common, own);
@@ -266,8 +337,9 @@ shallow_enter(struct transport *t)
 	return r;
 }
 
-int
-shallow_leave(struct transport *t, int fetched)
+/* After a download that may have changed the shallow file. */
+static int
+shallow_put_back(struct transport *t, int fetched)
 {
 	char *common, *own;
 	int r = 0;
@@ -289,6 +361,15 @@ shallow_leave(struct transport *t, int fetched)
 		    strerror(errno));
 	free(common);
 	free(own);
+	return r;
+}
+
+int
+shallow_leave(struct transport *t, int fetched)
+{
+	int r = t->shallow_kept ? shallow_put_back(t, fetched) : 0;
+
+	shallow_unlock(t);
 	return r;
 }
 

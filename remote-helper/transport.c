@@ -144,6 +144,7 @@ transport_new(struct transport **out, struct conn *conn,
 	if ((r = libgit2_start()) != 0)
 		return r;
 	t = xcalloc(1, sizeof(*t));
+	t->shallow_fd = -1;
 	t->conn = conn;
 	t->opts = opts;
 	sideband_init(&t->sideband, 0);

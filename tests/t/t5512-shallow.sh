@@ -127,4 +127,53 @@ test_expect_success '--shallow-since, --shallow-exclude and --filter fail in one
 	test_path_is_missing partial
 '
 
+# hold_lock DIR MODE: flock DIR (sh or ex) in the background until the
+# file "release" appears; "held" says when it is held, holder.pid who.
+hold_lock() {
+	rm -f held release &&
+	python3 -c '
+import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY)
+fcntl.flock(fd, fcntl.LOCK_SH if sys.argv[2] == "sh" else fcntl.LOCK_EX)
+open("held", "w").write("held\n")
+while not os.path.exists("release"):
+	time.sleep(0.05)
+' "$1" "$2" &
+	echo $! >holder.pid &&
+	wait_for_text held held 100
+}
+
+test_expect_success LIBGIT2_1_9 'a fetch that may change the shallow file waits for the fetches under way; the others do not (libgit2 1.9+)' '
+	test_when_finished "touch release" &&
+	git clone -q "$URL" lk &&
+	commit_file upstream f9.txt 9 &&
+	upstream_push team/repo.git main &&
+	hold_lock lk/.git sh &&
+	git -C lk fetch -q origin &&
+	kill -0 "$(cat holder.pid)" &&
+	commit_file upstream f10.txt 10 &&
+	upstream_push team/repo.git main &&
+	{ git -C lk fetch --depth 1 origin >out 2>err & } &&
+	echo $! >fetch.pid &&
+	wait_for_text err "waiting for another fetch into this repository to finish" 100 &&
+	kill -0 "$(cat fetch.pid)" &&
+	test_path_is_missing lk/.git/shallow &&
+	touch release &&
+	wait_for_exit fetch.pid 300 &&
+	wait "$(cat fetch.pid)" &&
+	test "$(cat lk/.git/shallow)" = "$(git -C upstream rev-parse main)" &&
+	# a shallow repository: any fetch may change the file
+	commit_file upstream f11.txt 11 &&
+	upstream_push team/repo.git main &&
+	hold_lock lk/.git sh &&
+	{ git -C lk fetch -q origin >out 2>err2 & } &&
+	echo $! >fetch.pid &&
+	wait_for_text err2 "waiting for another fetch" 100 &&
+	touch release &&
+	wait_for_exit fetch.pid 300 &&
+	wait "$(cat fetch.pid)" &&
+	test "$(git -C lk rev-parse origin/main)" = "$(git -C upstream rev-parse main)" &&
+	git -C lk fsck --no-progress
+'
+
 test_done
