@@ -155,7 +155,7 @@ test_expect_success LIBGIT2_1_9 'a fetch that may change the shallow file waits 
 	upstream_push team/repo.git main &&
 	{ git -C lk fetch --depth 1 origin >out 2>err & } &&
 	echo $! >fetch.pid &&
-	wait_for_text err "waiting for another fetch into this repository to finish" 100 &&
+	wait_for_text err "waiting for another fetch into this repository to finish" 300 &&
 	kill -0 "$(cat fetch.pid)" &&
 	test_path_is_missing lk/.git/shallow &&
 	touch release &&
@@ -168,7 +168,7 @@ test_expect_success LIBGIT2_1_9 'a fetch that may change the shallow file waits 
 	hold_lock lk/.git sh &&
 	{ git -C lk fetch -q origin >out 2>err2 & } &&
 	echo $! >fetch.pid &&
-	wait_for_text err2 "waiting for another fetch" 100 &&
+	wait_for_text err2 "waiting for another fetch" 300 &&
 	touch release &&
 	wait_for_exit fetch.pid 300 &&
 	wait "$(cat fetch.pid)" &&
