@@ -433,6 +433,7 @@ struct helper_options {
 	int atomic;
 	int fsck_objects;
 	const struct fsck_types *fsck;	/* borrowed: fetch.fsck.* */
+	const char *remote;	/* the remote's name, or NULL (git gave a URL) */
 	int unsupported_shallow;	/* a depth/filter option was given */
 	int depth;		/* option depth: 0 full history, INT_MAX unshallow */
 	int deepen_relative;	/* option deepen-relative true (--deepen) */

@@ -161,6 +161,10 @@ main(int argc, char **argv)
 		return BBS_EXIT_USAGE;
 	}
 	arg = argc == 3 ? argv[2] : argv[1];
+	/* a name, not the URL git passes for an anonymous remote */
+	if (argc == 3 && strstr(argv[1], "://") == NULL &&
+	    strchr(argv[1], '\n') == NULL)
+		opts.remote = argv[1];
 	if ((r = url_parse(&url, arg)) != 0)
 		goto out;
 	if ((r = transport_new(&t, &conn, &opts)) != 0)

@@ -63,6 +63,38 @@ shallow_is_option(const char *name)
 	return shallow_flag(name) != NULL;
 }
 
+/*
+ * Refuse a filter.  A `git fetch --filter` refused earlier has left git's
+ * remote.<name>.partialclonefilter behind (git writes it before it asks
+ * us), and git then asks for the filter on every fetch: say how to undo.
+ */
+static void
+filter_refuse(const struct helper_options *o)
+{
+	const char *argv[] = { "git", "config", "--get", NULL, NULL };
+	char *key = NULL, *name;
+	int set = 0;
+
+	fprintf(stderr, "error: bbs: partial clones (--filter) are not "
+	    "supported: no libgit2 1.x can fetch them; fetch the full "
+	    "history instead\n");
+	if (o->remote != NULL) {
+		key = xasprintf("remote.%s.partialclonefilter", o->remote);
+		argv[3] = key;
+		set = run_quiet(argv, NULL, NULL) == 0;
+		err_clear();
+	}
+	if (set) {
+		name = text_sanitized(o->remote, strlen(o->remote));
+		fprintf(stderr, "hint: this repository asks for a filter on "
+		    "every fetch (left by a 'git fetch --filter'); to fetch "
+		    "again: git config --unset remote.%s.partialclonefilter "
+		    "&& git config --unset remote.%s.promisor\n", name, name);
+		free(name);
+	}
+	free(key);
+}
+
 /* Refuse `name` once, in one line on stderr; the fetch then fails. */
 static const char *
 shallow_refuse(struct helper_options *o, const char *name)
@@ -76,9 +108,7 @@ shallow_refuse(struct helper_options *o, const char *name)
 			    "libgit2 1.x can fetch a history cut by date or "
 			    "by ref; use --depth\n", shallow_flag(name));
 		else if (strcmp(name, "filter") == 0)
-			fprintf(stderr, "error: bbs: partial clones (--filter) "
-			    "are not supported: no libgit2 1.x can fetch "
-			    "them; fetch the full history instead\n");
+			filter_refuse(o);
 		else if (strcmp(name, "refetch") == 0)
 			fprintf(stderr, "error: bbs: --refetch is not "
 			    "supported\n");

@@ -104,7 +104,7 @@ test_expect_success LIBGIT2_1_9 'a linked worktree of a shallow clone fetches in
 	git -C wt-main fsck --no-progress
 '
 
-test_expect_success '--shallow-since, --shallow-exclude and --filter fail in one line and change nothing' '
+test_expect_success '--shallow-since, --shallow-exclude and --filter fail in one line and change nothing; the filter git keeps gets its undo' '
 	git clone -q "$URL" plain &&
 	git -C plain rev-parse --all >refs.before &&
 	ls plain/.git/objects/pack >packs.before &&
@@ -117,6 +117,14 @@ test_expect_success '--shallow-since, --shallow-exclude and --filter fail in one
 	grep "error: bbs: --shallow-exclude is not supported" err &&
 	test_must_fail git -C plain fetch --filter=blob:none origin 2>err &&
 	grep "error: bbs: partial clones (--filter) are not supported" err &&
+	# git wrote the filter into the remote before asking: every fetch
+	# asks for it from now on, and the hint says how to undo that
+	test "$(git -C plain config remote.origin.partialclonefilter)" = blob:none &&
+	hint="^hint: this repository asks for a filter on every fetch (left by a .git fetch --filter.); to fetch again: git config --unset remote.origin.partialclonefilter && git config --unset remote.origin.promisor$" &&
+	grep "$hint" err &&
+	test_must_fail git -C plain fetch origin 2>err &&
+	grep "error: bbs: partial clones (--filter) are not supported" err &&
+	grep "$hint" err &&
 	git -C plain rev-parse --all >refs.after &&
 	ls plain/.git/objects/pack >packs.after &&
 	test_cmp refs.before refs.after &&
@@ -124,7 +132,11 @@ test_expect_success '--shallow-since, --shallow-exclude and --filter fail in one
 	test_path_is_missing plain/.git/shallow &&
 	test_must_fail git clone --filter=blob:none "$URL" partial 2>err &&
 	grep "partial clones (--filter) are not supported" err &&
-	test_path_is_missing partial
+	test_path_is_missing partial &&
+	git -C plain config --unset remote.origin.partialclonefilter &&
+	git -C plain config --unset remote.origin.promisor &&
+	git -C plain fetch -q origin &&
+	test "$(git -C plain rev-parse origin/main)" = "$(git -C upstream rev-parse main)"
 '
 
 # hold_lock DIR MODE: flock DIR (sh or ex) in the background until the
