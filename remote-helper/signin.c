@@ -74,6 +74,9 @@ signin_cooldown_start(const struct session *s)
 	 */
 	fd = open(m, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
 	    0600);
+	if (fd < 0 && errno == ELOOP && unlink(m) == 0)	/* a link put there */
+		fd = open(m, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+		    O_NOFOLLOW | O_NONBLOCK, 0600);
 	if (fd < 0 || futimens(fd, NULL) != 0)
 		trace_printf("login: cannot write '%s': %s", m,
 		    strerror(errno));
@@ -95,9 +98,10 @@ signin_cooldown_check(struct session *s)
 	if (cooldown <= 0)
 		return 0;
 	m = signin_marker(s);
-	r = stat(m, &st);
+	r = lstat(m, &st);	/* only a file of ours, not what a link names */
 	free(m);
-	if (r != 0 || now - st.st_mtime >= cooldown || st.st_mtime > now)
+	if (r != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+	    now - st.st_mtime >= cooldown || st.st_mtime > now)
 		return 0;
 	u = session_login_url(s);
 	err_set(BBS_E_AUTH_REQUIRED, "an automatic sign-in to '%s' failed "

@@ -85,6 +85,25 @@ test_expect_success 'the cooldown marker is never written through a symbolic lin
 	rm "$marker"
 '
 
+test_expect_success 'a symbolic link in place of the marker holds no sign-in back, and is replaced' '
+	git config --global --unset "bbs.$FORGE_URL.signInCooldown" &&
+	test_when_finished "git config --global bbs.$FORGE_URL.signInCooldown 0" &&
+	echo fresh >fresh &&
+	ln -s "$PWD/fresh" "$marker" &&
+	BROWSER=$BROWSER_STANDIN git ls-remote "$REPO" 2>err &&
+	grep "Signed in to 127.0.0.1 as alice" err &&
+	git bbs logout "$REPO" 2>/dev/null &&
+	ln -sf "$PWD/fresh" "$marker" &&
+	test_must_fail env BROWSER=$BROWSER_STANDIN BBS_TEST_BROWSER_DECISION=deny \
+		git ls-remote "$REPO" 2>err &&
+	test -f "$marker" && ! test -L "$marker" &&
+	echo fresh >expect &&
+	test_cmp expect fresh &&
+	test_must_fail env BROWSER=$BROWSER_STANDIN git ls-remote "$REPO" 2>err &&
+	grep "none starts again for" err &&
+	rm "$marker"
+'
+
 # planting a file of another user needs root
 [ "$(id -u)" = 0 ] && test_set_prereq ROOT
 
