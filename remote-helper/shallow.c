@@ -323,18 +323,22 @@ shallow_lock(struct transport *t, int exclusive)
 	if ((fd = open(common, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return err_set(BBS_E_IO, "cannot open '%s': %s", common,
 		    strerror(errno));
-	if (flock(fd, op | LOCK_NB) != 0) {
-		if (errno == EWOULDBLOCK)
-			fprintf(stderr, "git-remote-bbs: waiting for another "
-			    "fetch into this repository to finish\n");
+	if ((r = flock(fd, op | LOCK_NB)) != 0 && errno == EWOULDBLOCK) {
+		fprintf(stderr, "git-remote-bbs: waiting for another fetch "
+		    "into this repository to finish\n");
 		while ((r = flock(fd, op)) != 0 && errno == EINTR)
 			;
-		if (r != 0) {
-			r = err_set(BBS_E_IO, "cannot lock '%s': %s", common,
-			    strerror(errno));
-			close(fd);
-			return r;
-		}
+	}
+	if (r != 0) {
+		/*
+		 * A file system that cannot lock a directory (NFS turns an
+		 * exclusive flock into a write lock, which a directory opened
+		 * for reading cannot take): go on without, as before.
+		 */
+		trace_printf("fetch: cannot lock '%s': %s", common,
+		    strerror(errno));
+		close(fd);
+		return 0;
 	}
 	t->shallow_fd = fd;
 	return 0;
