@@ -632,7 +632,10 @@ int store_forget_all(struct store *s, size_t *n);
  */
 int store_reserve(struct store *s);
 void store_release(struct store *s);
-/* First entry for key (and account, if not NULL); *nmatch counts them. */
+/*
+ * First entry for key (and account, if not NULL); *nmatch counts the
+ * accounts among them (copies of one account's grant count once).
+ */
 struct store_entry *store_find(struct store *s, const char *key,
     const char *account, size_t *nmatch);
 /* In memory only: add or replace; takes ownership of *tok's contents. */

@@ -254,6 +254,19 @@ store_reserve(struct store *s)
 	return r;
 }
 
+/* Is s->e[i] the first grant of its key and account (not a repeat)? */
+static int
+first_of_account(const struct store *s, size_t i)
+{
+	size_t j;
+
+	for (j = 0; j < i; j++)
+		if (strcmp(s->e[j].key, s->e[i].key) == 0 &&
+		    strcmp(s->e[j].account, s->e[i].account) == 0)
+			return 0;
+	return 1;
+}
+
 struct store_entry *
 store_find(struct store *s, const char *key, const char *account,
     size_t *nmatch)
@@ -268,7 +281,9 @@ store_find(struct store *s, const char *key, const char *account,
 			continue;
 		if (found == NULL)
 			found = &s->e[i];
-		n++;
+		/* a hand-edited store may repeat a grant: one account */
+		if (nmatch != NULL && first_of_account(s, i))
+			n++;
 	}
 	if (nmatch != NULL)
 		*nmatch = n;

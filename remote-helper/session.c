@@ -234,32 +234,6 @@ session_login_hint(struct session *s)
 	free(u);
 }
 
-/*
- * Among the first `before` grants of `key` in `st`: the index of the first
- * one of `account`, or with `account` NULL, of the first whose account is
- * not that of the key's first grant.  SIZE_MAX: none.
- */
-static size_t
-account_index(const struct store *st, const char *key, const char *account,
-    size_t before)
-{
-	const char *first = NULL;
-	size_t i;
-
-	for (i = 0; i < before && i < st->nr; i++) {
-		if (strcmp(st->e[i].key, key) != 0)
-			continue;
-		if (account != NULL) {
-			if (strcmp(st->e[i].account, account) == 0)
-				return i;
-		} else if (first == NULL)
-			first = st->e[i].account;
-		else if (strcmp(st->e[i].account, first) != 0)
-			return i;
-	}
-	return SIZE_MAX;
-}
-
 int
 session_pick(struct session *s, struct store *st, struct store_entry **out)
 {
@@ -267,10 +241,6 @@ session_pick(struct session *s, struct store *st, struct store_entry **out)
 	struct buf names;
 
 	*out = store_find(st, s->key, s->url->user, &n);
-	/* a hand-edited store may repeat a grant: one account all the same */
-	if (n > 1 && s->url->user == NULL &&
-	    account_index(st, s->key, NULL, st->nr) == SIZE_MAX)
-		n = 1;
 	if (n <= 1 || s->url->user != NULL) {
 		if (*out == NULL) {
 			err_set(BBS_E_AUTH_REQUIRED, "not signed in to '%s'%s%s",
@@ -285,8 +255,8 @@ session_pick(struct session *s, struct store *st, struct store_entry **out)
 	}
 	buf_init(&names, 4096);
 	for (i = 0; i < st->nr; i++)
-		if (strcmp(st->e[i].key, s->key) == 0 &&
-		    account_index(st, s->key, st->e[i].account, i) == SIZE_MAX)
+		if (strcmp(st->e[i].key, s->key) == 0 &&	/* once each */
+		    store_find(st, s->key, st->e[i].account, NULL) == &st->e[i])
 			buf_addf(&names, "%s%s", names.len ? ", " : "",
 			    st->e[i].account);
 	err_set(BBS_E_INVALID, "several accounts are signed in to '%s' (%s)",

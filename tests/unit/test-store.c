@@ -44,7 +44,7 @@ test_codec(void **state)
 	struct store_entry e;
 	struct oauth_token t;
 	char *text, *text2;
-	size_t len, len2;
+	size_t len, len2, n;
 
 	(void)state;
 	memset(&s, 0, sizeof(s));
@@ -83,6 +83,11 @@ test_codec(void **state)
 	memset(&s, 0, sizeof(s));
 	assert_int_equal(store_decode(&s, repeated, strlen(repeated)), 0);
 	assert_int_equal(s.nr, 3);
+	/* ... and counts as one account */
+	assert_non_null(store_find(&s, "k1 c", NULL, &n));
+	assert_int_equal(n, 2);
+	assert_ptr_equal(store_find(&s, "k1 c", "a", &n), &s.e[0]);
+	assert_int_equal(n, 1);
 	assert_int_equal(store_remove(&s, "k1 c", "a"), 1);
 	assert_int_equal(s.nr, 1);
 	assert_null(store_find(&s, "k1 c", "a", NULL));
