@@ -860,7 +860,8 @@ int stale_passwords(const char *protocol, const char *host, int forget,
  * remote.<remote>.lfsurl, point it at the plain URL of `u` and let
  * git-credential-bbs answer git-lfs for that origin (repository config,
  * through `git config`); with `basic_upfront`, lfs.<url>.access=basic
- * too.  Nothing is done for an anonymous remote or outside a repository.
+ * too.  Nothing is done for an anonymous remote (`remote` NULL) or
+ * outside a repository.
  */
 int lfs_configure(const char *remote, const struct remote_url *u,
     struct git_config *cfg, int basic_upfront);

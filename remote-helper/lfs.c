@@ -32,19 +32,6 @@
 #include "helper.h"
 #include "git-internal.h"
 
-/* Whether `name` is set in `cfg` (any value, even empty). */
-static int
-config_has(git_config *cfg, const char *name)
-{
-	git_config_entry *e = NULL;
-	int found;
-
-	found = git_config_get_entry(&e, cfg, name) == 0;
-	git_config_entry_free(e);
-	git_error_clear();
-	return found;
-}
-
 /* Is `name` set in `cfg` to `value` (1), to something else (0), unset (-1)? */
 static int
 config_is(git_config *cfg, const char *name, const char *value)
@@ -57,6 +44,13 @@ config_is(git_config *cfg, const char *name, const char *value)
 	git_config_entry_free(e);
 	git_error_clear();
 	return r;
+}
+
+/* Whether `name` is set in `cfg` (any value, even empty). */
+static int
+config_has(git_config *cfg, const char *name)
+{
+	return config_is(cfg, name, "") != -1;
 }
 
 /* git config [--add] NAME VALUE in the repository git runs us for. */
@@ -239,10 +233,8 @@ lfs_configure(const char *remote, const struct remote_url *u,
 	char *name = NULL, *endpoint = NULL;
 	int r = 0;
 
+	/* only a named remote: git passes the URL itself for anonymous ones */
 	if (cfg == NULL || remote == NULL || getenv("GIT_DIR") == NULL)
-		return 0;
-	/* only a named remote (git passes the URL itself for anonymous ones) */
-	if (strstr(remote, "://") != NULL || strchr(remote, '\n') != NULL)
 		return 0;
 	if (!config_has(cfg, "filter.lfs.process") &&
 	    !config_has(cfg, "filter.lfs.smudge"))

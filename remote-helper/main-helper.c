@@ -178,7 +178,7 @@ main(int argc, char **argv)
 		goto out;
 	/* git-lfs finds the server through what this writes; never fatal */
 	prov = provider_by_name(cfg.oauth.provider);
-	if (argc == 3 && lfs_configure(argv[1], &url, transport_config(t),
+	if (lfs_configure(opts.remote, &url, transport_config(t),
 	    prov != NULL && prov->lfs_basic_upfront) != 0) {
 		trace_printf("lfs: %s", err_message() ? err_message() : "failed");
 		err_clear();
