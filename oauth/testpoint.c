@@ -16,13 +16,22 @@
 
 #include "oauth.h"
 
+#ifdef BBS_TEST_HOOKS
+/* Does the environment variable `var` name `step`? */
+static int
+step_named(const char *var, const char *step)
+{
+	const char *at = getenv(var);
+
+	return at != NULL && strcmp(at, step) == 0;
+}
+#endif
+
 void
 store_testpoint(const char *step)
 {
 #ifdef BBS_TEST_HOOKS
-	const char *at = getenv("BBS_TEST_STOP_AT");
-
-	if (at != NULL && strcmp(at, step) == 0)
+	if (step_named("BBS_TEST_STOP_AT", step))
 		raise(SIGSTOP);
 #else
 	(void)step;
@@ -34,9 +43,7 @@ int
 store_testfail(const char *step)
 {
 #ifdef BBS_TEST_HOOKS
-	const char *at = getenv("BBS_TEST_FAIL_AT");
-
-	return at != NULL && strcmp(at, step) == 0;
+	return step_named("BBS_TEST_FAIL_AT", step);
 #else
 	(void)step;
 	return 0;
